@@ -1,0 +1,233 @@
+/**
+ * Counter: a value that only goes up (and resets to zero when the process
+ * restarts).
+ *
+ * @module
+ */
+
+import type { MetricFamily } from "./family.ts";
+import type { LabelValues } from "./labels.ts";
+import { Metric, type MetricOptions } from "./metric.ts";
+import { SeriesIndex, type SeriesStorage } from "./series.ts";
+
+/** Options for a {@linkcode Counter}. */
+export type CounterOptions<L extends string = string> = MetricOptions<L>;
+
+function badIncrement(metric: string, value: unknown): RangeError {
+  return new RangeError(
+    `Counter "${metric}": increment must be a finite number >= 0, got ${String(value)}`,
+  );
+}
+
+/** Per-series storage, shared by every Counter object registered under one name. */
+class CounterStore implements SeriesStorage {
+  values: Float64Array = new Float64Array(0);
+  created: Float64Array = new Float64Array(0);
+  readonly children: (CounterChild | undefined)[] = [];
+  readonly index: SeriesIndex;
+
+  constructor(name: string, labelNames: readonly string[], maxSeries: number) {
+    this.index = new SeriesIndex(name, labelNames, maxSeries, this);
+  }
+
+  grow(capacity: number): void {
+    const values = new Float64Array(capacity);
+    values.set(this.values);
+    this.values = values;
+    const created = new Float64Array(capacity);
+    created.set(this.created);
+    this.created = created;
+    for (const child of this.children) if (child !== undefined) child.v = values;
+  }
+
+  init(id: number): void {
+    this.values[id] = 0;
+    this.created[id] = Date.now() / 1000;
+  }
+
+  release(id: number): void {
+    this.values[id] = 0;
+    const child = this.children[id];
+    if (child !== undefined) {
+      child.i = -1;
+      this.children[id] = undefined;
+    }
+  }
+}
+
+/**
+ * A counter bound to one label set, returned (and cached) by
+ * {@linkcode Counter.labels}. Its `inc` is a typed-array add.
+ *
+ * If its series is removed (`remove`, `reset`), the next `inc` re-creates it.
+ *
+ * @example
+ * ```ts
+ * import { Counter, Registry } from "@securetrack/metrics";
+ * const c = new Counter({ name: "jobs_total", help: "Jobs run", labelNames: ["queue"], registry: new Registry() });
+ * const mail = c.labels({ queue: "mail" });
+ * mail.inc();
+ * ```
+ */
+export class CounterChild {
+  /** @internal Storage array (replaced when the store grows). */
+  v: Float64Array;
+  /** @internal Series id, or -1 once the series was removed. */
+  i: number;
+  readonly #store: CounterStore;
+  readonly #labels: Readonly<Record<string, string | number>>;
+  readonly #name: string;
+
+  /** @internal Use {@linkcode Counter.labels}. */
+  constructor(
+    name: string,
+    store: CounterStore,
+    id: number,
+    labels: Readonly<Record<string, string | number>>,
+  ) {
+    this.#name = name;
+    this.#store = store;
+    this.v = store.values;
+    this.i = id;
+    this.#labels = labels;
+  }
+
+  /** Adds `value` (default 1); throws a `RangeError` for a negative or non-finite value. */
+  inc(value = 1): void {
+    if (!(value >= 0 && value !== Infinity)) throw badIncrement(this.#name, value);
+    const i = this.i;
+    if (i >= 0) this.v[i] += value;
+    else this.#revive(value);
+  }
+
+  /** Current value of this series. */
+  get(): number {
+    return this.i >= 0 ? this.v[this.i] : 0;
+  }
+
+  #revive(value: number): void {
+    const id = this.#store.index.lookup(this.#labels);
+    const current = this.#store.children[id];
+    if (current === undefined) {
+      this.#store.children[id] = this;
+      this.i = id;
+    }
+    this.#store.values[id] += value;
+  }
+}
+
+/**
+ * A Prometheus counter: a cumulative value that only goes up.
+ *
+ * Increments with a negative, `NaN` or infinite value throw a `RangeError`.
+ * Values live in a `Float64Array` indexed by series id; a child from
+ * {@linkcode Counter.labels} increments its slot directly, so hold on to it
+ * on hot paths.
+ *
+ * @example
+ * ```ts
+ * import { Counter, Registry } from "@securetrack/metrics";
+ * const registry = new Registry();
+ * const requests = new Counter({
+ *   name: "llm_requests_total",
+ *   help: "Total number of LLM API requests",
+ *   labelNames: ["model", "endpoint"],
+ *   registry,
+ * });
+ * requests.inc({ model: "gpt-4o", endpoint: "chat" });
+ * requests.inc({ model: "gpt-4o", endpoint: "chat" }, 3);
+ * const chat = requests.labels({ model: "gpt-4o", endpoint: "chat" });
+ * chat.inc();
+ * console.log(await registry.metrics());
+ * ```
+ */
+export class Counter<L extends string = string> extends Metric<L> {
+  readonly #s: CounterStore;
+
+  /** Creates the counter and registers it (see {@linkcode MetricOptions}). */
+  constructor(options: CounterOptions<L>) {
+    super(options, "counter");
+    const existing = this.existing();
+    if (existing !== undefined) {
+      this.#s = existing.#s;
+    } else {
+      this.#s = new CounterStore(this.name, this.labelNames, this.maxSeries);
+      this.#s.index.onOverflow = () => this.countOverflow();
+      this.registry?.register(this);
+    }
+  }
+
+  /**
+   * Adds to the counter. Unlabelled: `inc()`, `inc(5)`. Labelled:
+   * `inc(labels)`, `inc(labels, 5)`. Throws a `TypeError` for a missing or
+   * unknown label and a `RangeError` for a negative or non-finite value.
+   */
+  inc(labels?: LabelValues<L> | number, value?: number): void {
+    let id = 0;
+    let v: number;
+    if (typeof labels === "object" && labels !== null) {
+      id = this.#s.index.lookup(labels);
+      v = value ?? 1;
+    } else {
+      if (this.labelNames.length !== 0) this.#s.index.lookup({});
+      v = labels ?? 1;
+    }
+    if (!(v >= 0 && v !== Infinity)) throw badIncrement(this.name, v);
+    this.#s.values[id] += v;
+  }
+
+  /** Returns the cached child for `labels`, creating the series if needed. */
+  labels(labels: LabelValues<L>): CounterChild {
+    const s = this.#s;
+    const id = s.index.lookup(labels);
+    let child = s.children[id];
+    if (child === undefined) {
+      child = new CounterChild(this.name, s, id, { ...labels });
+      s.children[id] = child;
+    }
+    return child;
+  }
+
+  /** Current value for `labels` (or of the unlabelled series); 0 when the series does not exist. */
+  get(labels?: LabelValues<L>): number {
+    const id = this.#s.index.find(labels ?? {});
+    return id < 0 ? 0 : this.#s.values[id];
+  }
+
+  /** Removes the series for `labels`; returns whether it existed. */
+  remove(labels: LabelValues<L>): boolean {
+    return this.#s.index.remove(labels);
+  }
+
+  /** Removes every labelled series (an unlabelled counter goes back to 0). */
+  reset(): void {
+    this.#s.index.clear();
+  }
+
+  /** Collects the current state for exposition. */
+  collect(): MetricFamily {
+    const s = this.#s;
+    const index = s.index;
+    const values: number[] = [];
+    const created: number[] = [];
+    const labelValues: string[] = [];
+    const n = this.labelNames.length;
+    for (let id = 0; id < index.end; id++) {
+      if (!index.alive[id]) continue;
+      values.push(s.values[id]);
+      created.push(s.created[id]);
+      for (let i = 0; i < n; i++) labelValues.push(index.escaped[id * n + i]!);
+    }
+    return {
+      name: this.name,
+      help: this.help,
+      type: "counter",
+      unit: this.unit,
+      labelNames: this.labelNames,
+      labelValues,
+      size: values.length,
+      values,
+      created,
+    };
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * The collected form of a metric: what a registry hands to the exposition
+ * serializers at scrape time. Flat arrays rather than one object per sample,
+ * so a scrape of 10,000 series allocates little.
+ *
+ * @module
+ */
+
+/** The metric types this library produces. */
+export type MetricType = "counter" | "gauge" | "histogram" | "summary";
+
+/**
+ * A snapshot of one metric family.
+ *
+ * Series `s` has the label values `labelValues[s * labelNames.length + i]`,
+ * already escaped for exposition. Per type, `values` holds:
+ * - counter and gauge: one value per series;
+ * - histogram: `bounds.length + 1` cumulative bucket counts per series (the
+ *   last one is the `+Inf` bucket, equal to the series' count);
+ * - summary: `quantiles.length` quantile estimates per series (`NaN` when the
+ *   window holds no observation).
+ */
+export interface MetricFamily {
+  /** Metric name as registered (a counter's includes its `_total`). */
+  readonly name: string;
+  /** HELP text, unescaped. */
+  readonly help: string;
+  /** Metric type. */
+  readonly type: MetricType;
+  /** Unit (OpenMetrics `# UNIT`), or `""` for none. */
+  readonly unit: string;
+  /** Label names, in declaration order. */
+  readonly labelNames: readonly string[];
+  /** Escaped label values, `labelNames.length` per series. */
+  readonly labelValues: ArrayLike<string>;
+  /** Number of series. */
+  readonly size: number;
+  /** Sample values; layout depends on `type` (see above). */
+  readonly values: ArrayLike<number>;
+  /** Histogram and summary: `_sum` per series. */
+  readonly sums?: ArrayLike<number>;
+  /** Histogram and summary: `_count` per series. */
+  readonly counts?: ArrayLike<number>;
+  /** Creation time per series, in seconds since the epoch (OpenMetrics `_created`). */
+  readonly created?: ArrayLike<number>;
+  /** Histogram: finite bucket upper bounds, increasing (`+Inf` is implicit). */
+  readonly bounds?: readonly number[];
+  /** Summary: quantile ranks, increasing, each in [0, 1]. */
+  readonly quantiles?: readonly number[];
+}

@@ -1,0 +1,207 @@
+/**
+ * Registry: the set of metrics one endpoint exposes, and the scrape-time
+ * collection that isolates failing collectors.
+ *
+ * @module
+ */
+
+import { Counter } from "./counter.ts";
+import type { MetricFamily } from "./family.ts";
+import type { Collector } from "./metric.ts";
+import { toOpenMetrics } from "../exposition/openmetrics.ts";
+import { toText } from "../exposition/text.ts";
+
+/** The exposition formats a registry renders. */
+export type ExpositionFormat = "text" | "openmetrics";
+
+/** Options for {@linkcode Registry.collect} and {@linkcode Registry.metrics}. */
+export interface CollectOptions {
+  /**
+   * Longest time to wait for asynchronous collectors, in milliseconds. A
+   * collector still running then is left out of this scrape and counted as a
+   * failure. Absent: wait for all of them.
+   */
+  timeoutMs?: number;
+  /** OpenMetrics only: emit `_created` samples (default `true`). */
+  created?: boolean;
+}
+
+/** Name of the counter that counts calls folded into overflow series. */
+export const OVERFLOW_METRIC = "metrics_series_overflow_total";
+/** Name of the counter that counts collectors that failed during a scrape. */
+export const COLLECT_ERRORS_METRIC = "metrics_collect_errors_total";
+
+/**
+ * A set of uniquely named metrics (or other {@linkcode Collector}s), rendered
+ * together on a scrape.
+ *
+ * @example
+ * ```ts
+ * import { Gauge, Registry } from "@securetrack/metrics";
+ * const registry = new Registry();
+ * new Gauge({ name: "queue_depth", help: "Jobs waiting", registry }).set(3);
+ * const text = await registry.metrics();             // Prometheus text 0.0.4
+ * const om = await registry.metrics("openmetrics");  // OpenMetrics 1.0.0
+ * ```
+ */
+export class Registry {
+  readonly #collectors = new Map<string, Collector>();
+  #overflow: Counter<"metric"> | undefined;
+  #collectErrors: Counter<"metric"> | undefined;
+  readonly #warned = new Set<string>();
+
+  /**
+   * Adds a collector. If one with the same name is registered already, the
+   * existing one is returned when it is compatible (same kind, help and
+   * labels), so re-running module set-up is safe; otherwise a `TypeError`
+   * is thrown.
+   */
+  register<C extends Collector>(collector: C): C {
+    const existing = this.#collectors.get(collector.name);
+    if (existing === undefined) {
+      this.#collectors.set(collector.name, collector);
+      return collector;
+    }
+    if (existing === collector) return collector;
+    const sig = (c: Collector) => (c as { signature?: string }).signature;
+    if (
+      existing.constructor === collector.constructor && sig(existing) !== undefined &&
+      sig(existing) === sig(collector)
+    ) {
+      return existing as C;
+    }
+    throw new TypeError(`A metric named "${collector.name}" is already registered`);
+  }
+
+  /** Removes the collector named `name`; returns whether there was one. */
+  unregister(name: string): boolean {
+    if (name === OVERFLOW_METRIC) this.#overflow = undefined;
+    if (name === COLLECT_ERRORS_METRIC) this.#collectErrors = undefined;
+    return this.#collectors.delete(name);
+  }
+
+  /** The collector registered as `name`, if any. */
+  get(name: string): Collector | undefined {
+    return this.#collectors.get(name);
+  }
+
+  /** Every registered collector, in registration order. */
+  getAll(): Collector[] {
+    return [...this.#collectors.values()];
+  }
+
+  /** Removes every collector. */
+  clear(): void {
+    this.#collectors.clear();
+    this.#overflow = undefined;
+    this.#collectErrors = undefined;
+  }
+
+  /** Resets every registered metric that supports it (`reset()`), keeping them registered. */
+  resetMetrics(): void {
+    for (const c of this.#collectors.values()) {
+      (c as { reset?: () => void }).reset?.();
+    }
+  }
+
+  /** @internal Counts one call folded into `metric`'s overflow series. */
+  countOverflow(metric: string): void {
+    this.#overflow ??= new Counter({
+      name: OVERFLOW_METRIC,
+      help: "Calls folded into a metric's overflow series because it reached its series cap",
+      labelNames: ["metric"],
+      registry: this,
+    });
+    this.#overflow.inc({ metric });
+  }
+
+  #collectFailed(name: string, error: unknown): void {
+    this.#collectErrors ??= new Counter({
+      name: COLLECT_ERRORS_METRIC,
+      help: "Collectors that failed or timed out during a scrape, left out of that scrape",
+      labelNames: ["metric"],
+      registry: this,
+    });
+    this.#collectErrors.inc({ metric: name });
+    if (!this.#warned.has(name)) {
+      this.#warned.add(name);
+      const kind = error instanceof Error ? error.name : typeof error;
+      console.error(
+        `[metrics] collecting "${name}" failed (${kind}); it is left out of scrapes while ` +
+          `it fails, and counted in ${COLLECT_ERRORS_METRIC}`,
+      );
+    }
+  }
+
+  /**
+   * Collects every family. A collector that throws, rejects or times out is
+   * left out and counted in `metrics_collect_errors_total{metric}`; the
+   * others are returned as usual.
+   */
+  async collect(options: CollectOptions = {}): Promise<MetricFamily[]> {
+    const collectors: Collector[] = [];
+    for (const c of this.#collectors.values()) if (c !== this.#collectErrors) collectors.push(c);
+    const results: (MetricFamily | undefined)[] = new Array(collectors.length);
+    const pending: Promise<void>[] = [];
+    const open = new Array<boolean>(collectors.length).fill(false);
+    for (let i = 0; i < collectors.length; i++) {
+      try {
+        const r = collectors[i].collect();
+        if (r instanceof Promise) {
+          open[i] = true;
+          pending.push(r.then(
+            (family) => {
+              if (!open[i]) return; // timed out already
+              open[i] = false;
+              results[i] = family;
+            },
+            (error) => {
+              if (!open[i]) return;
+              open[i] = false;
+              this.#collectFailed(collectors[i].name, error);
+            },
+          ));
+        } else {
+          results[i] = r;
+        }
+      } catch (error) {
+        this.#collectFailed(collectors[i].name, error);
+      }
+    }
+    if (pending.length > 0) {
+      const all = Promise.all(pending);
+      if (options.timeoutMs === undefined) {
+        await all;
+      } else {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([
+          all,
+          new Promise<void>((resolve) => timer = setTimeout(resolve, options.timeoutMs)),
+        ]);
+        clearTimeout(timer);
+        for (let i = 0; i < collectors.length; i++) {
+          if (open[i]) {
+            open[i] = false; // a late result is ignored
+            this.#collectFailed(collectors[i].name, new Error("timed out"));
+          }
+        }
+      }
+    }
+    const families: MetricFamily[] = [];
+    for (const f of results) if (f !== undefined) families.push(f);
+    // Collected last, so it includes the failures of this very scrape.
+    if (this.#collectErrors !== undefined) families.push(this.#collectErrors.collect());
+    return families;
+  }
+
+  /** Renders every metric as Prometheus text 0.0.4 (default) or OpenMetrics 1.0.0. */
+  async metrics(format: ExpositionFormat = "text", options: CollectOptions = {}): Promise<string> {
+    const families = await this.collect(options);
+    return format === "openmetrics"
+      ? toOpenMetrics(families, { created: options.created ?? true })
+      : toText(families);
+  }
+}
+
+/** The registry metrics join when created without a `registry` option. */
+export const defaultRegistry: Registry = new Registry();

@@ -1,0 +1,281 @@
+/**
+ * The series index shared by every metric type: it maps a label set to a
+ * small integer series id, which the metric uses as an offset into its typed
+ * arrays.
+ *
+ * Lookups walk a trie of `Map`s keyed by the label values, one level per label
+ * name, so a one-off `inc({ model, endpoint })` builds no string key and two
+ * different label sets can never collide (unlike a joined key such as
+ * `"a|" + ""` versus `"a" + "|"`).
+ *
+ * Memory per series is kept small on purpose: the trie leaf entry, one slot
+ * per label in a flat array of escaped label values (the caller's own string
+ * when nothing needs escaping), and the metric's typed-array slots. The label
+ * text of a series is escaped once, when the series is created; a scrape only
+ * concatenates.
+ *
+ * @module
+ */
+
+import { escapeLabelValue } from "./labels.ts";
+
+/** The typed-array storage a metric keeps per series; the index calls it as series come and go. */
+export interface SeriesStorage {
+  /** Makes room for series ids below `capacity`, keeping existing values. */
+  grow(capacity: number): void;
+  /** A new series took `id`: zero its slots and stamp its creation time. */
+  init(id: number): void;
+  /** Series `id` was removed: zero its slots and unbind any child that pointed at it. */
+  release(id: number): void;
+}
+
+/** The label value every label of the overflow series takes. */
+export const OVERFLOW_VALUE = "__overflow__";
+
+/** Default per-metric series cap. */
+export const DEFAULT_MAX_SERIES = 10_000;
+
+// deno-lint-ignore no-explicit-any
+type Node = Map<string, any>;
+
+/**
+ * Label set → series id, with a per-metric cardinality cap. Internal: metric
+ * classes own one each.
+ */
+export class SeriesIndex {
+  /** Metric name, for error messages. */
+  readonly metric: string;
+  /** Declared label names, in order. */
+  readonly names: readonly string[];
+  /** Most distinct label sets held before new ones fold into the overflow series. */
+  readonly maxSeries: number;
+  /** Escaped label values, `names.length` per series id. */
+  readonly escaped: (string | undefined)[] = [];
+  /** 1 where a series id is in use. */
+  alive: Uint8Array;
+  /** Number of live series. */
+  size = 0;
+  /** One past the highest series id ever handed out; iteration bound. */
+  end = 0;
+  /** Called once per call that was folded into the overflow series. */
+  onOverflow: (() => void) | undefined;
+
+  #root: Node = new Map();
+  #free: number[] = [];
+  #capacity: number;
+  #overflowId = -1;
+  readonly #storage: SeriesStorage;
+
+  constructor(metric: string, names: readonly string[], maxSeries: number, storage: SeriesStorage) {
+    this.metric = metric;
+    this.names = names;
+    this.maxSeries = maxSeries;
+    this.#storage = storage;
+    this.#capacity = names.length === 0 ? 1 : 8;
+    this.alive = new Uint8Array(this.#capacity);
+    storage.grow(this.#capacity);
+    if (names.length === 0) {
+      this.alive[0] = 1;
+      this.size = 1;
+      this.end = 1;
+      storage.init(0);
+    }
+  }
+
+  /** Current capacity of the storage arrays, in series. */
+  get capacity(): number {
+    return this.#capacity;
+  }
+
+  /**
+   * Returns the series id for `labels`, creating the series if needed (or
+   * folding it into the overflow series once the cap is reached). Throws a
+   * `TypeError` naming the metric and the label for a missing, unknown or
+   * ill-typed label.
+   */
+  lookup(labels: Readonly<Record<string, unknown>>): number {
+    const names = this.names;
+    const last = names.length - 1;
+    let count = 0;
+    for (const _key in labels) count++;
+    if (count !== names.length) this.#mismatch(labels);
+    if (last < 0) return 0;
+    let node = this.#root;
+    for (let i = 0; i < last; i++) {
+      let v = labels[names[i]];
+      if (typeof v !== "string") v = this.#coerce(names[i], v, labels);
+      const next = node.get(v as string);
+      if (next === undefined) return this.#create(labels);
+      node = next;
+    }
+    let v = labels[names[last]];
+    if (typeof v !== "string") v = this.#coerce(names[last], v, labels);
+    const id = node.get(v as string);
+    return id === undefined ? this.#create(labels) : id;
+  }
+
+  /** Returns the series id for `labels`, or -1 when no such series exists. */
+  find(labels: Readonly<Record<string, unknown>>): number {
+    let count = 0;
+    for (const _key in labels) count++;
+    if (count !== this.names.length) this.#mismatch(labels);
+    if (this.names.length === 0) return 0;
+    return this.#findValues(this.#values(labels));
+  }
+
+  /** Removes the series for `labels`; returns whether it existed. */
+  remove(labels: Readonly<Record<string, unknown>>): boolean {
+    if (this.names.length === 0) {
+      throw new TypeError(`Metric "${this.metric}" has no labels: use reset() instead of remove()`);
+    }
+    const values = this.#values(labels);
+    const id = this.#findValues(values);
+    if (id < 0) return false;
+    this.#unlink(this.#root, values, 0);
+    this.#release(id);
+    return true;
+  }
+
+  /** Removes every labelled series; an unlabelled metric keeps its one series, zeroed. */
+  clear(): void {
+    if (this.names.length === 0) {
+      this.#storage.release(0);
+      this.#storage.init(0);
+      return;
+    }
+    for (let id = 0; id < this.end; id++) if (this.alive[id]) this.#release(id);
+    this.#root = new Map();
+    this.#free = [];
+    this.end = 0;
+    this.escaped.length = 0;
+  }
+
+  #release(id: number): void {
+    const n = this.names.length;
+    this.alive[id] = 0;
+    for (let i = 0; i < n; i++) this.escaped[id * n + i] = undefined;
+    this.size--;
+    this.#free.push(id);
+    if (id === this.#overflowId) this.#overflowId = -1;
+    this.#storage.release(id);
+  }
+
+  #unlink(node: Node, values: readonly string[], depth: number): void {
+    const v = values[depth];
+    if (depth === values.length - 1) {
+      node.delete(v);
+      return;
+    }
+    const child = node.get(v) as Node;
+    this.#unlink(child, values, depth + 1);
+    if (child.size === 0) node.delete(v);
+  }
+
+  #findValues(values: readonly string[]): number {
+    let node = this.#root;
+    const last = values.length - 1;
+    for (let i = 0; i < last; i++) {
+      node = node.get(values[i]);
+      if (node === undefined) return -1;
+    }
+    const id = node.get(values[last]);
+    return id === undefined ? -1 : id;
+  }
+
+  #values(labels: Readonly<Record<string, unknown>>): string[] {
+    const names = this.names;
+    const out = new Array<string>(names.length);
+    for (let i = 0; i < names.length; i++) {
+      const v = labels[names[i]];
+      out[i] = typeof v === "string" ? v : this.#coerce(names[i], v, labels);
+    }
+    return out;
+  }
+
+  #create(labels: Readonly<Record<string, unknown>>): number {
+    let values = this.#values(labels);
+    if (!values.every((v) => v.isWellFormed())) {
+      // Two values that differ only in lone surrogates render the same, so
+      // they must share one series: index the well-formed form.
+      values = values.map((v) => v.toWellFormed());
+      const existing = this.#findValues(values);
+      if (existing >= 0) return existing;
+    }
+    if (this.size >= this.maxSeries) {
+      this.onOverflow?.();
+      if (this.#overflowId < 0) {
+        const overflow = this.names.map(() => OVERFLOW_VALUE);
+        const existing = this.#findValues(overflow);
+        this.#overflowId = existing >= 0 ? existing : this.#insert(overflow);
+      }
+      return this.#overflowId;
+    }
+    return this.#insert(values);
+  }
+
+  #insert(values: readonly string[]): number {
+    const id = this.#free.length > 0 ? this.#free.pop()! : this.end++;
+    if (id >= this.#capacity) this.#grow(id + 1);
+    let node = this.#root;
+    const last = values.length - 1;
+    for (let i = 0; i < last; i++) {
+      let next = node.get(values[i]);
+      if (next === undefined) node.set(values[i], next = new Map());
+      node = next;
+    }
+    node.set(values[last], id);
+    const n = values.length;
+    for (let i = 0; i < n; i++) this.escaped[id * n + i] = escapeLabelValue(values[i]);
+    this.alive[id] = 1;
+    this.size++;
+    this.#storage.init(id);
+    return id;
+  }
+
+  #grow(needed: number): void {
+    let cap = this.#capacity;
+    while (cap < needed) cap *= 2;
+    const limit = this.maxSeries + 1; // real series plus the overflow series
+    if (cap > limit) cap = Math.max(limit, needed);
+    const alive = new Uint8Array(cap);
+    alive.set(this.alive);
+    this.alive = alive;
+    this.#capacity = cap;
+    this.#storage.grow(cap);
+  }
+
+  #coerce(name: string, v: unknown, labels: Readonly<Record<string, unknown>>): string {
+    if (typeof v === "number" || typeof v === "bigint" || typeof v === "boolean") return String(v);
+    if (v === undefined && !(name in labels)) {
+      throw new TypeError(`Metric "${this.metric}": missing label "${name}"`);
+    }
+    throw new TypeError(
+      `Metric "${this.metric}": label "${name}" must be a string or a number, got ${
+        v === null ? "null" : typeof v
+      }`,
+    );
+  }
+
+  #mismatch(labels: Readonly<Record<string, unknown>>): never {
+    if (labels === null || typeof labels !== "object") {
+      throw new TypeError(`Metric "${this.metric}": labels must be an object`);
+    }
+    for (const key in labels) {
+      if (!this.names.includes(key)) {
+        throw new TypeError(
+          this.names.length === 0
+            ? `Metric "${this.metric}" has no labels, but label "${key}" was given`
+            : `Metric "${this.metric}": unknown label "${key}" (declared: ${
+              this.names.join(", ")
+            })`,
+        );
+      }
+    }
+    for (const name of this.names) {
+      if (!(name in labels)) {
+        throw new TypeError(`Metric "${this.metric}": missing label "${name}"`);
+      }
+    }
+    throw new TypeError(`Metric "${this.metric}": invalid labels`);
+  }
+}

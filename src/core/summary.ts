@@ -1,0 +1,401 @@
+/**
+ * Summary: quantiles over a sliding time window, from a relative-error sketch,
+ * plus a cumulative sum and count.
+ *
+ * @module
+ */
+
+import { coarseNow, startTimer, type Timer } from "./clock.ts";
+import type { MetricFamily } from "./family.ts";
+import type { LabelValues } from "./labels.ts";
+import { Metric, type MetricOptions } from "./metric.ts";
+import { SeriesIndex, type SeriesStorage } from "./series.ts";
+import { Sketch } from "./sketch.ts";
+
+/** Options for a {@linkcode Summary}. */
+export interface SummaryOptions<L extends string = string> extends MetricOptions<L> {
+  /**
+   * Quantile ranks to expose, each in [0, 1], strictly increasing. Absent:
+   * `[0.01, 0.05, 0.5, 0.9, 0.95, 0.99, 0.999]`. `[]`: no quantiles, only
+   * `_sum` and `_count` (and no sketch is kept).
+   */
+  percentiles?: readonly number[];
+  /** Length of the sliding window quantiles are computed over, in seconds (default 600). */
+  maxAgeSeconds?: number;
+  /**
+   * Number of buckets the window is split into (default 5). Each observation
+   * goes into the current bucket only; a scrape merges the buckets still in
+   * the window. The window therefore slides in steps of
+   * `maxAgeSeconds / ageBuckets`.
+   */
+  ageBuckets?: number;
+  /** Relative accuracy of quantile estimates (default 0.01, i.e. 1%). */
+  relativeAccuracy?: number;
+  /** Most bins per sketch store (default 2048); see the sketch's collapse rule. */
+  maxBins?: number;
+  /**
+   * Clock in milliseconds since the epoch, for tests. Absent: a coarse clock
+   * (at most 100 ms stale) on the observe path, `Date.now()` at scrape.
+   */
+  now?: () => number;
+}
+
+/** Default quantile ranks, as prom-client's. */
+export const DEFAULT_PERCENTILES: readonly number[] = Object.freeze([
+  0.01,
+  0.05,
+  0.5,
+  0.9,
+  0.95,
+  0.99,
+  0.999,
+]);
+
+function badObservation(metric: string, value: unknown): RangeError | TypeError {
+  return typeof value === "number"
+    ? new RangeError(`Summary "${metric}": cannot observe NaN`)
+    : new TypeError(`Summary "${metric}": value must be a number, got ${typeof value}`);
+}
+
+/** The sliding window of one series: one sketch per age bucket, each stamped with its epoch. */
+class AgeWindow {
+  readonly sketches: Sketch[] = [];
+  readonly epochs: Float64Array;
+
+  constructor(ageBuckets: number) {
+    this.epochs = new Float64Array(ageBuckets).fill(-Infinity);
+  }
+}
+
+class SummaryStore implements SeriesStorage {
+  /** Per series: sum, count. */
+  totals: Float64Array = new Float64Array(0);
+  created: Float64Array = new Float64Array(0);
+  readonly windows: (AgeWindow | undefined)[] = [];
+  readonly children: (SummaryChild | undefined)[] = [];
+  readonly index: SeriesIndex;
+  readonly quantiles: readonly number[];
+  readonly ageBuckets: number;
+  readonly periodMs: number;
+  readonly alpha: number;
+  readonly maxBins: number;
+  readonly now: () => number;
+  readonly scrapeNow: () => number;
+
+  constructor(
+    name: string,
+    labelNames: readonly string[],
+    maxSeries: number,
+    o: {
+      quantiles: readonly number[];
+      ageBuckets: number;
+      maxAgeSeconds: number;
+      alpha: number;
+      maxBins: number;
+      now?: () => number;
+    },
+  ) {
+    this.quantiles = o.quantiles;
+    this.ageBuckets = o.ageBuckets;
+    this.periodMs = (o.maxAgeSeconds * 1000) / o.ageBuckets;
+    this.alpha = o.alpha;
+    this.maxBins = o.maxBins;
+    this.now = o.now ?? coarseNow;
+    this.scrapeNow = o.now ?? Date.now;
+    this.index = new SeriesIndex(name, labelNames, maxSeries, this);
+  }
+
+  grow(capacity: number): void {
+    const totals = new Float64Array(capacity * 2);
+    totals.set(this.totals);
+    this.totals = totals;
+    const created = new Float64Array(capacity);
+    created.set(this.created);
+    this.created = created;
+  }
+
+  init(id: number): void {
+    this.totals[2 * id] = 0;
+    this.totals[2 * id + 1] = 0;
+    this.created[id] = Date.now() / 1000;
+    this.windows[id] = undefined;
+  }
+
+  release(id: number): void {
+    this.init(id);
+    const child = this.children[id];
+    if (child !== undefined) {
+      child.i = -1;
+      this.children[id] = undefined;
+    }
+  }
+
+  record(id: number, v: number): void {
+    const totals = this.totals;
+    totals[2 * id] += v;
+    totals[2 * id + 1] += 1;
+    if (this.quantiles.length === 0) return;
+    const epoch = Math.floor(this.now() / this.periodMs);
+    const w = this.windows[id] ??= new AgeWindow(this.ageBuckets);
+    const b = epoch % this.ageBuckets;
+    let sketch = w.sketches[b];
+    if (w.epochs[b] !== epoch) {
+      if (sketch === undefined) sketch = w.sketches[b] = new Sketch(this.alpha, this.maxBins);
+      else sketch.clear();
+      w.epochs[b] = epoch;
+    }
+    sketch.add(v);
+  }
+
+  /** Writes series `id`'s quantiles over the current window into `out[at..]`. */
+  windowQuantiles(id: number, merged: Sketch, out: number[], at: number): void {
+    merged.clear();
+    const w = this.windows[id];
+    if (w !== undefined) {
+      const oldest = Math.floor(this.scrapeNow() / this.periodMs) - this.ageBuckets + 1;
+      for (let b = 0; b < this.ageBuckets; b++) {
+        if (w.epochs[b] >= oldest) merged.merge(w.sketches[b]);
+      }
+    }
+    merged.quantiles(this.quantiles, out, at);
+  }
+}
+
+/**
+ * A summary bound to one label set, returned (and cached) by
+ * {@linkcode Summary.labels}.
+ *
+ * @example
+ * ```ts
+ * import { Registry, Summary } from "@securetrack/metrics";
+ * const s = new Summary({ name: "payload_bytes", help: "Payload size", labelNames: ["kind"], registry: new Registry() });
+ * s.labels({ kind: "json" }).observe(1234);
+ * ```
+ */
+export class SummaryChild {
+  /** @internal Series id, or -1 once the series was removed. */
+  i: number;
+  readonly #store: SummaryStore;
+  readonly #labels: Readonly<Record<string, string | number>>;
+  readonly #name: string;
+
+  /** @internal Use {@linkcode Summary.labels}. */
+  constructor(
+    name: string,
+    store: SummaryStore,
+    id: number,
+    labels: Readonly<Record<string, string | number>>,
+  ) {
+    this.#name = name;
+    this.#store = store;
+    this.i = id;
+    this.#labels = labels;
+  }
+
+  /** Records one observation; throws a `RangeError` for `NaN`. */
+  observe(value: number): void {
+    if (!(value === value && typeof value === "number")) throw badObservation(this.#name, value);
+    const s = this.#store;
+    let i = this.i;
+    if (i < 0) {
+      i = s.index.lookup(this.#labels);
+      if (s.children[i] === undefined) {
+        s.children[i] = this;
+        this.i = i;
+      }
+    }
+    s.record(i, value);
+  }
+
+  /** Starts a timer that observes the elapsed seconds when stopped (or disposed). */
+  startTimer(): Timer {
+    return startTimer((seconds) => this.observe(seconds));
+  }
+}
+
+/**
+ * A Prometheus summary: quantiles over a sliding window, plus a cumulative
+ * `_sum` and `_count`.
+ *
+ * Quantiles come from a mergeable relative-error sketch (see `sketch.ts`):
+ * every estimate is within `relativeAccuracy` (1% by default) of the true
+ * value at that rank, memory per series is bounded, and observing costs a
+ * logarithm and an array add. With no observation in the window, quantiles
+ * are `NaN`. `NaN` observations are rejected with a `RangeError`.
+ *
+ * @example
+ * ```ts
+ * import { Registry, Summary } from "@securetrack/metrics";
+ * const registry = new Registry();
+ * const size = new Summary({
+ *   name: "llm_completion_size_bytes",
+ *   help: "Size of LLM completions in bytes",
+ *   labelNames: ["model"],
+ *   percentiles: [0.5, 0.9, 0.99],
+ *   maxAgeSeconds: 600,
+ *   ageBuckets: 5,
+ *   registry,
+ * });
+ * size.observe({ model: "gpt-4o" }, 1234);
+ * ```
+ */
+export class Summary<L extends string = string> extends Metric<L> {
+  /** Quantile ranks exposed. */
+  readonly percentiles: readonly number[];
+  /** Window length in seconds. */
+  readonly maxAgeSeconds: number;
+  /** Buckets per window. */
+  readonly ageBuckets: number;
+  /** Relative accuracy of the quantile estimates. */
+  readonly relativeAccuracy: number;
+  readonly #s: SummaryStore;
+
+  /** Creates the summary and registers it (see {@linkcode SummaryOptions}). */
+  constructor(options: SummaryOptions<L>) {
+    super(options, "summary", ["quantile"]);
+    const name = this.name;
+    const qs = options.percentiles ?? DEFAULT_PERCENTILES;
+    if (!Array.isArray(qs)) throw new TypeError(`Summary "${name}": percentiles must be an array`);
+    qs.forEach((q, i) => {
+      if (typeof q !== "number" || !(q >= 0 && q <= 1)) {
+        throw new RangeError(`Summary "${name}": percentile ${String(q)} is not in [0, 1]`);
+      }
+      if (i > 0 && q <= qs[i - 1]) {
+        throw new RangeError(`Summary "${name}": percentiles must be strictly increasing`);
+      }
+    });
+    this.percentiles = Object.freeze([...qs]);
+    this.maxAgeSeconds = options.maxAgeSeconds ?? 600;
+    if (!(this.maxAgeSeconds > 0 && this.maxAgeSeconds < Infinity)) {
+      throw new RangeError(`Summary "${name}": maxAgeSeconds must be > 0`);
+    }
+    this.ageBuckets = options.ageBuckets ?? 5;
+    if (!Number.isSafeInteger(this.ageBuckets) || this.ageBuckets < 1) {
+      throw new RangeError(`Summary "${name}": ageBuckets must be a positive integer`);
+    }
+    this.relativeAccuracy = options.relativeAccuracy ?? 0.01;
+    if (!(this.relativeAccuracy > 0 && this.relativeAccuracy < 1)) {
+      throw new RangeError(`Summary "${name}": relativeAccuracy must be in (0, 1)`);
+    }
+    const maxBins = options.maxBins ?? 2048;
+    if (!Number.isSafeInteger(maxBins) || maxBins < 16) {
+      throw new RangeError(`Summary "${name}": maxBins must be an integer >= 16`);
+    }
+    const existing = this.existing();
+    if (existing !== undefined) {
+      this.#s = existing.#s;
+    } else {
+      this.#s = new SummaryStore(name, this.labelNames, this.maxSeries, {
+        quantiles: this.percentiles,
+        ageBuckets: this.ageBuckets,
+        maxAgeSeconds: this.maxAgeSeconds,
+        alpha: this.relativeAccuracy,
+        maxBins,
+        now: options.now,
+      });
+      this.#s.index.onOverflow = () => this.countOverflow();
+      this.registry?.register(this);
+    }
+  }
+
+  /** Includes the quantiles and window: summaries that differ there cannot share a name. */
+  override get signature(): string {
+    return `${super.signature}\u0000${
+      this.percentiles.join(",")
+    }\u0000${this.maxAgeSeconds}/${this.ageBuckets}/${this.relativeAccuracy}`;
+  }
+
+  /** Records one observation: `observe(v)` or `observe(labels, v)`. */
+  observe(labels: LabelValues<L> | number, value?: number): void {
+    const s = this.#s;
+    let id = 0;
+    let v = labels as number;
+    if (typeof labels === "object" && labels !== null) {
+      id = s.index.lookup(labels);
+      v = value as number;
+    } else if (this.labelNames.length !== 0) {
+      s.index.lookup({});
+    }
+    if (!(v === v && typeof v === "number")) throw badObservation(this.name, v);
+    s.record(id, v);
+  }
+
+  /** Starts a timer that observes the elapsed seconds when stopped (or disposed). */
+  startTimer(labels?: LabelValues<L>): Timer {
+    return startTimer((seconds, extra) => {
+      if (labels === undefined && extra === undefined) this.observe(seconds);
+      else this.observe({ ...labels, ...extra } as LabelValues<L>, seconds);
+    });
+  }
+
+  /** Returns the cached child for `labels`, creating the series if needed. */
+  labels(labels: LabelValues<L>): SummaryChild {
+    const s = this.#s;
+    const id = s.index.lookup(labels);
+    let child = s.children[id];
+    if (child === undefined) {
+      child = new SummaryChild(this.name, s, id, { ...labels });
+      s.children[id] = child;
+    }
+    return child;
+  }
+
+  /**
+   * Current state for `labels` (or of the unlabelled series): quantile
+   * estimates over the window (in the order of `percentiles`), sum and count.
+   * `undefined` when the series does not exist.
+   */
+  get(labels?: LabelValues<L>): { quantiles: number[]; sum: number; count: number } | undefined {
+    const s = this.#s;
+    const id = s.index.find(labels ?? {});
+    if (id < 0) return undefined;
+    const quantiles: number[] = [];
+    s.windowQuantiles(id, new Sketch(s.alpha, s.maxBins), quantiles, 0);
+    return { quantiles, sum: s.totals[2 * id], count: s.totals[2 * id + 1] };
+  }
+
+  /** Removes the series for `labels`; returns whether it existed. */
+  remove(labels: LabelValues<L>): boolean {
+    return this.#s.index.remove(labels);
+  }
+
+  /** Removes every labelled series (an unlabelled summary goes back to empty). */
+  reset(): void {
+    this.#s.index.clear();
+  }
+
+  /** Collects the current state for exposition. */
+  collect(): MetricFamily {
+    const s = this.#s;
+    const index = s.index;
+    const n = this.labelNames.length;
+    const values: number[] = [];
+    const sums: number[] = [];
+    const counts: number[] = [];
+    const created: number[] = [];
+    const labelValues: string[] = [];
+    const merged = new Sketch(s.alpha, s.maxBins);
+    for (let id = 0; id < index.end; id++) {
+      if (!index.alive[id]) continue;
+      if (s.quantiles.length > 0) s.windowQuantiles(id, merged, values, values.length);
+      sums.push(s.totals[2 * id]);
+      counts.push(s.totals[2 * id + 1]);
+      created.push(s.created[id]);
+      for (let i = 0; i < n; i++) labelValues.push(index.escaped[id * n + i]!);
+    }
+    return {
+      name: this.name,
+      help: this.help,
+      type: "summary",
+      unit: this.unit,
+      labelNames: this.labelNames,
+      labelValues,
+      size: counts.length,
+      values,
+      sums,
+      counts,
+      created,
+      quantiles: this.percentiles,
+    };
+  }
+}

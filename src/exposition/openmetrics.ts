@@ -1,0 +1,92 @@
+/**
+ * OpenMetrics text format 1.0.0.
+ *
+ * @module
+ */
+
+import type { MetricFamily } from "../core/family.ts";
+import { escapeHelp } from "../core/labels.ts";
+import { formatValue, openMetricsFloat } from "./number.ts";
+import { sampleLine as line, seriesLabels } from "./text.ts";
+
+/** Content-Type of OpenMetrics 1.0.0. */
+export const OPENMETRICS_CONTENT_TYPE =
+  "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/** Options for {@linkcode toOpenMetrics}. */
+export interface OpenMetricsOptions {
+  /** Emit `_created` samples for counters, histograms and summaries (default `true`). */
+  created?: boolean;
+}
+
+/**
+ * Renders families as OpenMetrics 1.0.0, ending with `# EOF`. A counter's
+ * family name drops the `_total` suffix and its sample carries it, as the
+ * format requires.
+ *
+ * @example
+ * ```ts
+ * import { Counter, Registry, toOpenMetrics } from "@securetrack/metrics";
+ * const registry = new Registry();
+ * new Counter({ name: "a_total", help: "A", registry }).inc();
+ * console.log(toOpenMetrics(await registry.collect()));
+ * ```
+ */
+export function toOpenMetrics(
+  families: readonly MetricFamily[],
+  options: OpenMetricsOptions = {},
+): string {
+  const withCreated = options.created ?? true;
+  let out = "";
+  for (const f of families) {
+    const family = f.type === "counter" && f.name.endsWith("_total") ? f.name.slice(0, -6) : f.name;
+    out += `# TYPE ${family} ${f.type}\n`;
+    if (f.unit !== "") out += `# UNIT ${family} ${f.unit}\n`;
+    out += `# HELP ${family} ${escapeHelp(f.help, true)}\n`;
+    const labels = seriesLabels(f);
+    const values = f.values;
+    const created = withCreated ? f.created : undefined;
+    const createdName = family + "_created";
+    switch (f.type) {
+      case "counter": {
+        const total = family + "_total";
+        for (let s = 0; s < f.size; s++) {
+          out += line(total, labels[s], "", formatValue(values[s]));
+          if (created) out += line(createdName, labels[s], "", formatValue(created[s]));
+        }
+        break;
+      }
+      case "gauge":
+        for (let s = 0; s < f.size; s++) out += line(family, labels[s], "", formatValue(values[s]));
+        break;
+      case "histogram": {
+        const les = [...f.bounds!.map((b) => `le="${openMetricsFloat(b)}"`), 'le="+Inf"'];
+        const bucket = family + "_bucket";
+        const stride = les.length;
+        for (let s = 0; s < f.size; s++) {
+          for (let j = 0; j < stride; j++) {
+            out += line(bucket, labels[s], les[j], formatValue(values[s * stride + j]));
+          }
+          out += line(family + "_count", labels[s], "", formatValue(f.counts![s]));
+          out += line(family + "_sum", labels[s], "", formatValue(f.sums![s]));
+          if (created) out += line(createdName, labels[s], "", formatValue(created[s]));
+        }
+        break;
+      }
+      case "summary": {
+        const qs = f.quantiles!.map((q) => `quantile="${openMetricsFloat(q)}"`);
+        const stride = qs.length;
+        for (let s = 0; s < f.size; s++) {
+          for (let j = 0; j < stride; j++) {
+            out += line(family, labels[s], qs[j], formatValue(values[s * stride + j]));
+          }
+          out += line(family + "_count", labels[s], "", formatValue(f.counts![s]));
+          out += line(family + "_sum", labels[s], "", formatValue(f.sums![s]));
+          if (created) out += line(createdName, labels[s], "", formatValue(created[s]));
+        }
+        break;
+      }
+    }
+  }
+  return out + "# EOF\n";
+}
