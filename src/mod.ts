@@ -51,3 +51,22 @@ export {
 } from "./exposition/openmetrics.ts";
 export { acceptsGzip, type NegotiatedFormat, negotiateFormat } from "./exposition/negotiation.ts";
 export { metricsHandler, type MetricsHandlerOptions } from "./http/metrics_handler.ts";
+export {
+  type ErrorRecord,
+  HIGHR_BUCKETS,
+  type HttpMetrics,
+  httpMetrics,
+  instrument,
+  type InstrumentOptions,
+  LOWR_BUCKETS,
+  type RequestRecord,
+} from "./http/instrument.ts";
+export { pathnameOf, RouteTable, UNMATCHED_HANDLER } from "./http/routes.ts";
+export {
+  registerProcessMetrics,
+  registerRuntimeMetrics,
+  type RuntimeMetrics,
+  type RuntimeName,
+  runtimeName,
+  ScalarCollector,
+} from "./collectors/mod.ts";

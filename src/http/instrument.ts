@@ -1,0 +1,270 @@
+/**
+ * HTTP instrumentation for any web-standard fetch handler, recording the
+ * metrics prometheus-fastapi-instrumentator exposes by default, with the same
+ * names, labels, buckets and HELP texts, so dashboards built for it work.
+ *
+ * @module
+ */
+
+import { Counter } from "../core/counter.ts";
+import { Gauge } from "../core/gauge.ts";
+import { Histogram } from "../core/histogram.ts";
+import { defaultRegistry, type Registry } from "../core/registry.ts";
+import { Summary } from "../core/summary.ts";
+import { pathnameOf, RouteTable } from "./routes.ts";
+
+/** What {@linkcode InstrumentOptions.onRequest} receives once per instrumented request. */
+export interface RequestRecord {
+  /** Route template matched (`/users/:id`), or `"none"`. */
+  handler: string;
+  /** Request method, upper case; unknown methods are reported as `"other"`. */
+  method: string;
+  /** Response status code (500 when the handler threw). */
+  status: number;
+  /** Seconds from the request's arrival to the handler's response. */
+  seconds: number;
+}
+
+/** What {@linkcode InstrumentOptions.onError} receives when the handler throws. */
+export interface ErrorRecord {
+  /** Route template matched, or `"none"`. */
+  handler: string;
+  /** Request method, as in {@linkcode RequestRecord}. */
+  method: string;
+  /** What the handler threw (or rejected with). */
+  error: unknown;
+}
+
+/** Options for {@linkcode instrument}. */
+export interface InstrumentOptions {
+  /** Registry for the HTTP metrics (default {@linkcode defaultRegistry}). */
+  registry?: Registry;
+  /**
+   * Route templates as `URLPattern` pathnames (`/users/:id`); the `handler`
+   * label is the template a request matches, `"none"` when it matches none,
+   * so random paths cannot create series.
+   */
+  routes?: readonly string[];
+  /** Templates (exact) or patterns whose requests are not instrumented at all. */
+  excludedHandlers?: readonly (string | RegExp)[];
+  /** Report status as `2xx` … `5xx` (default `true`); `false` keeps exact codes. */
+  groupStatusCodes?: boolean;
+  /** Keep the `http_requests_inprogress` gauge (default `true`). */
+  inProgress?: boolean;
+  /** Called after each instrumented request (e.g. to feed application metrics). */
+  onRequest?: (record: RequestRecord) => void;
+  /**
+   * Called when the handler throws; the client gets a 500 either way. Absent:
+   * the error is logged with `console.error`.
+   */
+  onError?: (record: ErrorRecord) => void;
+}
+
+/** prometheus-fastapi-instrumentator's `latency_highr_buckets`. */
+export const HIGHR_BUCKETS: readonly number[] = Object.freeze([
+  0.01,
+  0.025,
+  0.05,
+  0.075,
+  0.1,
+  0.25,
+  0.5,
+  0.75,
+  1,
+  1.5,
+  2,
+  2.5,
+  3,
+  3.5,
+  4,
+  4.5,
+  5,
+  7.5,
+  10,
+  30,
+  60,
+]);
+
+/** prometheus-fastapi-instrumentator's `latency_lowr_buckets`. */
+export const LOWR_BUCKETS: readonly number[] = Object.freeze([0.1, 0.5, 1]);
+
+// Methods outside this set are reported as "other": a client can send any
+// token as a method, and each would otherwise become a series.
+const METHODS = new Set([
+  "GET",
+  "HEAD",
+  "POST",
+  "PUT",
+  "DELETE",
+  "CONNECT",
+  "OPTIONS",
+  "TRACE",
+  "PATCH",
+]);
+
+/** The HTTP metrics, as registered in one registry. */
+export interface HttpMetrics {
+  /** `http_requests_total{method,status,handler}` */
+  requests: Counter<"method" | "status" | "handler">;
+  /** `http_request_size_bytes{handler}` (no quantiles) */
+  requestSize: Summary<"handler">;
+  /** `http_response_size_bytes{handler}` (no quantiles) */
+  responseSize: Summary<"handler">;
+  /** `http_request_duration_highr_seconds` */
+  durationHighr: Histogram;
+  /** `http_request_duration_seconds{method,handler}` */
+  duration: Histogram<"method" | "handler">;
+  /** `http_requests_inprogress` */
+  inProgress: Gauge;
+}
+
+/**
+ * Registers (or finds, when already registered) the HTTP metrics in `registry`.
+ *
+ * @example
+ * ```ts
+ * import { httpMetrics, Registry } from "@securetrack/metrics";
+ * const m = httpMetrics(new Registry());
+ * m.requests.inc({ method: "GET", status: "2xx", handler: "/" });
+ * ```
+ */
+export function httpMetrics(registry: Registry = defaultRegistry): HttpMetrics {
+  return {
+    requests: new Counter({
+      name: "http_requests_total",
+      help: "Total number of requests by method, status and handler.",
+      labelNames: ["method", "status", "handler"],
+      registry,
+    }),
+    requestSize: new Summary({
+      name: "http_request_size_bytes",
+      help: "Content length of incoming requests by handler. " +
+        "Only value of header is respected. Otherwise ignored. No percentile calculated.",
+      labelNames: ["handler"],
+      percentiles: [],
+      registry,
+    }),
+    responseSize: new Summary({
+      name: "http_response_size_bytes",
+      help: "Content length of outgoing responses by handler. " +
+        "Only value of header is respected. Otherwise ignored. No percentile calculated.",
+      labelNames: ["handler"],
+      percentiles: [],
+      registry,
+    }),
+    durationHighr: new Histogram({
+      name: "http_request_duration_highr_seconds",
+      help: "Latency with many buckets but no API specific labels. " +
+        "Made for more accurate percentile calculations.",
+      buckets: HIGHR_BUCKETS,
+      registry,
+    }),
+    duration: new Histogram({
+      name: "http_request_duration_seconds",
+      help: "Latency with only few buckets by handler. " +
+        "Made to be only used if aggregation by handler is important.",
+      labelNames: ["method", "handler"],
+      buckets: LOWR_BUCKETS,
+      registry,
+    }),
+    inProgress: new Gauge({
+      name: "http_requests_inprogress",
+      help: "Number of HTTP requests in progress.",
+      registry,
+    }),
+  };
+}
+
+function contentLength(headers: Headers): number {
+  const n = Number(headers.get("content-length") ?? 0);
+  return n >= 0 && n < Infinity ? n : 0;
+}
+
+function statusLabel(status: number, group: boolean): string {
+  if (!group) return String(status);
+  return status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : String(status);
+}
+
+/**
+ * Wraps a fetch handler so every request it serves is measured. Works with
+ * `Deno.serve`, `Bun.serve`, `export default { fetch }` and frameworks that
+ * expose a fetch handler; extra arguments (Deno's `info`, Bun's `server`)
+ * pass through.
+ *
+ * A handler that throws (or rejects) is answered with a 500, reported to
+ * `onError`, counted as status 500, and never takes the server down.
+ * Durations run until the handler returns its `Response`; the time spent
+ * streaming the body afterwards is not included.
+ *
+ * @example
+ * ```ts ignore
+ * import { instrument, metricsHandler, Registry } from "@securetrack/metrics";
+ * const registry = new Registry();
+ * const metrics = metricsHandler(registry);
+ * const app = (req: Request) =>
+ *   new URL(req.url).pathname === "/metrics" ? metrics(req) : new Response("hello");
+ * Deno.serve(instrument(app, { registry, routes: ["/", "/metrics"] }));
+ * ```
+ */
+export function instrument<A extends unknown[]>(
+  handler: (request: Request, ...rest: A) => Response | Promise<Response>,
+  options: InstrumentOptions = {},
+): (request: Request, ...rest: A) => Promise<Response> {
+  if (typeof handler !== "function") {
+    throw new TypeError("instrument: handler must be a function (request) => Response");
+  }
+  const m = httpMetrics(options.registry ?? defaultRegistry);
+  const routes = new RouteTable(options.routes);
+  const group = options.groupStatusCodes ?? true;
+  const trackInProgress = options.inProgress ?? true;
+  const excludedExact = new Set<string>();
+  const excludedPatterns: RegExp[] = [];
+  for (const e of options.excludedHandlers ?? []) {
+    if (typeof e === "string") excludedExact.add(e);
+    else if (e instanceof RegExp) excludedPatterns.push(e);
+    else throw new TypeError("instrument: excludedHandlers takes strings and RegExps");
+  }
+  const excluded = (h: string) => excludedExact.has(h) || excludedPatterns.some((p) => p.test(h));
+  const { onRequest, onError } = options;
+
+  return async (request: Request, ...rest: A): Promise<Response> => {
+    const route = routes.match(pathnameOf(request.url));
+    if (excluded(route)) return await handler(request, ...rest);
+    const method = METHODS.has(request.method) ? request.method : "other";
+    const start = performance.now();
+    if (trackInProgress) m.inProgress.inc();
+    let response: Response;
+    try {
+      response = await handler(request, ...rest);
+      if (!(response instanceof Response)) {
+        throw new TypeError(`handler for "${route}" returned ${typeof response}, not a Response`);
+      }
+    } catch (error) {
+      try {
+        if (onError) onError({ handler: route, method, error });
+        else console.error(`[http] handler for "${route}" threw:`, error);
+      } catch { /* a failing error hook must not fail the request */ }
+      response = new Response("Internal Server Error\n", {
+        status: 500,
+        headers: { "Content-Type": "text/plain; charset=utf-8" },
+      });
+    } finally {
+      if (trackInProgress) m.inProgress.dec();
+    }
+    const seconds = (performance.now() - start) / 1000;
+    const status = response.status;
+    m.requests.inc({ method, status: statusLabel(status, group), handler: route });
+    m.requestSize.observe({ handler: route }, contentLength(request.headers));
+    m.responseSize.observe({ handler: route }, contentLength(response.headers));
+    m.durationHighr.observe(seconds);
+    m.duration.observe({ method, handler: route }, seconds);
+    if (onRequest) {
+      try {
+        onRequest({ handler: route, method, status, seconds });
+      } catch (error) {
+        console.error(`[http] onRequest hook failed for "${route}":`, error);
+      }
+    }
+    return response;
+  };
+}
