@@ -1,0 +1,109 @@
+/**
+ * Server configuration: environment variables, overridden by flags.
+ *
+ * @module
+ */
+
+/** The exporter's configuration. */
+export interface ServerConfig {
+  /** TCP port to listen on (0 = any free port). Env `PORT`, flag `--port`; default 8000. */
+  port: number;
+  /** Address to listen on. Env `HOSTNAME`, flag `--hostname`; default `0.0.0.0`. */
+  hostname: string;
+  /**
+   * Bearer token required on the metrics endpoints, or `undefined` for none.
+   * Env `METRICS_AUTH_TOKEN`, flag `--metrics-auth-token` (the environment is
+   * preferable: flags are visible to other users in `ps`). Empty means none.
+   */
+  authToken: string | undefined;
+  /** Mount the demo application routes (`--demo`, env `DEMO=1`). */
+  demo: boolean;
+  /** `--help` was given. */
+  help: boolean;
+}
+
+/** A configuration problem; its message is one line, fit to print before exiting with code 2. */
+export class ConfigError extends Error {
+  /** @param message what was wrong, naming the variable or flag */
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+/** Usage text for `--help`. */
+export const USAGE: string = `Usage: deno task start [--port N] [--hostname ADDR] [--demo]
+
+Serves /metrics (HTTP, process and runtime metrics), /custom_metrics (the
+SecureTrack catalogue), /healthz and / on Deno.serve.
+
+  --port N                 port to listen on, 0-65535 (env PORT, default 8000)
+  --hostname ADDR          address to listen on (env HOSTNAME, default 0.0.0.0)
+  --metrics-auth-token T   require "Authorization: Bearer T" on the metrics endpoints
+                           (env METRICS_AUTH_TOKEN; prefer the environment)
+  --demo                   also serve the demo application routes under /api/ (env DEMO=1)
+  --help                   print this text
+`;
+
+const FLAGS = ["--port", "--hostname", "--metrics-auth-token", "--demo", "--help"];
+
+function parsePort(value: string, source: string): number {
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) {
+    throw new ConfigError(
+      `invalid ${source} ${JSON.stringify(value)}: expected a port number 0-65535`,
+    );
+  }
+  return Number(value);
+}
+
+/**
+ * Builds the configuration from `env` (a lookup, e.g. `Deno.env.get`) and
+ * command-line `args`, flags winning. Throws a {@linkcode ConfigError} for an
+ * unknown flag, a missing flag value or an invalid port. The token never
+ * appears in an error message.
+ */
+export function parseConfig(
+  args: readonly string[],
+  env: (name: string) => string | undefined,
+): ServerConfig {
+  const config: ServerConfig = {
+    port: 8000,
+    hostname: "0.0.0.0",
+    authToken: undefined,
+    demo: false,
+    help: false,
+  };
+  const port = env("PORT");
+  if (port !== undefined && port !== "") config.port = parsePort(port, "PORT");
+  const hostname = env("HOSTNAME");
+  if (hostname !== undefined && hostname !== "") config.hostname = hostname;
+  const token = env("METRICS_AUTH_TOKEN");
+  if (token !== undefined && token !== "") config.authToken = token;
+  const demo = env("DEMO");
+  if (demo === "1" || demo === "true") config.demo = true;
+
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    const eq = arg.indexOf("=");
+    const flag = eq >= 0 ? arg.slice(0, eq) : arg;
+    if (!FLAGS.includes(flag)) {
+      throw new ConfigError(`unknown argument "${flag}" (known: ${FLAGS.join(", ")})`);
+    }
+    if (flag === "--help" || flag === "--demo") {
+      if (eq >= 0) throw new ConfigError(`${flag} takes no value`);
+      if (flag === "--help") config.help = true;
+      else config.demo = true;
+      continue;
+    }
+    let value: string;
+    if (eq >= 0) value = arg.slice(eq + 1);
+    else if (i + 1 < args.length) value = args[++i];
+    else throw new ConfigError(`${flag} needs a value`);
+    if (flag === "--port") config.port = parsePort(value, "--port");
+    else if (flag === "--hostname") {
+      if (value === "") throw new ConfigError("--hostname needs a non-empty value");
+      config.hostname = value;
+    } else config.authToken = value === "" ? undefined : value;
+  }
+  return config;
+}
