@@ -63,12 +63,17 @@ export function toOpenMetrics(
         const les = [...f.bounds!.map((b) => `le="${openMetricsFloat(b)}"`), 'le="+Inf"'];
         const bucket = family + "_bucket";
         const stride = les.length;
+        // OpenMetrics: a histogram with negative bucket thresholds must not
+        // carry a sum (it would no longer be a counter), and _count goes with _sum.
+        const withSum = f.bounds!.length === 0 || f.bounds![0] >= 0;
         for (let s = 0; s < f.size; s++) {
           for (let j = 0; j < stride; j++) {
             out += line(bucket, labels[s], les[j], formatValue(values[s * stride + j]));
           }
-          out += line(family + "_count", labels[s], "", formatValue(f.counts![s]));
-          out += line(family + "_sum", labels[s], "", formatValue(f.sums![s]));
+          if (withSum) {
+            out += line(family + "_count", labels[s], "", formatValue(f.counts![s]));
+            out += line(family + "_sum", labels[s], "", formatValue(f.sums![s]));
+          }
           if (created) out += line(createdName, labels[s], "", formatValue(created[s]));
         }
         break;
