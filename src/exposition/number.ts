@@ -17,6 +17,8 @@ export function formatValue(v: number): string {
   if (v !== v) return "NaN";
   if (v === Infinity) return "+Inf";
   if (v === -Infinity) return "-Inf";
+  // String(-0) is "0", which would not read back as -0 (Go writes "-0").
+  if (v === 0 && 1 / v < 0) return "-0";
   return String(v);
 }
 
