@@ -8,15 +8,23 @@
 import type { MetricFamily } from "./family.ts";
 import type { LabelValues } from "./labels.ts";
 import { Metric, type MetricOptions } from "./metric.ts";
+import { defaultRegistry } from "./registry.ts";
 import { SeriesIndex, type SeriesStorage } from "./series.ts";
 
 /** Options for a {@linkcode Counter}. */
 export type CounterOptions<L extends string = string> = MetricOptions<L>;
 
-function badIncrement(metric: string, value: unknown): RangeError {
-  return new RangeError(
-    `Counter "${metric}": increment must be a finite number >= 0, got ${String(value)}`,
-  );
+function badIncrement(metric: string, value: unknown): RangeError | TypeError {
+  return typeof value === "number"
+    ? new RangeError(
+      `Counter "${metric}": increment must be a finite number >= 0, got ${String(value)}`,
+    )
+    : new TypeError(`Counter "${metric}": increment must be a number, got ${typeof value}`);
+}
+
+/** True for a finite number >= 0. The `typeof` test keeps `"1"` from concatenating. */
+function validIncrement(value: unknown): value is number {
+  return typeof value === "number" && value >= 0 && value !== Infinity;
 }
 
 /** Per-series storage, shared by every Counter object registered under one name. */
@@ -94,7 +102,7 @@ export class CounterChild {
 
   /** Adds `value` (default 1); throws a `RangeError` for a negative or non-finite value. */
   inc(value = 1): void {
-    if (!(value >= 0 && value !== Infinity)) throw badIncrement(this.#name, value);
+    if (!validIncrement(value)) throw badIncrement(this.#name, value);
     const i = this.i;
     if (i >= 0) this.v[i] += value;
     else this.#revive(value);
@@ -111,6 +119,8 @@ export class CounterChild {
     if (current === undefined) {
       this.#store.children[id] = this;
       this.i = id;
+      // The store may have grown while this child was detached.
+      this.v = this.#store.values;
     }
     this.#store.values[id] += value;
   }
@@ -146,7 +156,7 @@ export class Counter<L extends string = string> extends Metric<L> {
 
   /** Creates the counter and registers it (see {@linkcode MetricOptions}). */
   constructor(options: CounterOptions<L>) {
-    super(options, "counter");
+    super(options, "counter", [], defaultRegistry);
     const existing = this.existing();
     if (existing !== undefined) {
       this.#s = existing.#s;
@@ -163,16 +173,13 @@ export class Counter<L extends string = string> extends Metric<L> {
    * unknown label and a `RangeError` for a negative or non-finite value.
    */
   inc(labels?: LabelValues<L> | number, value?: number): void {
+    const labelled = typeof labels === "object" && labels !== null;
+    const v = labelled ? value ?? 1 : labels ?? 1;
+    // Validated before the lookup, so a rejected call creates no series.
+    if (!validIncrement(v)) throw badIncrement(this.name, v);
     let id = 0;
-    let v: number;
-    if (typeof labels === "object" && labels !== null) {
-      id = this.#s.index.lookup(labels);
-      v = value ?? 1;
-    } else {
-      if (this.labelNames.length !== 0) this.#s.index.lookup({});
-      v = labels ?? 1;
-    }
-    if (!(v >= 0 && v !== Infinity)) throw badIncrement(this.name, v);
+    if (labelled) id = this.#s.index.lookup(labels);
+    else if (this.labelNames.length !== 0) this.#s.index.lookup({});
     this.#s.values[id] += v;
   }
 

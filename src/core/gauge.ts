@@ -8,6 +8,7 @@ import { startTimer, type Timer } from "./clock.ts";
 import type { MetricFamily } from "./family.ts";
 import type { LabelValues } from "./labels.ts";
 import { Metric, type MetricOptions } from "./metric.ts";
+import { defaultRegistry } from "./registry.ts";
 import { SeriesIndex, type SeriesStorage } from "./series.ts";
 
 /** Options for a {@linkcode Gauge}. */
@@ -61,6 +62,8 @@ class GaugeStore implements SeriesStorage {
     if (this.children[id] === undefined) {
       this.children[id] = child;
       child.i = id;
+      // The store may have grown while the child was detached.
+      child.v = this.values;
     }
     return id;
   }
@@ -114,7 +117,10 @@ export class GaugeChild {
     if (typeof value !== "number") throw notNumber(this.#name, value);
     const i = this.i;
     if (i >= 0) this.v[i] += value;
-    else this.#store.values[this.#store.slot(this, this.#labels)] += value;
+    else {
+      const id = this.#store.slot(this, this.#labels); // may grow (replace) the values array
+      this.#store.values[id] += value;
+    }
   }
 
   /** Subtracts `value` (default 1). */
@@ -165,7 +171,7 @@ export class Gauge<L extends string = string> extends Metric<L> {
 
   /** Creates the gauge and registers it (see {@linkcode MetricOptions}). */
   constructor(options: GaugeOptions<L>) {
-    super(options, "gauge");
+    super(options, "gauge", [], defaultRegistry);
     if (options.collect !== undefined && typeof options.collect !== "function") {
       throw new TypeError(`Gauge "${this.name}": collect must be a function`);
     }
@@ -186,39 +192,49 @@ export class Gauge<L extends string = string> extends Metric<L> {
     return 0;
   }
 
+  // Each writer below looks the series up before reading `this.#s.values`: a
+  // lookup that creates a series may grow the store and replace that array,
+  // and `values[this.#id(labels)] = v` would read the old array first and
+  // write into it.
+
   /** Sets the value: `set(5)` or `set(labels, 5)`. */
   set(labels: LabelValues<L> | number, value?: number): void {
     const v = typeof labels === "number" ? labels : value;
     if (typeof v !== "number") throw notNumber(this.name, v);
-    this.#s.values[this.#id(labels)] = v;
+    const id = this.#id(labels);
+    this.#s.values[id] = v;
   }
 
   /** Adds to the value: `inc()`, `inc(2)`, `inc(labels)`, `inc(labels, 2)`. */
   inc(labels?: LabelValues<L> | number, value?: number): void {
     const v = typeof labels === "object" && labels !== null ? value ?? 1 : labels ?? 1;
     if (typeof v !== "number") throw notNumber(this.name, v);
-    this.#s.values[this.#id(labels)] += v;
+    const id = this.#id(labels);
+    this.#s.values[id] += v;
   }
 
   /** Subtracts from the value: `dec()`, `dec(2)`, `dec(labels)`, `dec(labels, 2)`. */
   dec(labels?: LabelValues<L> | number, value?: number): void {
     const v = typeof labels === "object" && labels !== null ? value ?? 1 : labels ?? 1;
     if (typeof v !== "number") throw notNumber(this.name, v);
-    this.#s.values[this.#id(labels)] -= v;
+    const id = this.#id(labels);
+    this.#s.values[id] -= v;
   }
 
   /** Sets the value to the current time in seconds since the epoch. */
   setToCurrentTime(labels?: LabelValues<L>): void {
-    this.#s.values[this.#id(labels)] = Date.now() / 1000;
+    const id = this.#id(labels);
+    this.#s.values[id] = Date.now() / 1000;
   }
 
   /** Starts a timer that sets the gauge to the elapsed seconds when stopped. */
-  startTimer(labels?: LabelValues<L>): Timer {
+  startTimer(labels?: Partial<LabelValues<L>>): Timer {
     return startTimer((seconds, extra) => {
       const all = labels === undefined && extra === undefined
         ? undefined
         : { ...labels, ...extra } as LabelValues<L>;
-      this.#s.values[this.#id(all)] = seconds;
+      const id = this.#id(all);
+      this.#s.values[id] = seconds;
     });
   }
 

@@ -10,6 +10,7 @@ import { startTimer, type Timer } from "./clock.ts";
 import type { MetricFamily } from "./family.ts";
 import type { LabelValues } from "./labels.ts";
 import { Metric, type MetricOptions } from "./metric.ts";
+import { defaultRegistry } from "./registry.ts";
 import { SeriesIndex, type SeriesStorage } from "./series.ts";
 
 /** Options for a {@linkcode Histogram}. */
@@ -175,7 +176,7 @@ export class Histogram<L extends string = string> extends Metric<L> {
 
   /** Creates the histogram and registers it (see {@linkcode HistogramOptions}). */
   constructor(options: HistogramOptions<L>) {
-    super(options, "histogram", ["le"]);
+    super(options, "histogram", ["le"], defaultRegistry);
     this.buckets = Object.freeze(validateBuckets(this.name, options.buckets ?? DEFAULT_BUCKETS));
     const existing = this.existing();
     if (existing !== undefined) {
@@ -208,7 +209,7 @@ export class Histogram<L extends string = string> extends Metric<L> {
   }
 
   /** Starts a timer that observes the elapsed seconds when stopped (or disposed). */
-  startTimer(labels?: LabelValues<L>): Timer {
+  startTimer(labels?: Partial<LabelValues<L>>): Timer {
     return startTimer((seconds, extra) => {
       if (labels === undefined && extra === undefined) this.observe(seconds);
       else this.observe({ ...labels, ...extra } as LabelValues<L>, seconds);

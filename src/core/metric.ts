@@ -7,7 +7,11 @@
 
 import type { MetricFamily, MetricType } from "./family.ts";
 import { validateLabelNames, validateMetricName } from "./labels.ts";
-import { defaultRegistry, type Registry } from "./registry.ts";
+// Type-only: a runtime import would close the cycle metric → registry →
+// counter → metric, and `class Counter extends Metric` would then run before
+// `Metric` exists whenever this module (or gauge.ts, ...) is imported first.
+// Each subclass hands in `defaultRegistry` instead.
+import type { Registry } from "./registry.ts";
 import { DEFAULT_MAX_SERIES } from "./series.ts";
 
 /** Options every metric type accepts. */
@@ -67,12 +71,14 @@ export abstract class Metric<L extends string = string> implements Collector {
 
   /**
    * Validates the common options. `reserved` lists label names the type keeps
-   * for itself (`le`, `quantile`).
+   * for itself (`le`, `quantile`); `defaultRegistry` is the registry used when
+   * `options.registry` is absent.
    */
   protected constructor(
     options: MetricOptions<L>,
     type: MetricType,
-    reserved: readonly string[] = [],
+    reserved: readonly string[],
+    defaultRegistry: Registry,
   ) {
     if (options === null || typeof options !== "object") {
       throw new TypeError(`A ${type} needs an options object with at least name and help`);

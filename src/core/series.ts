@@ -128,6 +128,9 @@ export class SeriesIndex {
     if (this.names.length === 0) {
       throw new TypeError(`Metric "${this.metric}" has no labels: use reset() instead of remove()`);
     }
+    let count = 0;
+    for (const _key in labels) count++;
+    if (count !== this.names.length) this.#mismatch(labels);
     const values = this.#values(labels);
     const id = this.#findValues(values);
     if (id < 0) return false;
@@ -182,26 +185,33 @@ export class SeriesIndex {
     return id === undefined ? -1 : id;
   }
 
+  /**
+   * The label values as the trie indexes them: coerced to strings, and, where
+   * a value holds lone surrogates, in the well-formed form the series was
+   * created under (see `#create`).
+   */
   #values(labels: Readonly<Record<string, unknown>>): string[] {
     const names = this.names;
     const out = new Array<string>(names.length);
     for (let i = 0; i < names.length; i++) {
-      const v = labels[names[i]];
-      out[i] = typeof v === "string" ? v : this.#coerce(names[i], v, labels);
+      let v = labels[names[i]];
+      if (typeof v !== "string") v = this.#coerce(names[i], v, labels);
+      out[i] = (v as string).isWellFormed() ? v as string : (v as string).toWellFormed();
     }
     return out;
   }
 
   #create(labels: Readonly<Record<string, unknown>>): number {
-    let values = this.#values(labels);
-    if (!values.every((v) => v.isWellFormed())) {
-      // Two values that differ only in lone surrogates render the same, so
-      // they must share one series: index the well-formed form.
-      values = values.map((v) => v.toWellFormed());
-      const existing = this.#findValues(values);
-      if (existing >= 0) return existing;
-    }
-    if (this.size >= this.maxSeries) {
+    const values = this.#values(labels);
+    // Two values that differ only in lone surrogates render the same, so they
+    // share one series, indexed by the well-formed form, which the fast path
+    // in `lookup` (raw values) misses: look again.
+    const existing = this.#findValues(values);
+    if (existing >= 0) return existing;
+    // The overflow series does not count against the cap, so removing one
+    // real series always makes room for one new label set.
+    const real = this.#overflowId >= 0 ? this.size - 1 : this.size;
+    if (real >= this.maxSeries) {
       this.onOverflow?.();
       if (this.#overflowId < 0) {
         const overflow = this.names.map(() => OVERFLOW_VALUE);

@@ -9,6 +9,7 @@ import { coarseNow, startTimer, type Timer } from "./clock.ts";
 import type { MetricFamily } from "./family.ts";
 import type { LabelValues } from "./labels.ts";
 import { Metric, type MetricOptions } from "./metric.ts";
+import { defaultRegistry } from "./registry.ts";
 import { SeriesIndex, type SeriesStorage } from "./series.ts";
 import { Sketch } from "./sketch.ts";
 
@@ -252,7 +253,7 @@ export class Summary<L extends string = string> extends Metric<L> {
 
   /** Creates the summary and registers it (see {@linkcode SummaryOptions}). */
   constructor(options: SummaryOptions<L>) {
-    super(options, "summary", ["quantile"]);
+    super(options, "summary", ["quantile"], defaultRegistry);
     const name = this.name;
     const qs = options.percentiles ?? DEFAULT_PERCENTILES;
     if (!Array.isArray(qs)) throw new TypeError(`Summary "${name}": percentiles must be an array`);
@@ -321,7 +322,7 @@ export class Summary<L extends string = string> extends Metric<L> {
   }
 
   /** Starts a timer that observes the elapsed seconds when stopped (or disposed). */
-  startTimer(labels?: LabelValues<L>): Timer {
+  startTimer(labels?: Partial<LabelValues<L>>): Timer {
     return startTimer((seconds, extra) => {
       if (labels === undefined && extra === undefined) this.observe(seconds);
       else this.observe({ ...labels, ...extra } as LabelValues<L>, seconds);
