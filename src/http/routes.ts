@@ -64,8 +64,15 @@ export class RouteTable {
 /** The pathname of an absolute URL string, without parsing the whole URL. */
 export function pathnameOf(url: string): string {
   const scheme = url.indexOf("://");
-  const start = url.indexOf("/", scheme < 0 ? 0 : scheme + 3);
+  const authority = scheme < 0 ? 0 : scheme + 3;
+  const start = url.indexOf("/", authority);
   if (start < 0) return "/";
+  // The authority ends at the first "/", "?" or "#": in "http://h?next=/a"
+  // the "/" belongs to the query and the path is empty.
+  for (let i = authority; i < start; i++) {
+    const c = url.charCodeAt(i);
+    if (c === 0x3f || c === 0x23) return "/";
+  }
   let end = url.length;
   const query = url.indexOf("?", start);
   if (query >= 0) end = query;
