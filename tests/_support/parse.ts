@@ -499,11 +499,15 @@ function checkFamily(f: Family, format: Format): void {
       if (count !== undefined && !Object.is(count.value, prevValue)) {
         fail(`metric ${k}: ${countSuffix} ${count.value} differs from +Inf bucket ${prevValue}`);
       }
-      // Not checked: OpenMetrics says a histogram with negative thresholds must
-      // not carry _sum, and that _sum must not be negative. See the test report.
       if (format === "openmetrics") {
         const sum = samples.some((s) => s.name === f.name + "_sum");
         if (sum !== (count !== undefined)) fail(`metric ${k}: _sum and _count come together`);
+        // Not checked: "_sum MUST NOT be negative", which a histogram whose
+        // lowest threshold is >= 0 breaks after observing a negative value.
+        const negative = buckets.some((b) => parseNumber(0, b.labels.le, format, "le") < 0);
+        if (f.type === "histogram" && negative && sum) {
+          fail(`metric ${k}: negative thresholds and a _sum`);
+        }
         for (const b of buckets) {
           if (!Number.isInteger(b.value)) fail(`metric ${k}: bucket value ${b.value}`);
         }
