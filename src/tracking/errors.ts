@@ -1,0 +1,165 @@
+/**
+ * The typed errors of the LLM helpers, and the fixed set of `error_type`
+ * values `llm_errors_total` is counted under.
+ *
+ * @module
+ */
+
+/**
+ * Every `error_type` value of `llm_errors_total`:
+ *
+ * - `timeout`: the call took longer than its `timeoutMs` (for a stream: no
+ *   data arrived for `timeoutMs`).
+ * - `aborted`: the caller's `AbortSignal` fired.
+ * - `network`: no HTTP response: connection refused or reset, DNS failure,
+ *   TLS error.
+ * - `rate_limited`: HTTP 429. Also counted in `llm_rate_limits_total`, and
+ *   kept apart from `http_4xx` so that `http_4xx` means "our request is
+ *   wrong" (bad key, bad model, bad body), which needs a fix, not a back-off.
+ * - `http_4xx`: any other 4xx status.
+ * - `http_5xx`: a 5xx status.
+ * - `invalid_response`: a 2xx response that is not what the protocol says
+ *   (not JSON, no `choices`, a malformed stream event, an error event inside
+ *   a stream), or a status outside 2xx/4xx/5xx.
+ * - `unknown`: an error thrown by a function wrapped with `trackLLMCall` or
+ *   `@trackLLM` that none of the rules of {@linkcode classifyLLMError}
+ *   recognise.
+ *
+ * @example
+ * ```ts
+ * import { LLM_ERROR_TYPES } from "@securetrack/metrics/tracking";
+ * console.log(LLM_ERROR_TYPES.includes("rate_limited")); // true
+ * ```
+ */
+export const LLM_ERROR_TYPES: readonly LLMErrorType[] = Object.freeze([
+  "timeout",
+  "aborted",
+  "network",
+  "rate_limited",
+  "http_4xx",
+  "http_5xx",
+  "invalid_response",
+  "unknown",
+]);
+
+/**
+ * One of {@linkcode LLM_ERROR_TYPES}.
+ *
+ * @example
+ * ```ts
+ * import { LLMError, type LLMErrorType } from "@securetrack/metrics/tracking";
+ * function retryable(type: LLMErrorType): boolean {
+ *   return type === "rate_limited" || type === "http_5xx" || type === "timeout";
+ * }
+ * const e = new LLMError("http_5xx", "HTTP 503");
+ * console.log(retryable(e.type)); // true
+ * ```
+ */
+export type LLMErrorType =
+  | "timeout"
+  | "aborted"
+  | "network"
+  | "rate_limited"
+  | "http_4xx"
+  | "http_5xx"
+  | "invalid_response"
+  | "unknown";
+
+/**
+ * Options for {@linkcode LLMError}.
+ *
+ * @example
+ * ```ts
+ * import { LLMError, type LLMErrorOptions } from "@securetrack/metrics/tracking";
+ * const options: LLMErrorOptions = { status: 429, retryAfterSeconds: 20 };
+ * const error = new LLMError("rate_limited", "HTTP 429", options);
+ * ```
+ */
+export interface LLMErrorOptions {
+  /** The underlying error (a network failure, a JSON syntax error). */
+  cause?: unknown;
+  /** HTTP status of the response, when there was one. */
+  status?: number;
+  /** Seconds the API asked to wait before retrying (HTTP 429 `Retry-After`), when given. */
+  retryAfterSeconds?: number;
+}
+
+/**
+ * A failed LLM call, as thrown by {@linkcode LLMService} after it has been
+ * counted in `llm_errors_total{error_type}`. `type` is the same value as the
+ * label. The message names the model, the endpoint and what went wrong; it
+ * never contains the API key (any occurrence in a response body quoted in
+ * the message is replaced by `[redacted]`).
+ *
+ * @example
+ * ```ts
+ * import { LLMError } from "@securetrack/metrics/tracking";
+ * try {
+ *   throw new LLMError("rate_limited", "gpt-4o chat: HTTP 429", { status: 429, retryAfterSeconds: 2 });
+ * } catch (error) {
+ *   if (error instanceof LLMError && error.type === "rate_limited") {
+ *     console.log(`retry in ${error.retryAfterSeconds} s`);
+ *   }
+ * }
+ * ```
+ */
+export class LLMError extends Error {
+  /** What went wrong, as counted in `llm_errors_total{error_type}`. */
+  readonly type: LLMErrorType;
+  /** HTTP status, when the API answered. */
+  readonly status: number | undefined;
+  /** `Retry-After` of a 429 answer, in seconds, when the API sent one. */
+  readonly retryAfterSeconds: number | undefined;
+
+  /** Creates the error; see {@linkcode LLMErrorOptions}. */
+  constructor(type: LLMErrorType, message: string, options: LLMErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "LLMError";
+    this.type = type;
+    this.status = options.status;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+}
+
+/** `error_type` for an HTTP status that is not 2xx. */
+export function statusErrorType(status: number): LLMErrorType {
+  if (status === 429) return "rate_limited";
+  if (status >= 400 && status < 500) return "http_4xx";
+  if (status >= 500 && status < 600) return "http_5xx";
+  return "invalid_response";
+}
+
+/**
+ * The `error_type` an error thrown by an LLM call is counted under, by these
+ * rules, in order:
+ *
+ * 1. an {@linkcode LLMError}: its `type`;
+ * 2. a numeric `status` or `statusCode` property (the shape of the OpenAI,
+ *    Anthropic and most other SDKs' API errors): by status, 429 →
+ *    `rate_limited`, 4xx → `http_4xx`, 5xx → `http_5xx`;
+ * 3. by name: `TimeoutError` or a name containing `Timeout` → `timeout`,
+ *    `AbortError` → `aborted`, a name containing `Connection` (the SDKs'
+ *    `APIConnectionError`) → `network`;
+ * 4. anything else: `unknown`.
+ *
+ * @example
+ * ```ts
+ * import { classifyLLMError } from "@securetrack/metrics/tracking";
+ * console.log(classifyLLMError({ status: 503 })); // "http_5xx"
+ * console.log(classifyLLMError(new DOMException("late", "TimeoutError"))); // "timeout"
+ * ```
+ */
+export function classifyLLMError(error: unknown): LLMErrorType {
+  if (error instanceof LLMError) return error.type;
+  if (typeof error !== "object" || error === null) return "unknown";
+  const e = error as { status?: unknown; statusCode?: unknown; name?: unknown };
+  const status = typeof e.status === "number" ? e.status : e.statusCode;
+  if (typeof status === "number" && status >= 400 && status < 600) {
+    return statusErrorType(status);
+  }
+  const name = typeof e.name === "string" ? e.name : "";
+  if (name === "AbortError") return "aborted";
+  if (name.includes("Timeout")) return "timeout";
+  if (name.includes("Connection")) return "network";
+  return "unknown";
+}

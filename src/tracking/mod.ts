@@ -1,0 +1,411 @@
+/**
+ * The SecureTrack metric catalogue and its tracking helpers: the 20 metrics
+ * of the SecureTrack metrics document (LLM, application-wide, feature,
+ * registration and user-activity metrics), registered in
+ * {@linkcode customRegistry} (served at `/custom_metrics`), and one-line
+ * helpers that record them. {@linkcode createTracking} gives the same
+ * helpers bound to another registry.
+ *
+ * Helpers validate their arguments: an empty or non-string label value is a
+ * `TypeError`, a negative or non-finite size, duration or score a
+ * `RangeError`, both naming the helper. Label values longer than
+ * {@linkcode MAX_LABEL_VALUE_LENGTH} (128) characters are truncated, and each
+ * metric holds at most 10,000 label sets (further ones fold into an
+ * `__overflow__` series, counted in `metrics_series_overflow_total`).
+ *
+ * @example
+ * ```ts
+ * import {
+ *   customRegistry,
+ *   FeatureMetrics,
+ *   trackFeatureAsync,
+ *   trackSessionEnd,
+ *   trackSessionStart,
+ *   trackUserAction,
+ *   trackUserLogin,
+ *   UserActionTimer,
+ * } from "@securetrack/metrics/tracking";
+ *
+ * // When a user logs in, and out
+ * trackSessionStart();
+ * trackUserLogin();
+ * trackSessionEnd();
+ *
+ * // A feature run, recorded when the block ends
+ * {
+ *   using _feature = new FeatureMetrics("threat_analysis");
+ * }
+ *
+ * // A wrapped (or decorated) async feature
+ * const analyzeDataFlow = trackFeatureAsync("data_flow_analysis")(
+ *   async (diagram: string): Promise<number> => diagram.length,
+ * );
+ * await analyzeDataFlow("a -> b");
+ *
+ * // User actions, simple and timed
+ * trackUserAction("export_report");
+ * {
+ *   using _timer = new UserActionTimer("document_upload");
+ * }
+ *
+ * console.log(await customRegistry.metrics());
+ * ```
+ *
+ * @module
+ */
+
+import type { LLMMethodDecorator, TrackLLMMethodOptions, TrackLLMOptions } from "./llm.ts";
+import type { FeatureWrapper } from "./feature.ts";
+import type { AppError, AppRequest } from "./app.ts";
+import { customMetrics, customRegistry } from "./_custom.ts";
+import { bindTracking, type Tracking } from "./tracking.ts";
+
+// The core API too, so that one import gives both (`Registry` for
+// `createTracking`, `Counter` for metrics of your own), and so that every type
+// this module's API mentions is public from this entry point as well.
+export * from "../mod.ts";
+export { customRegistry } from "./_custom.ts";
+export { createTracking, type Tracking } from "./tracking.ts";
+export {
+  ANALYSIS_COMPLEXITY_BUCKETS,
+  APP_DURATION_BUCKETS,
+  COMPLETION_SIZE_MAX_AGE_SECONDS,
+  COMPLETION_SIZE_PERCENTILES,
+  createMetrics,
+  FEATURE_DURATION_BUCKETS,
+  LLM_DURATION_BUCKETS,
+  type TrackingMetrics,
+  type TrackingOptions,
+  USER_ACTION_DURATION_BUCKETS,
+} from "./catalogue.ts";
+export {
+  CHAT_ENDPOINT,
+  CHAT_STREAM_ENDPOINT,
+  type ChatMessage,
+  DEFAULT_LLM_BASE_URL,
+  DEFAULT_LLM_TIMEOUT_MS,
+  type FetchFunction,
+  type LLMMethodDecorator,
+  type LLMRequest,
+  type LLMResponse,
+  LLMService,
+  type LLMServiceOptions,
+  type LLMTrackers,
+  type TokenUsage,
+  type TrackLLMMethodOptions,
+  type TrackLLMOptions,
+} from "./llm.ts";
+export {
+  classifyLLMError,
+  LLM_ERROR_TYPES,
+  LLMError,
+  type LLMErrorOptions,
+  type LLMErrorType,
+} from "./errors.ts";
+export {
+  FeatureMetrics,
+  type FeatureMetricsOptions,
+  type FeatureTrackers,
+  type FeatureWrapper,
+} from "./feature.ts";
+export type { SessionTrackers } from "./session.ts";
+export { UserActionTimer, type UserActionTimerOptions, type UserTrackers } from "./user.ts";
+export type { AppError, AppRequest, AppTrackers } from "./app.ts";
+export { MAX_LABEL_VALUE_LENGTH } from "./_validate.ts";
+
+const custom: Tracking = bindTracking(customRegistry, customMetrics);
+
+/**
+ * A TC39 method decorator that records the `llm_*` metrics (requests,
+ * duration, tokens, completion size, errors, rate limits) around an async
+ * method, in {@linkcode customRegistry}; see {@linkcode trackLLMCall} for
+ * what is taken from the result. `model` is a fixed string, or a function of
+ * the instance. Errors pass through unchanged after being counted.
+ *
+ * @example
+ * ```ts
+ * import { trackLLM } from "@securetrack/metrics/tracking";
+ *
+ * class Summarizer {
+ *   model = "claude-sonnet-4";
+ *
+ *   @trackLLM({ model: (self: Summarizer) => self.model, endpoint: "messages" })
+ *   async summarize(text: string): Promise<{ text: string; usage: { input_tokens: number; output_tokens: number } }> {
+ *     return { text: text.slice(0, 10), usage: { input_tokens: 12, output_tokens: 3 } };
+ *   }
+ *
+ *   @trackLLM({ model: "text-embedding-3-small", endpoint: "embeddings" })
+ *   async embed(_text: string): Promise<number[]> {
+ *     return [0.1, 0.2];
+ *   }
+ * }
+ * await new Summarizer().summarize("A long report about threats");
+ * ```
+ */
+export function trackLLM(options: TrackLLMOptions): LLMMethodDecorator<unknown>;
+/**
+ * `@trackLLM` with the model read from the instance at each call.
+ *
+ * @example
+ * ```ts
+ * import { trackLLM } from "@securetrack/metrics/tracking";
+ * class Client {
+ *   model = "gpt-4o";
+ *   @trackLLM({ model: (self: Client) => self.model, endpoint: "chat" })
+ *   async ask(prompt: string): Promise<string> {
+ *     return prompt;
+ *   }
+ * }
+ * ```
+ */
+export function trackLLM<This>(options: TrackLLMMethodOptions<This>): LLMMethodDecorator<This>;
+export function trackLLM<This>(
+  options: TrackLLMOptions | TrackLLMMethodOptions<This>,
+): LLMMethodDecorator<This> {
+  return custom.trackLLM(options as TrackLLMMethodOptions<This>);
+}
+
+/**
+ * Runs `fn`, an LLM call made through any client, and records it in
+ * {@linkcode customRegistry}: `llm_requests_total` and
+ * `llm_request_duration_seconds` always; on success, `llm_tokens_total` when
+ * the result has a `usage` object (OpenAI's `prompt_tokens` /
+ * `completion_tokens`, Anthropic's `input_tokens` / `output_tokens`, or
+ * camel case), and `llm_completion_size_bytes` when the result is a string
+ * or has the text in `text`, `content` or `choices[0].message.content`; on
+ * failure, `llm_errors_total` with the `error_type` of
+ * {@linkcode classifyLLMError} (and `llm_rate_limits_total` for a 429).
+ * The result and any error pass through unchanged.
+ *
+ * @example
+ * ```ts
+ * import { trackLLMCall } from "@securetrack/metrics/tracking";
+ *
+ * const completion = await trackLLMCall({ model: "gpt-4o", endpoint: "chat" }, async () => ({
+ *   choices: [{ message: { content: "Hello" } }],
+ *   usage: { prompt_tokens: 5, completion_tokens: 1 },
+ * }));
+ * console.log(completion.choices[0].message.content);
+ * ```
+ */
+export function trackLLMCall<T>(
+  options: TrackLLMOptions,
+  fn: () => T | PromiseLike<T>,
+): Promise<T> {
+  return custom.trackLLMCall(options, fn);
+}
+
+/**
+ * Runs `fn` (sync or async) as one run of feature `name`, in
+ * {@linkcode customRegistry}: counts the use, observes the duration (until a
+ * returned promise settles), and counts an error under its class name. The
+ * result, or the error, passes through unchanged.
+ *
+ * @example
+ * ```ts
+ * import { trackFeature } from "@securetrack/metrics/tracking";
+ *
+ * const threats = trackFeature("threat_analysis", () => ["spoofing", "tampering"]);
+ * const report = await trackFeature("report_generation", async () => "report");
+ * ```
+ */
+export function trackFeature<T>(name: string, fn: () => T): T {
+  return custom.trackFeature(name, fn);
+}
+
+/**
+ * A wrapper that runs each call of a function as one run of feature `name`
+ * (as {@linkcode trackFeature}), usable as a TC39 method decorator too.
+ * Throws a `TypeError` at once for an empty or non-string name.
+ *
+ * @example
+ * ```ts
+ * import { trackFeatureAsync } from "@securetrack/metrics/tracking";
+ *
+ * // As a wrapper
+ * const analyzeDataFlow = trackFeatureAsync("data_flow_analysis")(
+ *   async (diagram: string): Promise<string[]> => diagram.split("->"),
+ * );
+ * await analyzeDataFlow("browser -> api");
+ *
+ * // As a method decorator
+ * class Analyzer {
+ *   @trackFeatureAsync("data_flow_analysis")
+ *   async analyzeDataFlow(diagram: string): Promise<string[]> {
+ *     return diagram.split("->");
+ *   }
+ * }
+ * await new Analyzer().analyzeDataFlow("browser -> api");
+ * ```
+ */
+export function trackFeatureAsync(name: string): FeatureWrapper {
+  return custom.trackFeatureAsync(name);
+}
+
+/**
+ * Adds one active session to `app_active_sessions`, in
+ * {@linkcode customRegistry}.
+ *
+ * @example
+ * ```ts
+ * import { trackSessionStart, trackUserLogin } from "@securetrack/metrics/tracking";
+ * // When a user logs in
+ * trackSessionStart();
+ * trackUserLogin();
+ * ```
+ */
+export function trackSessionStart(): void {
+  custom.trackSessionStart();
+}
+
+/**
+ * Ends one active session (`app_active_sessions` - 1), in
+ * {@linkcode customRegistry}. The gauge never goes below zero: an end
+ * without a matching start is ignored.
+ *
+ * @example
+ * ```ts
+ * import { trackSessionEnd } from "@securetrack/metrics/tracking";
+ * // When a user logs out
+ * trackSessionEnd();
+ * ```
+ */
+export function trackSessionEnd(): void {
+  custom.trackSessionEnd();
+}
+
+/**
+ * Counts one login in `user_logins_total`, in {@linkcode customRegistry}.
+ *
+ * @example
+ * ```ts
+ * import { trackUserLogin } from "@securetrack/metrics/tracking";
+ * trackUserLogin();
+ * ```
+ */
+export function trackUserLogin(): void {
+  custom.trackUserLogin();
+}
+
+/**
+ * Counts one registration in `user_registrations_total`, in
+ * {@linkcode customRegistry}.
+ *
+ * @example
+ * ```ts
+ * import { trackUserRegistration } from "@securetrack/metrics/tracking";
+ * trackUserRegistration();
+ * ```
+ */
+export function trackUserRegistration(): void {
+  custom.trackUserRegistration();
+}
+
+/**
+ * Counts one authentication failure in `user_auth_failures_total{reason}`,
+ * in {@linkcode customRegistry}. Use a fixed set of reasons. Throws a
+ * `TypeError` for an empty or non-string reason.
+ *
+ * @example
+ * ```ts
+ * import { trackAuthFailure } from "@securetrack/metrics/tracking";
+ * trackAuthFailure("invalid_password");
+ * ```
+ */
+export function trackAuthFailure(reason: string): void {
+  custom.trackAuthFailure(reason);
+}
+
+/**
+ * Counts one user action in `user_action_total{action_type}`, in
+ * {@linkcode customRegistry}. Throws a `TypeError` for an empty or
+ * non-string action type.
+ *
+ * @example
+ * ```ts
+ * import { trackUserAction } from "@securetrack/metrics/tracking";
+ * trackUserAction("export_report");
+ * ```
+ */
+export function trackUserAction(actionType: string): void {
+  custom.trackUserAction(actionType);
+}
+
+/**
+ * Sets a user's workspace size in `workspace_size_bytes{user_id}`, in
+ * {@linkcode customRegistry} (at most 10,000 users; further ones share the
+ * `__overflow__` series). Throws a `TypeError` for an empty or non-string
+ * user id, a `RangeError` for a negative or non-finite size.
+ *
+ * @example
+ * ```ts
+ * import { setWorkspaceSize } from "@securetrack/metrics/tracking";
+ * setWorkspaceSize("user-42", 1_048_576);
+ * ```
+ */
+export function setWorkspaceSize(userId: string, bytes: number): void {
+  custom.setWorkspaceSize(userId, bytes);
+}
+
+/**
+ * Removes a user's `workspace_size_bytes` series, in
+ * {@linkcode customRegistry}; returns whether it existed.
+ *
+ * @example
+ * ```ts
+ * import { removeWorkspace, setWorkspaceSize } from "@securetrack/metrics/tracking";
+ * setWorkspaceSize("user-42", 2048);
+ * removeWorkspace("user-42"); // true
+ * ```
+ */
+export function removeWorkspace(userId: string): boolean {
+  return custom.removeWorkspace(userId);
+}
+
+/**
+ * Observes an analysis' complexity score (scale 0–100) in
+ * `analysis_complexity{analysis_type}`, in {@linkcode customRegistry}.
+ * Throws a `TypeError` for an empty or non-string type, a `RangeError` for
+ * a negative or non-finite score.
+ *
+ * @example
+ * ```ts
+ * import { observeAnalysisComplexity } from "@securetrack/metrics/tracking";
+ * observeAnalysisComplexity("threat_model", 37);
+ * ```
+ */
+export function observeAnalysisComplexity(analysisType: string, score: number): void {
+  custom.observeAnalysisComplexity(analysisType, score);
+}
+
+/**
+ * Records one handled application request in `app_requests_total` and
+ * `app_request_duration_seconds`, in {@linkcode customRegistry}; the
+ * server's middleware calls it. The method is upper-cased, non-standard
+ * methods become `OTHER`. Throws a `TypeError` for an empty or non-string
+ * endpoint or method, a `RangeError` for a status outside 100–599 or a
+ * negative or non-finite duration.
+ *
+ * @example
+ * ```ts
+ * import { trackAppRequest } from "@securetrack/metrics/tracking";
+ * trackAppRequest({ endpoint: "/api/analyses/:id", method: "GET", statusCode: 200, seconds: 0.012 });
+ * ```
+ */
+export function trackAppRequest(request: AppRequest): void {
+  custom.trackAppRequest(request);
+}
+
+/**
+ * Counts one application error in `app_errors_total{endpoint,error_type}`,
+ * in {@linkcode customRegistry}; the server's middleware calls it.
+ *
+ * @example
+ * ```ts
+ * import { trackAppError } from "@securetrack/metrics/tracking";
+ * trackAppError({ endpoint: "/api/analyses/:id", errorType: "TypeError" });
+ * ```
+ */
+export function trackAppError(error: AppError): void {
+  custom.trackAppError(error);
+}
