@@ -1,0 +1,674 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { Registry } from "../../src/core/registry.ts";
+import {
+  HIGHR_BUCKETS,
+  httpMetrics,
+  instrument,
+  type InstrumentOptions,
+  LOWR_BUCKETS,
+  type RequestRecord,
+} from "../../src/http/instrument.ts";
+import { family } from "../_support/parse.ts";
+import { checkMetrics, hasPromtool } from "../_support/promtool.ts";
+import {
+  type FetchHandler,
+  gate,
+  isBun,
+  samplesNamed,
+  scrape,
+  seeded,
+  seriesKeys,
+  serveOnLoopback,
+  sleep,
+  valueIn,
+} from "../server/_support.ts";
+
+// prometheus-fastapi-instrumentator's defaults, typed in from its
+// `metrics.default()` (src/prometheus_fastapi_instrumentator/metrics.py),
+// not from our source.
+const INSTRUMENTATOR_HIGHR = [
+  0.01,
+  0.025,
+  0.05,
+  0.075,
+  0.1,
+  0.25,
+  0.5,
+  0.75,
+  1,
+  1.5,
+  2,
+  2.5,
+  3,
+  3.5,
+  4,
+  4.5,
+  5,
+  7.5,
+  10,
+  30,
+  60,
+];
+const INSTRUMENTATOR_LOWR = [0.1, 0.5, 1];
+
+const ROUTES = ["/", "/users/:id", "/status/:code", "/echo", "/slow", "/throw", "/metrics"];
+const ORIGIN = "http://127.0.0.1:1";
+
+interface Answer {
+  status: number;
+  body: string;
+  headers: Headers;
+}
+type Send = (path: string, init?: RequestInit) => Promise<Answer>;
+
+/** A plain application: no metrics code of its own. */
+function makeApp(slow?: { entered: () => void; release: Promise<void> }): FetchHandler {
+  return async (request) => {
+    const path = new URL(request.url).pathname;
+    if (path === "/") return new Response("index");
+    if (path.startsWith("/users/")) return new Response(`user ${path.slice(7)}`);
+    if (path.startsWith("/status/")) {
+      const code = Number(path.slice(8));
+      return new Response(code === 204 || code === 304 ? null : `status ${code}`, {
+        status: code,
+      });
+    }
+    if (path === "/echo") {
+      const body = new Uint8Array(await request.arrayBuffer());
+      return new Response(body, { headers: { "Content-Length": String(body.byteLength) } });
+    }
+    if (path === "/slow") {
+      slow?.entered();
+      await slow?.release;
+      return new Response("slow");
+    }
+    if (path === "/throw") throw new RangeError("boom from /throw");
+    return new Response("not found", { status: 404 });
+  };
+}
+
+/** What a client puts on the wire that a bare `new Request` lacks. */
+function wireLike(path: string, init: RequestInit = {}): Request {
+  const headers = new Headers(init.headers);
+  if (typeof init.body === "string" && !headers.has("content-length")) {
+    headers.set("content-length", String(new TextEncoder().encode(init.body).byteLength));
+  }
+  return new Request(ORIGIN + path, { ...init, headers });
+}
+
+async function answer(res: Response): Promise<Answer> {
+  return { status: res.status, body: await res.text(), headers: res.headers };
+}
+
+interface Transport {
+  name: string;
+  /** Runs `body` with a `send` that reaches `handler` this way. */
+  run(handler: FetchHandler, body: (send: Send) => Promise<void>): Promise<void>;
+}
+
+const runtime = isBun ? "Bun.serve" : "Deno.serve";
+const TRANSPORTS: Transport[] = [
+  {
+    name: "a direct call",
+    run: (handler, body) => body(async (path, init) => answer(await handler(wireLike(path, init)))),
+  },
+  {
+    name: "an `export default { fetch }` object",
+    run: (handler, body) => {
+      const mod = { fetch: handler };
+      return body(async (path, init) => answer(await mod.fetch(wireLike(path, init))));
+    },
+  },
+  {
+    name: `a real ${runtime} server on 127.0.0.1`,
+    run: async (handler, body) => {
+      const server = await serveOnLoopback(handler);
+      try {
+        await body(async (path, init) =>
+          answer(await fetch(server.origin + path, { redirect: "manual", ...init }))
+        );
+      } finally {
+        await server.close();
+      }
+    },
+  },
+];
+
+function wrap(options: InstrumentOptions = {}, app: FetchHandler = makeApp()) {
+  const registry = new Registry();
+  const handler = instrument(app, { registry, routes: ROUTES, ...options });
+  return { registry, handler };
+}
+
+const requests = (method: string, status: string, handler: string) => ({
+  method,
+  status,
+  handler,
+});
+
+describe("instrument: the instrumentator's metrics", () => {
+  it("registers the six families with the instrumentator's names, types and labels", async () => {
+    const { registry, handler } = wrap();
+    await handler(wireLike("/users/1"));
+    const fams = await scrape(registry);
+    const types = Object.fromEntries(fams.map((f) => [f.name, f.type]));
+    assert.deepEqual(types, {
+      http_requests_total: "counter",
+      http_request_size_bytes: "summary",
+      http_response_size_bytes: "summary",
+      http_request_duration_highr_seconds: "histogram",
+      http_request_duration_seconds: "histogram",
+      http_requests_inprogress: "gauge",
+    });
+    const labelsOf = (name: string) =>
+      [...new Set(family(fams, name).samples.flatMap((s) => Object.keys(s.labels)))].sort();
+    assert.deepEqual(labelsOf("http_requests_total"), ["handler", "method", "status"]);
+    assert.deepEqual(labelsOf("http_request_size_bytes"), ["handler"]);
+    assert.deepEqual(labelsOf("http_response_size_bytes"), ["handler"]);
+    assert.deepEqual(labelsOf("http_request_duration_highr_seconds"), ["le"]);
+    assert.deepEqual(labelsOf("http_request_duration_seconds"), ["handler", "le", "method"]);
+    assert.deepEqual(labelsOf("http_requests_inprogress"), []);
+    // Summaries without quantiles: only _sum and _count.
+    for (const name of ["http_request_size_bytes", "http_response_size_bytes"]) {
+      assert.deepEqual(
+        family(fams, name).samples.map((s) => s.name).sort(),
+        [`${name}_count`, `${name}_sum`],
+      );
+    }
+  });
+
+  it("HELP texts are the instrumentator's", async () => {
+    const { registry, handler } = wrap();
+    await handler(wireLike("/"));
+    const fams = await scrape(registry);
+    // The instrumentator's texts end in a space, which prometheus_client keeps.
+    const help = (name: string) => family(fams, name).help?.trimEnd();
+    assert.equal(
+      help("http_requests_total"),
+      "Total number of requests by method, status and handler.",
+    );
+    assert.equal(
+      help("http_request_size_bytes"),
+      "Content length of incoming requests by handler. Only value of header is respected. " +
+        "Otherwise ignored. No percentile calculated.",
+    );
+    assert.equal(
+      help("http_response_size_bytes"),
+      "Content length of outgoing responses by handler. Only value of header is respected. " +
+        "Otherwise ignored. No percentile calculated.",
+    );
+    assert.equal(
+      help("http_request_duration_highr_seconds"),
+      "Latency with many buckets but no API specific labels. " +
+        "Made for more accurate percentile calculations.",
+    );
+    assert.equal(
+      help("http_request_duration_seconds"),
+      "Latency with only few buckets by handler. " +
+        "Made to be only used if aggregation by handler is important.",
+    );
+  });
+
+  it("buckets are the instrumentator's: highr list and 0.1/0.5/1, then +Inf", async () => {
+    assert.deepEqual([...HIGHR_BUCKETS], INSTRUMENTATOR_HIGHR);
+    assert.deepEqual([...LOWR_BUCKETS], INSTRUMENTATOR_LOWR);
+    const { registry, handler } = wrap();
+    await handler(wireLike("/"));
+    const fams = await scrape(registry);
+    const les = (name: string) =>
+      samplesNamed(fams, `${name}_bucket`).map((s) =>
+        s.labels.le === "+Inf" ? Infinity : Number(s.labels.le)
+      );
+    assert.deepEqual(les("http_request_duration_highr_seconds"), [
+      ...INSTRUMENTATOR_HIGHR,
+      Infinity,
+    ]);
+    assert.deepEqual(les("http_request_duration_seconds"), [...INSTRUMENTATOR_LOWR, Infinity]);
+  });
+
+  it("httpMetrics() registered twice in one registry gives the same metrics", async () => {
+    const registry = new Registry();
+    const a = instrument(makeApp(), { registry, routes: ROUTES });
+    const b = instrument(makeApp(), { registry, routes: ROUTES });
+    await a(wireLike("/users/1"));
+    await b(wireLike("/users/2"));
+    assert.equal(httpMetrics(registry).requests.get(requests("GET", "2xx", "/users/:id")), 2);
+    const fams = await scrape(registry);
+    assert.equal(valueIn(fams, "http_requests_total", requests("GET", "2xx", "/users/:id")), 2);
+  });
+
+  it("the `promtool check metrics` linter accepts the output", {
+    skip: !hasPromtool && "promtool not installed",
+  }, async () => {
+    const { registry, handler } = wrap();
+    for (const p of ["/", "/users/1", "/nope", "/status/500", "/echo"]) await handler(wireLike(p));
+    const r = checkMetrics(await registry.metrics());
+    assert.equal(r.stdout + r.stderr, "");
+    assert.equal(r.status, 0);
+  });
+});
+
+for (const transport of TRANSPORTS) {
+  describe(`instrument: through ${transport.name}`, () => {
+    it("counts each request exactly, by method, grouped status and route template", async () => {
+      const { registry, handler } = wrap();
+      await transport.run(handler, async (send) => {
+        assert.equal((await send("/users/1")).status, 200);
+        assert.equal((await send("/users/2")).body, "user 2");
+        assert.equal((await send("/users/3", { method: "POST", body: "abc" })).status, 200);
+        assert.equal((await send("/users/4?x=/y#z", { method: "DELETE" })).status, 200);
+        assert.equal((await send("/nope/42")).status, 404);
+        assert.equal((await send("/status/201", { method: "PUT", body: "" })).status, 201);
+        assert.equal((await send("/status/204")).status, 204);
+        assert.equal((await send("/status/302")).status, 302);
+        assert.equal((await send("/status/418")).status, 418);
+        assert.equal((await send("/status/503")).status, 503);
+        assert.equal((await send("/users/5", { method: "PURGE" })).status, 200);
+        assert.equal((await send("/users/6", { method: "HEAD" })).status, 200);
+      });
+      const fams = await scrape(registry);
+      const total = samplesNamed(fams, "http_requests_total");
+      const got = Object.fromEntries(
+        total.map((s) => [`${s.labels.method} ${s.labels.status} ${s.labels.handler}`, s.value]),
+      );
+      assert.deepEqual(got, {
+        "GET 2xx /users/:id": 2,
+        "POST 2xx /users/:id": 1,
+        "DELETE 2xx /users/:id": 1,
+        "GET 4xx none": 1,
+        "PUT 2xx /status/:code": 1,
+        "GET 2xx /status/:code": 1,
+        "GET 3xx /status/:code": 1,
+        "GET 4xx /status/:code": 1,
+        "GET 5xx /status/:code": 1,
+        "other 2xx /users/:id": 1,
+        "HEAD 2xx /users/:id": 1,
+      });
+      const count = (name: string, labels: Record<string, string> = {}) =>
+        valueIn(fams, `${name}_count`, labels);
+      assert.equal(count("http_request_duration_highr_seconds"), 12);
+      assert.equal(
+        valueIn(fams, "http_request_duration_highr_seconds_bucket", { le: "+Inf" }),
+        12,
+      );
+      assert.equal(
+        count("http_request_duration_seconds", { method: "GET", handler: "/users/:id" }),
+        2,
+      );
+      assert.equal(count("http_request_duration_seconds", { method: "GET", handler: "none" }), 1);
+      assert.equal(
+        count("http_request_duration_seconds", { method: "GET", handler: "/status/:code" }),
+        4,
+      );
+      assert.equal(
+        count("http_request_duration_seconds", { method: "other", handler: "/users/:id" }),
+        1,
+      );
+      assert.equal(samplesNamed(fams, "http_request_duration_seconds_count").length, 8);
+      assert.equal(count("http_request_size_bytes", { handler: "/users/:id" }), 6);
+      assert.equal(count("http_request_size_bytes", { handler: "/status/:code" }), 5);
+      assert.equal(count("http_response_size_bytes", { handler: "none" }), 1);
+      assert.equal(valueIn(fams, "http_requests_inprogress"), 0);
+      // Raw paths never become label values.
+      const text = await registry.metrics();
+      for (const raw of ["/users/1", "/nope", "/status/201", "PURGE"]) {
+        assert.ok(!text.includes(`"${raw}`), raw);
+      }
+    });
+
+    it("keeps exact status codes with groupStatusCodes: false", async () => {
+      const { registry, handler } = wrap({ groupStatusCodes: false });
+      await transport.run(handler, async (send) => {
+        for (const code of [200, 201, 302, 404, 503, 503]) await send(`/status/${code}`);
+        await send("/nope");
+      });
+      const fams = await scrape(registry);
+      const got = Object.fromEntries(
+        samplesNamed(fams, "http_requests_total").map((s) => [
+          `${s.labels.status} ${s.labels.handler}`,
+          s.value,
+        ]),
+      );
+      assert.deepEqual(got, {
+        "200 /status/:code": 1,
+        "201 /status/:code": 1,
+        "302 /status/:code": 1,
+        "404 /status/:code": 1,
+        "503 /status/:code": 2,
+        "404 none": 1,
+      });
+    });
+
+    it("sizes come from Content-Length; a missing header counts as 0", async () => {
+      const { registry, handler } = wrap();
+      await transport.run(handler, async (send) => {
+        assert.equal(
+          (await send("/echo", { method: "POST", body: "hello world" })).body,
+          "hello world",
+        );
+        assert.equal((await send("/echo", { method: "POST", body: "é€" })).body, "é€");
+        // A GET carries no Content-Length, and /echo answers "Content-Length: 0".
+        await send("/echo");
+      });
+      const fams = await scrape(registry);
+      // "hello world" is 11 bytes; "é€" is 2 + 3 bytes of UTF-8.
+      assert.equal(valueIn(fams, "http_request_size_bytes_sum", { handler: "/echo" }), 16);
+      assert.equal(valueIn(fams, "http_request_size_bytes_count", { handler: "/echo" }), 3);
+      assert.equal(valueIn(fams, "http_response_size_bytes_sum", { handler: "/echo" }), 16);
+      assert.equal(valueIn(fams, "http_response_size_bytes_count", { handler: "/echo" }), 3);
+    });
+
+    it("in-progress goes up while slow requests run and back to 0", async () => {
+      const release = gate();
+      let entered = 0;
+      const arrived = [gate(), gate()];
+      const app = makeApp({ entered: () => arrived[entered++]?.open(), release: release.promise });
+      const { registry, handler } = wrap({}, app);
+      await transport.run(handler, async (send) => {
+        const first = send("/slow");
+        const second = send("/slow");
+        try {
+          await Promise.all(arrived.map((g) => g.promise));
+          assert.equal(valueIn(await scrape(registry), "http_requests_inprogress"), 2);
+          // Finished requests are not counted until they finish.
+          assert.equal(
+            valueIn(await scrape(registry), "http_requests_total", requests("GET", "2xx", "/slow")),
+            undefined,
+          );
+        } finally {
+          release.open();
+        }
+        assert.equal((await first).body, "slow");
+        assert.equal((await second).body, "slow");
+      });
+      const fams = await scrape(registry);
+      assert.equal(valueIn(fams, "http_requests_inprogress"), 0);
+      assert.equal(valueIn(fams, "http_requests_total", requests("GET", "2xx", "/slow")), 2);
+    });
+
+    it("a throwing handler: 500, onError gets the error, counted as 5xx, server stays up", async () => {
+      const errors: { handler: string; method: string; error: unknown }[] = [];
+      const records: RequestRecord[] = [];
+      const { registry, handler } = wrap({
+        onError: (e) => errors.push(e),
+        onRequest: (r) => records.push(r),
+      });
+      await transport.run(handler, async (send) => {
+        const res = await send("/throw", { method: "POST", body: "x" });
+        assert.equal(res.status, 500);
+        assert.ok(!res.body.includes("boom"), "the error message is not sent to the client");
+        // The same server keeps serving.
+        assert.equal((await send("/users/7")).body, "user 7");
+        assert.equal((await send("/throw")).status, 500);
+        assert.equal((await send("/")).status, 200);
+      });
+      assert.equal(errors.length, 2);
+      assert.equal(errors[0].handler, "/throw");
+      assert.equal(errors[0].method, "POST");
+      assert.ok(errors[0].error instanceof RangeError);
+      assert.equal((errors[0].error as Error).message, "boom from /throw");
+      assert.equal(errors[1].method, "GET");
+      assert.deepEqual(
+        records.map((r) => [r.method, r.handler, r.status]),
+        [["POST", "/throw", 500], ["GET", "/users/:id", 200], ["GET", "/throw", 500], [
+          "GET",
+          "/",
+          200,
+        ]],
+      );
+      const fams = await scrape(registry);
+      assert.equal(valueIn(fams, "http_requests_total", requests("POST", "5xx", "/throw")), 1);
+      assert.equal(valueIn(fams, "http_requests_total", requests("GET", "5xx", "/throw")), 1);
+      assert.equal(valueIn(fams, "http_requests_inprogress"), 0);
+    });
+
+    it("excluded handlers are not recorded at all", async () => {
+      const records: RequestRecord[] = [];
+      const { registry, handler } = wrap({
+        excludedHandlers: ["/metrics", /^\/status\//, "none"],
+        onRequest: (r) => records.push(r),
+      });
+      await transport.run(handler, async (send) => {
+        assert.equal((await send("/metrics")).status, 404); // the app has no /metrics; still excluded
+        assert.equal((await send("/status/200")).status, 200);
+        assert.equal((await send("/random/scan")).status, 404);
+        assert.equal((await send("/users/1")).status, 200);
+      });
+      assert.deepEqual(records.map((r) => r.handler), ["/users/:id"]);
+      const fams = await scrape(registry);
+      const handlers = new Set(
+        fams.flatMap((f) => f.samples.map((s) => s.labels.handler)).filter((h) => h !== undefined),
+      );
+      assert.deepEqual([...handlers], ["/users/:id"]);
+      assert.equal(valueIn(fams, "http_request_duration_highr_seconds_count"), 1);
+    });
+  });
+}
+
+describe("instrument: options and edge cases", () => {
+  it("onRequest gets handler, method, exact status and the seconds the histograms got", async () => {
+    const records: RequestRecord[] = [];
+    const { registry, handler } = wrap({ onRequest: (r) => records.push(r) });
+    await handler(wireLike("/status/201", { method: "PUT" }));
+    assert.equal(records.length, 1);
+    const [r] = records;
+    assert.equal(r.handler, "/status/:code");
+    assert.equal(r.method, "PUT");
+    assert.equal(r.status, 201);
+    const fams = await scrape(registry);
+    assert.equal(valueIn(fams, "http_request_duration_highr_seconds_sum"), r.seconds);
+    assert.equal(
+      valueIn(fams, "http_request_duration_seconds_sum", {
+        method: "PUT",
+        handler: "/status/:code",
+      }),
+      r.seconds,
+    );
+  });
+
+  it("durations are in seconds: a 150 ms handler is above the 0.1 bucket", async () => {
+    const app: FetchHandler = async () => {
+      await sleep(150);
+      return new Response("ok");
+    };
+    const { registry, handler } = wrap({}, app);
+    await handler(wireLike("/"));
+    const fams = await scrape(registry);
+    const bucket = (le: string) =>
+      valueIn(fams, "http_request_duration_seconds_bucket", { method: "GET", handler: "/", le });
+    assert.equal(bucket("0.1"), 0);
+    assert.equal(bucket("+Inf"), 1);
+    assert.ok(valueIn(fams, "http_request_duration_highr_seconds_sum")! >= 0.1);
+  });
+
+  it("inProgress: false leaves the gauge alone", async () => {
+    const release = gate();
+    const arrived = gate();
+    const { registry, handler } = wrap(
+      { inProgress: false },
+      makeApp({ entered: () => arrived.open(), release: release.promise }),
+    );
+    const pending = handler(wireLike("/slow"));
+    await arrived.promise;
+    const during = valueIn(await scrape(registry), "http_requests_inprogress");
+    release.open();
+    await pending;
+    assert.ok(during === undefined || during === 0, `in progress ${during}`);
+  });
+
+  it("a synchronous throw, a rejection and a non-Response are all answered 500", async () => {
+    const errors: unknown[] = [];
+    const registry = new Registry();
+    const opts = {
+      registry,
+      routes: ["/"],
+      onError: (e: { error: unknown }) => errors.push(e.error),
+    };
+    const sync = instrument((): Response => {
+      throw new TypeError("sync");
+    }, opts);
+    const rejected = instrument(() => Promise.reject(new SyntaxError("async")), opts);
+    const notResponse = instrument(() => "hello" as unknown as Response, opts);
+    for (const h of [sync, rejected, notResponse]) {
+      const res = await h(wireLike("/"));
+      assert.equal(res.status, 500);
+      await res.body?.cancel();
+    }
+    assert.deepEqual(
+      errors.map((e) => (e as Error).constructor.name),
+      ["TypeError", "SyntaxError", "TypeError"],
+    );
+    assert.equal(
+      valueIn(await scrape(registry), "http_requests_total", requests("GET", "5xx", "/")),
+      3,
+    );
+  });
+
+  it("an onError hook that throws still gives a 500; an onRequest hook that throws does not break the response", async () => {
+    const logged: unknown[][] = [];
+    const original = console.error;
+    console.error = (...args: unknown[]) => void logged.push(args);
+    try {
+      const { registry, handler } = wrap({
+        onError: () => {
+          throw new Error("hook broke");
+        },
+        onRequest: () => {
+          throw new Error("request hook broke");
+        },
+      });
+      const a = await handler(wireLike("/throw"));
+      assert.equal(a.status, 500);
+      const b = await handler(wireLike("/users/1"));
+      assert.equal(b.status, 200);
+      assert.equal(await b.text(), "user 1");
+      const fams = await scrape(registry);
+      assert.equal(valueIn(fams, "http_requests_total", requests("GET", "5xx", "/throw")), 1);
+      assert.equal(valueIn(fams, "http_requests_total", requests("GET", "2xx", "/users/:id")), 1);
+    } finally {
+      console.error = original;
+    }
+    assert.ok(logged.length >= 1, "the broken onRequest hook is logged");
+  });
+
+  it("without onError the error is logged with console.error", async () => {
+    const logged: unknown[][] = [];
+    const original = console.error;
+    console.error = (...args: unknown[]) => void logged.push(args);
+    let res: Response;
+    try {
+      const { handler } = wrap();
+      res = await handler(wireLike("/throw"));
+    } finally {
+      console.error = original;
+    }
+    assert.equal(res.status, 500);
+    assert.equal(logged.length, 1);
+    assert.ok(logged[0].some((a) => a instanceof RangeError), "the error itself is logged");
+  });
+
+  it("extra arguments (Deno's info, Bun's server) reach the handler", async () => {
+    const seen: unknown[] = [];
+    const wrapped = instrument(
+      (_req: Request, info: { tag: string }) => {
+        seen.push(info);
+        return new Response("ok");
+      },
+      { registry: new Registry() },
+    );
+    const info = { tag: "info" };
+    await wrapped(wireLike("/"), info);
+    assert.equal(seen[0], info);
+  });
+
+  it("an invalid Content-Length counts as 0", async () => {
+    const { registry, handler } = wrap();
+    for (const cl of ["abc", "-5", "1e400"]) {
+      await handler(new Request(ORIGIN + "/", { headers: { "content-length": cl } }));
+    }
+    const fams = await scrape(registry);
+    assert.equal(valueIn(fams, "http_request_size_bytes_sum", { handler: "/" }), 0);
+    assert.equal(valueIn(fams, "http_request_size_bytes_count", { handler: "/" }), 3);
+  });
+
+  it("rejects a handler that is not a function and bad excludedHandlers", () => {
+    assert.throws(() => instrument(42 as unknown as FetchHandler), TypeError);
+    assert.throws(
+      () => instrument(makeApp(), { excludedHandlers: [42 as unknown as string] }),
+      TypeError,
+    );
+  });
+});
+
+/** Random request paths, as a vulnerability scanner sends them. */
+function scannerPaths(n: number, seed: number): string[] {
+  const rand = seeded(seed);
+  const pick = <T>(xs: ArrayLike<T>): T => xs[Math.floor(rand() * xs.length)];
+  const chars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:@";
+  const segment = () => {
+    const len = 1 + Math.floor(rand() * 12);
+    let s = "";
+    for (let i = 0; i < len; i++) {
+      s += rand() < 0.1
+        ? `%${Math.floor(rand() * 256).toString(16).padStart(2, "0")}`
+        : pick(chars);
+    }
+    return s;
+  };
+  const known = ["wp-admin", "phpmyadmin", ".env", ".git", "cgi-bin", "users", "admin", "etc"];
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const depth = 1 + Math.floor(rand() * 5);
+    const parts = [];
+    for (let d = 0; d < depth; d++) parts.push(rand() < 0.3 ? pick(known) : segment());
+    // Template-shaped paths too: /users/<random> matches /users/:id.
+    if (rand() < 0.2) parts.splice(0, parts.length, "users", segment());
+    let path = "/" + parts.join("/");
+    if (rand() < 0.3) path += `?${segment()}=${segment()}`;
+    out.push(path);
+  }
+  return out;
+}
+
+describe("instrument: a scan of random paths", () => {
+  it(`1,000 random paths on a real ${runtime} server add no series`, async () => {
+    // 200 for /users/<one segment>, 404 for anything else.
+    const app: FetchHandler = (request) =>
+      new Response(null, {
+        status: /^\/users\/[^/]+$/.test(new URL(request.url).pathname) ? 200 : 404,
+      });
+    const { registry, handler } = wrap({}, app);
+    const methods = ["GET", "POST", "PROPFIND", "OPTIONS"];
+    const server = await serveOnLoopback(handler);
+    try {
+      const hit = async (method: string, path: string) => {
+        const res = await fetch(server.origin + path, { method, redirect: "manual" });
+        await res.body?.cancel();
+        return res.status;
+      };
+      // One request of each kind the scan can produce creates its series.
+      for (const m of methods) {
+        assert.equal(await hit(m, "/users/warm"), 200);
+        assert.equal(await hit(m, "/warm/up"), 404);
+      }
+      const before = seriesKeys(await scrape(registry));
+      const paths = scannerPaths(1000, 4242);
+      const rand = seeded(7);
+      // A few at a time, as a scanner does.
+      for (let i = 0; i < paths.length; i += 8) {
+        await Promise.all(
+          paths.slice(i, i + 8).map((p) => hit(methods[Math.floor(rand() * methods.length)], p)),
+        );
+      }
+      const fams = await scrape(registry);
+      assert.deepEqual([...seriesKeys(fams)].sort(), [...before].sort());
+      let sent = 0;
+      for (const s of samplesNamed(fams, "http_requests_total")) sent += s.value;
+      assert.equal(sent, 1000 + 2 * methods.length);
+      assert.equal(valueIn(fams, "http_request_duration_highr_seconds_count"), sent);
+    } finally {
+      await server.close();
+    }
+  });
+});
