@@ -131,8 +131,8 @@ export class HistogramChild {
   /** Records one observation; throws a `RangeError` for `NaN`. */
   observe(value: number): void {
     if (!(value === value && typeof value === "number")) throw badObservation(this.#name, value);
-    if (this.base < 0) this.#revive();
-    this.#store.record(this.v, this.base, value);
+    if (this.base >= 0) this.#store.record(this.v, this.base, value);
+    else this.#revive(value);
   }
 
   /** Starts a timer that observes the elapsed seconds when stopped (or disposed). */
@@ -140,12 +140,20 @@ export class HistogramChild {
     return startTimer((seconds) => this.observe(seconds));
   }
 
-  #revive(): void {
+  /**
+   * Records into the re-created series. Binds to it only if no other child
+   * did: a child not in `children` is never unbound on removal, so a kept
+   * `base` could later point into another label set's series.
+   */
+  #revive(value: number): void {
     const s = this.#store;
     const id = s.index.lookup(this.#labels);
-    if (s.children[id] === undefined) s.children[id] = this;
-    this.v = s.values;
-    this.base = id * s.stride;
+    if (s.children[id] === undefined) {
+      s.children[id] = this;
+      this.v = s.values;
+      this.base = id * s.stride;
+    }
+    s.record(s.values, id * s.stride, value);
   }
 }
 
@@ -196,15 +204,13 @@ export class Histogram<L extends string = string> extends Metric<L> {
   /** Records one observation: `observe(v)` or `observe(labels, v)`. */
   observe(labels: LabelValues<L> | number, value?: number): void {
     const s = this.#s;
-    let id = 0;
-    let v = labels as number;
-    if (typeof labels === "object" && labels !== null) {
-      id = s.index.lookup(labels);
-      v = value as number;
-    } else if (this.labelNames.length !== 0) {
-      s.index.lookup({});
-    }
+    const labelled = typeof labels === "object" && labels !== null;
+    const v = labelled ? value : labels;
+    // Validated before the lookup, so a rejected call creates no series.
     if (!(v === v && typeof v === "number")) throw badObservation(this.name, v);
+    let id = 0;
+    if (labelled) id = s.index.lookup(labels);
+    else if (this.labelNames.length !== 0) s.index.lookup({});
     s.record(s.values, id * s.stride, v);
   }
 

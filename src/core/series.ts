@@ -256,9 +256,9 @@ export class SeriesIndex {
 
   #coerce(name: string, v: unknown, labels: Readonly<Record<string, unknown>>): string {
     if (typeof v === "number" || typeof v === "bigint" || typeof v === "boolean") return String(v);
-    if (v === undefined && !(name in labels)) {
-      throw new TypeError(`Metric "${this.metric}": missing label "${name}"`);
-    }
+    // Absent with the right number of keys: some other key is unknown (a
+    // typo, most likely), which `#mismatch` names along with the declared ones.
+    if (v === undefined && !(name in labels)) this.#mismatch(labels);
     throw new TypeError(
       `Metric "${this.metric}": label "${name}" must be a string or a number, got ${
         v === null ? "null" : typeof v

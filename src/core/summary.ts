@@ -309,15 +309,13 @@ export class Summary<L extends string = string> extends Metric<L> {
   /** Records one observation: `observe(v)` or `observe(labels, v)`. */
   observe(labels: LabelValues<L> | number, value?: number): void {
     const s = this.#s;
-    let id = 0;
-    let v = labels as number;
-    if (typeof labels === "object" && labels !== null) {
-      id = s.index.lookup(labels);
-      v = value as number;
-    } else if (this.labelNames.length !== 0) {
-      s.index.lookup({});
-    }
+    const labelled = typeof labels === "object" && labels !== null;
+    const v = labelled ? value : labels;
+    // Validated before the lookup, so a rejected call creates no series.
     if (!(v === v && typeof v === "number")) throw badObservation(this.name, v);
+    let id = 0;
+    if (labelled) id = s.index.lookup(labels);
+    else if (this.labelNames.length !== 0) s.index.lookup({});
     s.record(id, v);
   }
 

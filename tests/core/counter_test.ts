@@ -296,6 +296,19 @@ describe("Counter: remove and reset", () => {
   });
 });
 
+describe("Counter: growth", () => {
+  it("every series keeps its value while the storage grows", async () => {
+    const registry = new Registry();
+    const c = new Counter({ name: "many_total", help: "h", labelNames: ["k"], registry });
+    for (let i = 0; i < 300; i++) c.inc({ k: i }, i + 1);
+    for (let i = 0; i < 300; i += 2) c.labels({ k: i }).inc();
+    const samples = await scrape(registry);
+    for (let i = 0; i < 300; i++) {
+      assert.equal(valueOf(samples, "many_total", { k: String(i) }), i + 1 + (i % 2 === 0 ? 1 : 0));
+    }
+  });
+});
+
 describe("Counter: collect", () => {
   it("returns a counter family with one value per live series", () => {
     const c = labelled();

@@ -262,6 +262,36 @@ describe("Gauge: collect callbacks", () => {
   });
 });
 
+describe("Gauge: growth", () => {
+  it("every one-off write lands while the storage grows (set, inc, dec, setToCurrentTime)", async () => {
+    const registry = new Registry();
+    const make = (name: string) => new Gauge({ name, help: "h", labelNames: ["k"], registry });
+    const [set, inc, dec, time, timer] = ["set", "inc", "dec", "time", "timer"].map(make);
+    const before = Date.now() / 1000;
+    // Each gauge on its own, so each kind of write is the one that crosses
+    // every growth point (8, 16, 32, ... series).
+    for (let i = 0; i < 200; i++) set.set({ k: i }, i + 1);
+    for (let i = 0; i < 200; i++) inc.inc({ k: i }, i + 1);
+    for (let i = 0; i < 200; i++) dec.dec({ k: i }, i + 1);
+    for (let i = 0; i < 200; i++) time.setToCurrentTime({ k: i });
+    for (let i = 0; i < 200; i++) {
+      const end = timer.startTimer({ k: i });
+      const t = performance.now();
+      while (performance.now() === t) { /* let the clock tick, so elapsed > 0 */ }
+      end();
+    }
+    const samples = await scrape(registry);
+    for (let i = 0; i < 200; i++) {
+      const k = String(i);
+      assert.equal(valueOf(samples, "set", { k }), i + 1);
+      assert.equal(valueOf(samples, "inc", { k }), i + 1);
+      assert.equal(valueOf(samples, "dec", { k }), -(i + 1));
+      assert.ok(valueOf(samples, "time", { k }) >= before);
+      assert.ok(valueOf(samples, "timer", { k }) > 0);
+    }
+  });
+});
+
 describe("Gauge: remove and reset", () => {
   it("remove(labels) and reset() drop series; unlabelled reset goes back to 0", async () => {
     const registry = new Registry();
