@@ -56,6 +56,16 @@ function parsePort(value: string, source: string): number {
   return Number(value);
 }
 
+// An unknown argument is echoed only as far as it cannot hold the token: a
+// token glued to its flag ("--metrics-auth-tokenXYZ") or left as a stray word
+// ("--metrics-auth-token= XYZ") must not reach a log line.
+function unknownArgument(flag: string, index: number): string {
+  const known = `(known: ${FLAGS.join(", ")})`;
+  if (!flag.startsWith("-")) return `unexpected argument #${index + 1}: not a flag ${known}`;
+  const prefix = FLAGS.find((f) => flag.startsWith(f));
+  return `unknown argument "${prefix === undefined ? flag : `${prefix}...`}" ${known}`;
+}
+
 /**
  * Builds the configuration from `env` (a lookup, e.g. `Deno.env.get`) and
  * command-line `args`, flags winning. Throws a {@linkcode ConfigError} for an
@@ -87,7 +97,7 @@ export function parseConfig(
     const eq = arg.indexOf("=");
     const flag = eq >= 0 ? arg.slice(0, eq) : arg;
     if (!FLAGS.includes(flag)) {
-      throw new ConfigError(`unknown argument "${flag}" (known: ${FLAGS.join(", ")})`);
+      throw new ConfigError(unknownArgument(flag, i));
     }
     if (flag === "--help" || flag === "--demo") {
       if (eq >= 0) throw new ConfigError(`${flag} takes no value`);
