@@ -1,0 +1,697 @@
+/**
+ * LLMService against a real chat-completions server on loopback: every
+ * outcome, with the exact metric changes it must cause and nothing else.
+ */
+
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import process from "node:process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Registry } from "../../src/core/registry.ts";
+import {
+  createTracking,
+  LLM_ERROR_TYPES,
+  LLMError,
+  type LLMResponse,
+  LLMService,
+  type Tracking,
+} from "../../src/tracking/mod.ts";
+import {
+  changes,
+  completion,
+  delay,
+  expected,
+  fakeLLM,
+  isBun,
+  refusedUrl,
+  scrape,
+  sse,
+  valueOf,
+} from "./_support.ts";
+
+const KEY = "sk-test-SECRET-7f3a9c-DO-NOT-LEAK";
+const MODEL = "gpt-test";
+
+function fresh(): Tracking {
+  return createTracking(new Registry());
+}
+
+/** The metric changes of one failed call of kind `type`. */
+function failure(endpoint: string, type: string, model = MODEL) {
+  const entries: [string, Record<string, string>, number][] = [
+    ["llm_requests_total", { model, endpoint }, 1],
+    ["llm_request_duration_seconds_count", { model, endpoint }, 1],
+    ["llm_errors_total", { model, error_type: type }, 1],
+  ];
+  if (type === "rate_limited") entries.push(["llm_rate_limits_total", { model }, 1]);
+  return expected(entries);
+}
+
+async function rejection(promise: Promise<unknown>): Promise<LLMError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof LLMError, `expected an LLMError, got ${error}`);
+    return error;
+  }
+  assert.fail("the call did not fail");
+}
+
+async function drain(stream: AsyncIterable<string>): Promise<string[]> {
+  const out: string[] = [];
+  for await (const chunk of stream) out.push(chunk);
+  return out;
+}
+
+describe("LLMService.generateResponse", () => {
+  it("returns the completion and records requests, duration, tokens and UTF-8 size", async () => {
+    const api = await fakeLLM(() =>
+      completion("Héllo, wörld ✓", { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 })
+    );
+    try {
+      const t = fresh();
+      const llm = new t.LLMService({ baseUrl: api.baseUrl, apiKey: KEY, model: MODEL });
+      const before = await scrape(t.registry);
+      const response = await llm.generateResponse({ system: "Be brief.", prompt: "Hi" });
+      const after = await scrape(t.registry);
+
+      assert.deepEqual(
+        response,
+        {
+          text: "Héllo, wörld ✓",
+          model: "fake-model-2025-01-01",
+          usage: { promptTokens: 11, completionTokens: 7, totalTokens: 18 },
+          finishReason: "stop",
+        } satisfies LLMResponse,
+      );
+      // "Héllo, wörld ✓": 11 ASCII bytes + é, ö (2 bytes each) + ✓ (3 bytes) = 18.
+      assert.equal(new TextEncoder().encode(response.text).length, 18);
+      assert.deepEqual(
+        changes(before, after),
+        expected([
+          ["llm_requests_total", { model: MODEL, endpoint: "chat" }, 1],
+          ["llm_request_duration_seconds_count", { model: MODEL, endpoint: "chat" }, 1],
+          ["llm_tokens_total", { model: MODEL, type: "prompt" }, 11],
+          ["llm_tokens_total", { model: MODEL, type: "completion" }, 7],
+          ["llm_completion_size_bytes_count", { model: MODEL }, 1],
+          ["llm_completion_size_bytes_sum", { model: MODEL }, 18],
+        ]),
+      );
+
+      assert.equal(api.received.length, 1);
+      const [r] = api.received;
+      assert.equal(r.method, "POST");
+      assert.equal(r.headers.get("authorization"), `Bearer ${KEY}`);
+      assert.match(r.headers.get("content-type") ?? "", /^application\/json/);
+      assert.deepEqual(r.body, {
+        model: MODEL,
+        messages: [{ role: "system", content: "Be brief." }, { role: "user", content: "Hi" }],
+      });
+    } finally {
+      await api.close();
+    }
+  });
+
+  it("sends max_tokens, temperature and the model of the call, which is also the label", async () => {
+    const api = await fakeLLM(() => completion("ok", { prompt_tokens: 1, completion_tokens: 1 }));
+    try {
+      const t = fresh();
+      const llm = new t.LLMService({ baseUrl: api.baseUrl + "/", model: MODEL });
+      const before = await scrape(t.registry);
+      await llm.generateResponse({
+        messages: [{ role: "user", content: "a" }, { role: "assistant", content: "b" }],
+        model: "other-model",
+        maxTokens: 20,
+        temperature: 0.5,
+      });
+      const after = await scrape(t.registry);
+      assert.deepEqual(api.received[0].body, {
+        model: "other-model",
+        messages: [{ role: "user", content: "a" }, { role: "assistant", content: "b" }],
+        max_tokens: 20,
+        temperature: 0.5,
+      });
+      // No apiKey: no Authorization header at all.
+      assert.equal(api.received[0].headers.get("authorization"), null);
+      assert.equal(
+        valueOf(after, "llm_requests_total", { model: "other-model", endpoint: "chat" }),
+        1,
+      );
+      assert.equal(valueOf(after, "llm_requests_total", { model: MODEL, endpoint: "chat" }), 0);
+      assert.equal(changes(before, after).size, 6);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it("records no tokens when the API reports no usage, and a null content as empty text", async () => {
+    const api = await fakeLLM(() => completion(null));
+    try {
+      const t = fresh();
+      const llm = new t.LLMService({ baseUrl: api.baseUrl, model: MODEL });
+      const before = await scrape(t.registry);
+      const response = await llm.generateResponse({ prompt: "Hi" });
+      const after = await scrape(t.registry);
+      assert.equal(response.text, "");
+      assert.equal(response.usage, undefined);
+      assert.deepEqual(
+        changes(before, after),
+        expected([
+          ["llm_requests_total", { model: MODEL, endpoint: "chat" }, 1],
+          ["llm_request_duration_seconds_count", { model: MODEL, endpoint: "chat" }, 1],
+          ["llm_completion_size_bytes_count", { model: MODEL }, 1],
+        ]),
+      );
+    } finally {
+      await api.close();
+    }
+  });
+
+  it("HTTP 429: rate_limited, counted in llm_rate_limits_total too, with Retry-After", async () => {
+    const api = await fakeLLM(() =>
+      Response.json({ error: { message: "Rate limit reached" } }, {
+        status: 429,
+        headers: { "retry-after": "7" },
+      })
+    );
+    try {
+      const t = fresh();
+      const llm = new t.LLMService({ baseUrl: api.baseUrl, apiKey: KEY, model: MODEL });
+      const before = await scrape(t.registry);
+      const error = await rejection(llm.generateResponse({ prompt: "Hi" }));
+      const after = await scrape(t.registry);
+      assert.equal(error.type, "rate_limited");
+      assert.equal(error.status, 429);
+      assert.equal(error.retryAfterSeconds, 7);
+      assert.match(error.message, /HTTP 429/);
+      assert.match(error.message, /Rate limit reached/);
+      assert.match(error.message, /gpt-test/);
+      assert.deepEqual(changes(before, after), failure("chat", "rate_limited"));
+    } finally {
+      await api.close();
+    }
+  });
+
+  it("HTTP 500: http_5xx", async () => {
+    const api = await fakeLLM(() => new Response("upstream exploded", { status: 500 }));
+    try {
+      const t = fresh();
+      const llm = new t.LLMService({ baseUrl: api.baseUrl, model: MODEL });
+      const before = await scrape(t.registry);
+      const error = await rejection(llm.generateResponse({ prompt: "Hi" }));
+      const after = await scrape(t.registry);
+      assert.equal(error.type, "http_5xx");
+      assert.equal(error.status, 500);
+      assert.equal(error.retryAfterSeconds, undefined);
+      assert.match(error.message, /HTTP 500: upstream exploded/);
+      assert.deepEqual(changes(before, after), failure("chat", "http_5xx"));
+    } finally {
+      await api.close();
+    }
+  });
+
+  it("HTTP 400: http_4xx, not a rate limit", async () => {
+    const api = await fakeLLM(() => Response.json({ error: "bad model" }, { status: 400 }));
+    try {
+      const t = fresh();
+      const llm = new t.LLMService({ baseUrl: api.baseUrl, model: MODEL });
+      const before = await scrape(t.registry);
+      const error = await rejection(llm.generateResponse({ prompt: "Hi" }));
+      const after = await scrape(t.registry);
+      assert.equal(error.type, "http_4xx");
+      assert.deepEqual(changes(before, after), failure("chat", "http_4xx"));
+    } finally {
+      await api.close();
+    }
+  });
+
+  it("a server slower than timeoutMs: timeout", async () => {
+    const api = await fakeLLM(async (_r, closing) => {
+      await delay(10_000, closing);
+      return completion("too late");
+    });
+    try {
+      const t = fresh();
+      const llm = new t.LLMService({ baseUrl: api.baseUrl, model: MODEL, timeoutMs: 100 });
+      const before = await scrape(t.registry);
+      const error = await rejection(llm.generateResponse({ prompt: "Hi" }));
+      const after = await scrape(t.registry);
+      assert.equal(error.type, "timeout");
+      assert.match(error.message, /within 100 ms/);
+      assert.deepEqual(changes(before, after), failure("chat", "timeout"));
+    } finally {
+      await api.close();
+    }
+  });
+
+  it("the caller's AbortSignal: aborted", async () => {
+    const api = await fakeLLM(async (_r, closing) => {
+      await delay(10_000, closing);
+      return completion("too late");
+    });
+    try {
+      const t = fresh();
+      const llm = new t.LLMService({ baseUrl: api.baseUrl, model: MODEL });
+      const controller = new AbortController();
+      const before = await scrape(t.registry);
+      const pending = llm.generateResponse({ prompt: "Hi", signal: controller.signal });
+      setTimeout(() => controller.abort(), 50);
+      const error = await rejection(pending);
+      const after = await scrape(t.registry);
+      assert.equal(error.type, "aborted");
+      assert.deepEqual(changes(before, after), failure("chat", "aborted"));
+
+      // Already aborted before the call: no request leaves.
+      const sent = api.received.length;
+      const early = await rejection(
+        llm.generateResponse({ prompt: "Hi", signal: AbortSignal.abort() }),
+      );
+      assert.equal(early.type, "aborted");
+      assert.equal(api.received.length, sent);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it("malformed JSON in a 200 answer: invalid_response", async () => {
+    const api = await fakeLLM(() =>
+      new Response('{"choices": [', { headers: { "content-type": "application/json" } })
+    );
+    try {
+      const t = fresh();
+      const llm = new t.LLMService({ baseUrl: api.baseUrl, model: MODEL });
+      const before = await scrape(t.registry);
+      const error = await rejection(llm.generateResponse({ prompt: "Hi" }));
+      const after = await scrape(t.registry);
+      assert.equal(error.type, "invalid_response");
+      assert.match(error.message, /not JSON/);
+      assert.deepEqual(changes(before, after), failure("chat", "invalid_response"));
+    } finally {
+      await api.close();
+    }
+  });
+
+  it("JSON without choices: invalid_response", async () => {
+    const api = await fakeLLM(() => Response.json({ object: "chat.completion", choices: [] }));
+    try {
+      const t = fresh();
+      const llm = new t.LLMService({ baseUrl: api.baseUrl, model: MODEL });
+      const error = await rejection(llm.generateResponse({ prompt: "Hi" }));
+      assert.equal(error.type, "invalid_response");
+      assert.equal(
+        valueOf(await scrape(t.registry), "llm_errors_total", {
+          model: MODEL,
+          error_type: "invalid_response",
+        }),
+        1,
+      );
+    } finally {
+      await api.close();
+    }
+  });
+
+  it("connection refused: network, with the cause kept", async () => {
+    const t = fresh();
+    const llm = new t.LLMService({ baseUrl: (await refusedUrl()) + "/v1", model: MODEL });
+    const before = await scrape(t.registry);
+    const error = await rejection(llm.generateResponse({ prompt: "Hi" }));
+    const after = await scrape(t.registry);
+    assert.equal(error.type, "network");
+    assert.equal(error.status, undefined);
+    assert.ok(error.cause !== undefined);
+    assert.deepEqual(changes(before, after), failure("chat", "network"));
+  });
+
+  it("uses an injected fetch", async () => {
+    const t = fresh();
+    const urls: string[] = [];
+    const llm = new t.LLMService({
+      baseUrl: "https://llm.invalid/v1",
+      model: MODEL,
+      fetch: (input) => {
+        urls.push(input);
+        return Promise.resolve(completion("injected", { prompt_tokens: 2, completion_tokens: 3 }));
+      },
+    });
+    const response = await llm.generateResponse({ prompt: "Hi" });
+    assert.equal(response.text, "injected");
+    assert.deepEqual(urls, ["https://llm.invalid/v1/chat/completions"]);
+    const s = await scrape(t.registry);
+    assert.equal(valueOf(s, "llm_tokens_total", { model: MODEL, type: "completion" }), 3);
+  });
+
+  it("rejects a request without prompt or messages with a TypeError, recording nothing", async () => {
+    const t = fresh();
+    const llm = new t.LLMService({ baseUrl: "http://127.0.0.1:9/v1", model: MODEL });
+    const before = await scrape(t.registry);
+    await assert.rejects(
+      llm.generateResponse({} as { prompt: string }),
+      (e: unknown) =>
+        e instanceof TypeError && /LLMService\.generateResponse: prompt must be a string/
+          .test(e.message),
+    );
+    await assert.rejects(
+      llm.generateResponse({ messages: [] }),
+      /LLMService\.generateResponse: messages must be a non-empty array/,
+    );
+    await assert.rejects(
+      llm.generateResponse({ prompt: "x", model: "" }),
+      /LLMService\.generateResponse: model must be a non-empty string/,
+    );
+    await assert.rejects(
+      llm.generateResponse({ prompt: "x", timeoutMs: -1 }),
+      (e: unknown) => e instanceof RangeError && /timeoutMs/.test(e.message),
+    );
+    assert.deepEqual(changes(before, await scrape(t.registry)), new Map());
+  });
+});
+
+describe("LLMService.streamResponse", () => {
+  it("yields the chunks, asks for usage in the stream and records it", async () => {
+    const chunks = ["Grüße", " aus ", "✓ 🔒", " Berlin"];
+    const api = await fakeLLM(() => sse(chunks, { prompt_tokens: 9, completion_tokens: 4 }));
+    try {
+      const t = fresh();
+      const llm = new t.LLMService({ baseUrl: api.baseUrl, apiKey: KEY, model: MODEL });
+      const before = await scrape(t.registry);
+      const stream = llm.streamResponse({ prompt: "Hi" });
+      const got: string[] = [];
+      let result: IteratorResult<string, LLMResponse>;
+      while (!(result = await stream.next()).done) got.push(result.value);
+      const after = await scrape(t.registry);
+
+      assert.deepEqual(got, chunks);
+      assert.deepEqual(result.value, {
+        text: chunks.join(""),
+        model: "fake-model-2025-01-01",
+        usage: { promptTokens: 9, completionTokens: 4, totalTokens: 13 },
+        finishReason: "stop",
+      });
+      // Bytes: "Grüße" 7 (ü, ß: 2 each), " aus " 5, "✓ 🔒" 3 + 1 + 4 = 8, " Berlin" 7.
+      assert.equal(new TextEncoder().encode(chunks.join("")).length, 27);
+      assert.deepEqual(
+        changes(before, after),
+        expected([
+          ["llm_requests_total", { model: MODEL, endpoint: "chat_stream" }, 1],
+          ["llm_request_duration_seconds_count", { model: MODEL, endpoint: "chat_stream" }, 1],
+          ["llm_tokens_total", { model: MODEL, type: "prompt" }, 9],
+          ["llm_tokens_total", { model: MODEL, type: "completion" }, 4],
+          ["llm_completion_size_bytes_count", { model: MODEL }, 1],
+          ["llm_completion_size_bytes_sum", { model: MODEL }, 27],
+        ]),
+      );
+      const body = api.received[0].body;
+      assert.equal(body.stream, true);
+      assert.deepEqual(body.stream_options, { include_usage: true });
+      assert.equal(api.received[0].headers.get("accept"), "text/event-stream");
+    } finally {
+      await api.close();
+    }
+  });
+
+  it("a stream without usage or [DONE] still completes, with no tokens", async () => {
+    const api = await fakeLLM(() => sse(["a", "b"], undefined, { done: false, pieceBytes: 1000 }));
+    try {
+      const t = fresh();
+      const llm = new t.LLMService({ baseUrl: api.baseUrl, model: MODEL });
+      const before = await scrape(t.registry);
+      assert.deepEqual(await drain(llm.streamResponse({ prompt: "Hi" })), ["a", "b"]);
+      assert.deepEqual(
+        changes(before, await scrape(t.registry)),
+        expected([
+          ["llm_requests_total", { model: MODEL, endpoint: "chat_stream" }, 1],
+          ["llm_request_duration_seconds_count", { model: MODEL, endpoint: "chat_stream" }, 1],
+          ["llm_completion_size_bytes_count", { model: MODEL }, 1],
+          ["llm_completion_size_bytes_sum", { model: MODEL }, 2],
+        ]),
+      );
+    } finally {
+      await api.close();
+    }
+  });
+
+  it("HTTP 429 on a stream: rate_limited, thrown from the iteration", async () => {
+    const api = await fakeLLM(() => new Response("slow down", { status: 429 }));
+    try {
+      const t = fresh();
+      const llm = new t.LLMService({ baseUrl: api.baseUrl, model: MODEL });
+      const before = await scrape(t.registry);
+      const error = await rejection(drain(llm.streamResponse({ prompt: "Hi" })));
+      assert.equal(error.type, "rate_limited");
+      assert.deepEqual(
+        changes(before, await scrape(t.registry)),
+        failure("chat_stream", "rate_limited"),
+      );
+    } finally {
+      await api.close();
+    }
+  });
+
+  it("a malformed event mid-stream: invalid_response after the good chunks", async () => {
+    const api = await fakeLLM(() => sse(["ok"], undefined, { extra: ["data: {oops\n\n"] }));
+    try {
+      const t = fresh();
+      const llm = new t.LLMService({ baseUrl: api.baseUrl, model: MODEL });
+      const before = await scrape(t.registry);
+      const got: string[] = [];
+      const error = await rejection((async () => {
+        for await (const chunk of llm.streamResponse({ prompt: "Hi" })) got.push(chunk);
+      })());
+      assert.deepEqual(got, ["ok"]);
+      assert.equal(error.type, "invalid_response");
+      assert.deepEqual(
+        changes(before, await scrape(t.registry)),
+        failure("chat_stream", "invalid_response"),
+      );
+    } finally {
+      await api.close();
+    }
+  });
+
+  it("an error event inside the stream: invalid_response", async () => {
+    const api = await fakeLLM(() =>
+      sse([], undefined, { extra: ['data: {"error":{"message":"overloaded"}}\n\n'] })
+    );
+    try {
+      const t = fresh();
+      const llm = new t.LLMService({ baseUrl: api.baseUrl, model: MODEL });
+      const error = await rejection(drain(llm.streamResponse({ prompt: "Hi" })));
+      assert.equal(error.type, "invalid_response");
+      assert.match(error.message, /overloaded/);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it("a stream that stalls longer than timeoutMs: timeout", async () => {
+    const api = await fakeLLM((_r, closing) => {
+      const encoder = new TextEncoder();
+      const first = { choices: [{ index: 0, delta: { content: "first" } }] };
+      let sent = false;
+      return new Response(
+        new ReadableStream<Uint8Array>({
+          async pull(controller) {
+            if (!sent) {
+              sent = true;
+              controller.enqueue(encoder.encode(`data: ${JSON.stringify(first)}\n\n`));
+              return;
+            }
+            await delay(10_000, closing);
+            controller.close();
+          },
+        }),
+        { headers: { "content-type": "text/event-stream" } },
+      );
+    });
+    try {
+      const t = fresh();
+      const llm = new t.LLMService({ baseUrl: api.baseUrl, model: MODEL, timeoutMs: 150 });
+      const before = await scrape(t.registry);
+      const got: string[] = [];
+      const error = await rejection((async () => {
+        for await (const chunk of llm.streamResponse({ prompt: "Hi" })) got.push(chunk);
+      })());
+      assert.deepEqual(got, ["first"]);
+      assert.equal(error.type, "timeout");
+      assert.deepEqual(
+        changes(before, await scrape(t.registry)),
+        failure("chat_stream", "timeout"),
+      );
+    } finally {
+      await api.close();
+    }
+  });
+
+  it("a consumer slower than timeoutMs is not a timeout: the timer waits while it holds a chunk", async () => {
+    const api = await fakeLLM(() =>
+      sse(["a", "b", "c"], { prompt_tokens: 1, completion_tokens: 3 })
+    );
+    try {
+      const t = fresh();
+      const llm = new t.LLMService({ baseUrl: api.baseUrl, model: MODEL, timeoutMs: 100 });
+      const got: string[] = [];
+      for await (const chunk of llm.streamResponse({ prompt: "Hi" })) {
+        got.push(chunk);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      assert.deepEqual(got, ["a", "b", "c"]);
+      const s = await scrape(t.registry);
+      assert.equal(valueOf(s, "llm_tokens_total", { model: MODEL, type: "completion" }), 3);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it("a consumer that stops early: one successful call with the bytes received", async () => {
+    const api = await fakeLLM(() =>
+      sse(["one", "two", "three"], { prompt_tokens: 1, completion_tokens: 3 })
+    );
+    try {
+      const t = fresh();
+      const llm = new t.LLMService({ baseUrl: api.baseUrl, model: MODEL });
+      const before = await scrape(t.registry);
+      for await (const chunk of llm.streamResponse({ prompt: "Hi" })) {
+        assert.equal(chunk, "one");
+        break;
+      }
+      assert.deepEqual(
+        changes(before, await scrape(t.registry)),
+        expected([
+          ["llm_requests_total", { model: MODEL, endpoint: "chat_stream" }, 1],
+          ["llm_request_duration_seconds_count", { model: MODEL, endpoint: "chat_stream" }, 1],
+          ["llm_completion_size_bytes_count", { model: MODEL }, 1],
+          ["llm_completion_size_bytes_sum", { model: MODEL }, 3],
+        ]),
+      );
+    } finally {
+      await api.close();
+    }
+  });
+
+  it("connection refused on a stream: network", async () => {
+    const t = fresh();
+    const llm = new t.LLMService({ baseUrl: (await refusedUrl()) + "/v1", model: MODEL });
+    const before = await scrape(t.registry);
+    const error = await rejection(drain(llm.streamResponse({ prompt: "Hi" })));
+    assert.equal(error.type, "network");
+    assert.deepEqual(changes(before, await scrape(t.registry)), failure("chat_stream", "network"));
+  });
+
+  it("throws a TypeError at once for a request without a prompt", () => {
+    const llm = new LLMService({ model: MODEL, baseUrl: "http://127.0.0.1:9/v1" });
+    assert.throws(
+      () => llm.streamResponse({ prompt: 42 as unknown as string }),
+      /LLMService\.streamResponse: prompt must be a string/,
+    );
+  });
+});
+
+describe("LLMService configuration", () => {
+  const names = ["LLM_BASE_URL", "LLM_API_KEY", "LLM_MODEL"] as const;
+
+  function withEnv(values: Partial<Record<(typeof names)[number], string>>, fn: () => void) {
+    const saved = names.map((n) => process.env[n]);
+    try {
+      for (const n of names) {
+        if (values[n] === undefined) delete process.env[n];
+        else process.env[n] = values[n];
+      }
+      fn();
+    } finally {
+      names.forEach((n, i) => {
+        if (saved[i] === undefined) delete process.env[n];
+        else process.env[n] = saved[i];
+      });
+    }
+  }
+
+  it("reads LLM_BASE_URL, LLM_API_KEY and LLM_MODEL; options win over them", async () => {
+    const api = await fakeLLM(() => completion("env"));
+    try {
+      let fromEnv!: LLMService;
+      let fromOptions!: LLMService;
+      withEnv({ LLM_BASE_URL: api.baseUrl, LLM_API_KEY: KEY, LLM_MODEL: "env-model" }, () => {
+        fromEnv = new LLMService({ metrics: fresh().metrics });
+        fromOptions = new LLMService({ metrics: fresh().metrics, model: "opt-model" });
+      });
+      assert.equal(fromEnv.baseUrl, api.baseUrl);
+      assert.equal(fromEnv.model, "env-model");
+      assert.equal(fromOptions.model, "opt-model");
+      await fromEnv.generateResponse({ prompt: "Hi" });
+      assert.equal(api.received[0].headers.get("authorization"), `Bearer ${KEY}`);
+      assert.equal(api.received[0].body.model, "env-model");
+    } finally {
+      await api.close();
+    }
+  });
+
+  it("defaults: OpenAI's base URL, a two-minute timeout; no model is a TypeError", () => {
+    withEnv({}, () => {
+      const llm = new LLMService({ model: MODEL });
+      assert.equal(llm.baseUrl, "https://api.openai.com/v1");
+      assert.equal(llm.timeoutMs, 120_000);
+      assert.throws(
+        () => new LLMService(),
+        (e: unknown) => e instanceof TypeError && /LLM_MODEL/.test(e.message),
+      );
+    });
+  });
+
+  it("rejects a bad base URL, timeout, model or fetch", () => {
+    assert.throws(() => new LLMService({ model: MODEL, baseUrl: "not a url" }), TypeError);
+    assert.throws(() => new LLMService({ model: MODEL, baseUrl: "ftp://x/v1" }), TypeError);
+    assert.throws(() => new LLMService({ model: MODEL, timeoutMs: 0 }), RangeError);
+    assert.throws(() => new LLMService({ model: MODEL, timeoutMs: NaN }), RangeError);
+    assert.throws(() => new LLMService({ model: "" }), /LLMService: model must be a non-empty/);
+    assert.throws(
+      () => new LLMService({ model: MODEL, fetch: 1 as unknown as typeof fetch }),
+      TypeError,
+    );
+  });
+
+  it(
+    "does not throw when Deno refuses the environment (no --allow-env)",
+    { skip: isBun && "Deno permissions only" },
+    async () => {
+      // Deno.Command, not node:child_process: Deno's child_process grants a
+      // spawned `deno` all permissions, which would defeat this test.
+      const D = (globalThis as unknown as { Deno: typeof Deno }).Deno;
+      const mod = new URL("../../src/tracking/mod.ts", import.meta.url).href;
+      const dir = mkdtempSync(join(tmpdir(), "tracking-env-"));
+      const file = join(dir, "main.ts");
+      writeFileSync(
+        file,
+        `import { LLMService } from ${JSON.stringify(mod)};\n` +
+          `console.log(new LLMService({ model: "m" }).baseUrl);\n`,
+      );
+      let r;
+      try {
+        // No --allow-env: every Deno.env.get is refused.
+        r = await new D.Command(D.execPath(), {
+          args: ["run", "--no-prompt", "--no-lock", file],
+          env: { NO_COLOR: "1", LLM_BASE_URL: "http://should-not-be-read/v1" },
+        }).output();
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+      const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+      assert.equal(r.code, 0, decode(r.stderr));
+      assert.equal(decode(r.stdout).trim(), "https://api.openai.com/v1");
+    },
+  );
+
+  it("the error types are the documented fixed set", () => {
+    assert.deepEqual([...LLM_ERROR_TYPES].sort(), [
+      "aborted",
+      "http_4xx",
+      "http_5xx",
+      "invalid_response",
+      "network",
+      "rate_limited",
+      "timeout",
+      "unknown",
+    ]);
+  });
+});
