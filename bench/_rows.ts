@@ -1,0 +1,201 @@
+/**
+ * The benchmark groups, the names of their benchmarks, how many operations one
+ * benchmark iteration performs, and the targets from the benchmark issue.
+ * Shared by `core.bench.ts` (which registers the benchmarks under these names)
+ * and `report.ts` (which reads them back from `deno bench --json`).
+ *
+ * @module
+ */
+
+/** The peer library measured beside ours, pinned so numbers stay comparable. */
+export const PROM_CLIENT = "npm:prom-client@15.1.3";
+
+/**
+ * Operations per benchmark iteration. `deno bench` adds about 9 ns of harness
+ * overhead to every call of a benchmark function (measured here: an empty
+ * `Float64Array` add reads ~9.5 ns per call), more than a bound `inc()`
+ * costs, so each iteration runs a batch and the report divides by its size.
+ */
+export const OPS = {
+  /**
+   * Bound-child increments (and the raw floor) per iteration: 125 rounds over
+   * 8 series. Eight independent series, because repeated adds to one
+   * `Float64Array` slot form a dependency chain whose latency (about 8.6 ns per
+   * add on this machine) hides everything else an `inc()` does.
+   */
+  inc: 1000,
+  /** One-off labelled increments per iteration: one pass over the label objects. */
+  labelled: 100,
+  /** Histogram and summary observations per iteration: one pass over the values. */
+  observe: 1024,
+  /** Scrapes per iteration. */
+  scrape: 1,
+} as const;
+
+/** Benchmark groups and names. */
+export const B = {
+  inc: {
+    group: "bound child inc(), 8 series",
+    floor: "floor: Float64Array[i] += 1",
+    ours: "ours: child.inc()",
+    prom: "prom-client: labels(...).inc()",
+    promCached: "prom-client: cached labels() result .inc()",
+    floorOne: "floor, 1 slot: Float64Array[i] += 1",
+    oursOne: "ours, 1 series: child.inc()",
+  },
+  labelled: {
+    group: "inc(labels), 2 labels, one-off",
+    ours: "ours: inc(labels)",
+    prom: "prom-client: inc(labels)",
+  },
+  histogram: {
+    group: "Histogram observe, default buckets",
+    ours: "ours: child.observe(v)",
+    oursLabelled: "ours: observe(labels, v)",
+    prom: "prom-client: observe(labels, v)",
+    promCached: "prom-client: cached labels() result .observe(v)",
+  },
+  summary: {
+    group: "Summary observe, defaults",
+    ours: "ours: child.observe(v)",
+    oursLabelled: "ours: observe(labels, v)",
+    prom: "prom-client: observe(labels, v)",
+    promCached: "prom-client: cached labels() result .observe(v)",
+  },
+  scrape: {
+    group: "registry.metrics(), 10,000 counter series",
+    ours: "ours: registry.metrics()",
+    prom: "prom-client: registry.metrics()",
+  },
+} as const;
+
+/** One row of the report table. */
+export interface Row {
+  /** What is measured, as the table shows it. */
+  operation: string;
+  /** Group in `deno bench --json` output. */
+  group: string;
+  /** Benchmark name of our side. */
+  ours: string;
+  /** Benchmark name of the other side (prom-client, or the raw floor). */
+  other: string;
+  /** Operations per iteration, to turn iteration times into per-operation times. */
+  ops: number;
+  /**
+   * `speedup`: ratio = other / ours (how many times faster we are), met when
+   * >= target. `slowdown`: ratio = ours / other (how many times slower than
+   * the floor), met when <= target.
+   */
+  kind: "speedup" | "slowdown";
+  /** The target ratio; `undefined` for a reference row, which has none. */
+  target?: number;
+}
+
+/** The timing rows, in the issue's order, with reference rows after the ones they qualify. */
+export const ROWS: readonly Row[] = [
+  {
+    operation: "bound child `inc()` vs raw `Float64Array` increment (floor)",
+    group: B.inc.group,
+    ours: B.inc.ours,
+    other: B.inc.floor,
+    ops: OPS.inc,
+    kind: "slowdown",
+    target: 2,
+  },
+  {
+    operation: "bound child `inc()` vs prom-client `labels(...).inc()`",
+    group: B.inc.group,
+    ours: B.inc.ours,
+    other: B.inc.prom,
+    ops: OPS.inc,
+    kind: "speedup",
+    target: 15,
+  },
+  {
+    operation: "↳ reference: prom-client with its `labels()` result cached",
+    group: B.inc.group,
+    ours: B.inc.ours,
+    other: B.inc.promCached,
+    ops: OPS.inc,
+    kind: "speedup",
+  },
+  {
+    operation: "↳ reference: one series, 1,000 dependent adds (latency-bound)",
+    group: B.inc.group,
+    ours: B.inc.oursOne,
+    other: B.inc.floorOne,
+    ops: OPS.inc,
+    kind: "slowdown",
+  },
+  {
+    operation: "`inc(labelsObject)` one-off, 2 labels (100 label sets)",
+    group: B.labelled.group,
+    ours: B.labelled.ours,
+    other: B.labelled.prom,
+    ops: OPS.labelled,
+    kind: "speedup",
+    target: 3,
+  },
+  {
+    operation: "`Histogram` child `observe` (default buckets) vs prom-client `observe(labels, v)`",
+    group: B.histogram.group,
+    ours: B.histogram.ours,
+    other: B.histogram.prom,
+    ops: OPS.observe,
+    kind: "speedup",
+    target: 8,
+  },
+  {
+    operation: "↳ reference: both children (prom-client `labels()` result cached)",
+    group: B.histogram.group,
+    ours: B.histogram.ours,
+    other: B.histogram.promCached,
+    ops: OPS.observe,
+    kind: "speedup",
+  },
+  {
+    operation: "↳ reference: both `observe(labels, v)`",
+    group: B.histogram.group,
+    ours: B.histogram.oursLabelled,
+    other: B.histogram.prom,
+    ops: OPS.observe,
+    kind: "speedup",
+  },
+  {
+    operation: "`Summary` child `observe` (defaults) vs prom-client `observe(labels, v)`",
+    group: B.summary.group,
+    ours: B.summary.ours,
+    other: B.summary.prom,
+    ops: OPS.observe,
+    kind: "speedup",
+    target: 15,
+  },
+  {
+    operation: "↳ reference: both children (prom-client `labels()` result cached)",
+    group: B.summary.group,
+    ours: B.summary.ours,
+    other: B.summary.promCached,
+    ops: OPS.observe,
+    kind: "speedup",
+  },
+  {
+    operation: "↳ reference: both `observe(labels, v)`",
+    group: B.summary.group,
+    ours: B.summary.oursLabelled,
+    other: B.summary.prom,
+    ops: OPS.observe,
+    kind: "speedup",
+  },
+  {
+    operation: "`registry.metrics()`, 10,000 labelled counter series",
+    group: B.scrape.group,
+    ours: B.scrape.ours,
+    other: B.scrape.prom,
+    ops: OPS.scrape,
+    kind: "speedup",
+    target: 5,
+  },
+];
+
+/** The memory row's target: our bytes per series at most this fraction of prom-client's. */
+export const MEMORY_TARGET = 0.5;
