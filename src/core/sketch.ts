@@ -6,7 +6,9 @@
  * `γ = (1 + α) / (1 − α)` for relative accuracy `α`; a bin's representative
  * value `2γ^i / (γ + 1)` is then within `α` (relative) of every value in the
  * bin. Negative values go into a mirror store by magnitude, zeros into a
- * counter. Sketches merge exactly by adding bin counts, which is what makes a
+ * counter, and infinities into counters of their own (in a store, one stray
+ * `Infinity` would sit ~35,000 bins above everything else and collapse the
+ * whole store into its lowest bin). Sketches merge exactly by adding bin counts, which is what makes a
  * sliding window (and, later, merging across workers) correct: quantiles are
  * computed from merged bins, never averaged.
  *
@@ -115,6 +117,10 @@ export class Sketch {
   readonly negative: DenseStore;
   /** Count of zeros. */
   zero = 0;
+  /** Count of `-Infinity` values. */
+  negativeInfinity = 0;
+  /** Count of `+Infinity` values. */
+  positiveInfinity = 0;
   readonly #multiplier: number;
   readonly #gamma: number;
   readonly #lnGamma: number;
@@ -130,18 +136,24 @@ export class Sketch {
 
   /** Number of values added. */
   get count(): number {
-    return this.positive.total + this.negative.total + this.zero;
+    return this.positive.total + this.negative.total + this.zero + this.negativeInfinity +
+      this.positiveInfinity;
   }
 
   /** Adds one value. */
   add(v: number): void {
-    if (v > 0) this.positive.add(this.#index(v));
-    else if (v < 0) this.negative.add(this.#index(-v));
-    else this.zero++;
+    if (v > 0) {
+      if (v !== Infinity) this.positive.add(this.#index(v));
+      else this.positiveInfinity++;
+    } else if (v < 0) {
+      if (v !== -Infinity) this.negative.add(this.#index(-v));
+      else this.negativeInfinity++;
+    } else {
+      this.zero++;
+    }
   }
 
   #index(v: number): number {
-    if (v === Infinity) v = Number.MAX_VALUE;
     return Math.ceil(Math.log(v) * this.#multiplier);
   }
 
@@ -156,6 +168,8 @@ export class Sketch {
     this.positive.merge(other.positive);
     this.negative.merge(other.negative);
     this.zero += other.zero;
+    this.negativeInfinity += other.negativeInfinity;
+    this.positiveInfinity += other.positiveInfinity;
   }
 
   /** Empties the sketch. */
@@ -163,6 +177,8 @@ export class Sketch {
     this.positive.clear();
     this.negative.clear();
     this.zero = 0;
+    this.negativeInfinity = 0;
+    this.positiveInfinity = 0;
   }
 
   /**
@@ -177,7 +193,8 @@ export class Sketch {
       return;
     }
     let j = 0;
-    let cum = 0;
+    let cum = this.negativeInfinity;
+    while (j < qs.length && cum > qs[j] * (total - 1)) out[at + j++] = -Infinity;
     const neg = this.negative;
     for (let i = neg.max; i >= neg.min && j < qs.length; i--) {
       cum += neg.counts[i - neg.offset];
@@ -190,12 +207,17 @@ export class Sketch {
       cum += pos.counts[i - pos.offset];
       while (j < qs.length && cum > qs[j] * (total - 1)) out[at + j++] = this.#value(i);
     }
-    // Only reachable through rounding at q = 1: the highest value.
-    const highest = pos.total > 0
+    // The ranks left fall among the +Infinity values, or (through rounding at
+    // q = 1 only) on the highest value.
+    const highest = this.positiveInfinity > 0
+      ? Infinity
+      : pos.total > 0
       ? this.#value(pos.max)
       : this.zero > 0
       ? 0
-      : -this.#value(neg.min);
+      : neg.total > 0
+      ? -this.#value(neg.min)
+      : -Infinity;
     while (j < qs.length) out[at + j++] = highest;
   }
 }

@@ -181,6 +181,27 @@ describe("Summary: basics", () => {
   });
 });
 
+describe("Summary: infinities", () => {
+  it("one Infinity observation does not spoil the other quantiles", async () => {
+    const registry = new Registry();
+    const s = new Summary({
+      name: "s",
+      help: "h",
+      percentiles: [0.5, 0.9, 1],
+      now: () => 0,
+      registry,
+    });
+    for (let v = 1; v <= 99; v++) s.observe(v);
+    s.observe(Infinity);
+    // sorted: 1..99, +Inf; ranks floor(q * 99): 49 -> 50, 89 -> 90, 99 -> +Inf.
+    const samples = await scrape(registry);
+    assertWithin(valueOf(samples, "s", { quantile: "0.5" }), 50, 0.01, "p50");
+    assertWithin(valueOf(samples, "s", { quantile: "0.9" }), 90, 0.01, "p90");
+    assert.equal(valueOf(samples, "s", { quantile: "1" }), Infinity);
+    assert.equal(valueOf(samples, "s_sum"), Infinity);
+  });
+});
+
 describe("Summary: sliding window", () => {
   it("observations drop out of the quantiles as the window slides; sum and count do not", async () => {
     const registry = new Registry();
