@@ -407,7 +407,11 @@ async function recordCall<T>(
 
 /** Builds `trackLLM` and `trackLLMCall` for catalogue `m`. */
 export function llmTrackers(m: TrackingMetrics): LLMTrackers {
-  function trackLLMCall<T>(options: TrackLLMOptions, fn: () => T | PromiseLike<T>): Promise<T> {
+  // Bad arguments reject (the helpers return promises) and call nothing.
+  async function trackLLMCall<T>(
+    options: TrackLLMOptions,
+    fn: () => T | PromiseLike<T>,
+  ): Promise<T> {
     if (typeof options !== "object" || options === null) {
       throw new TypeError("trackLLMCall: options must be an object with model and endpoint");
     }
@@ -416,7 +420,7 @@ export function llmTrackers(m: TrackingMetrics): LLMTrackers {
     if (typeof fn !== "function") {
       throw new TypeError(`trackLLMCall: fn must be a function, got ${typeof fn}`);
     }
-    return recordCall(m, model, endpoint, fn);
+    return await recordCall(m, model, endpoint, fn);
   }
 
   function trackLLM<This>(
@@ -435,10 +439,10 @@ export function llmTrackers(m: TrackingMetrics): LLMTrackers {
       if (context?.kind !== "method" || typeof target !== "function") {
         throw new TypeError(`trackLLM: decorates methods only, not a ${context?.kind ?? "value"}`);
       }
-      return function (this: This, ...args: Args): Promise<R> {
+      return async function (this: This, ...args: Args): Promise<R> {
         const model = fixed ??
           labelValue("trackLLM", "model", (pick as (self: This) => string)(this));
-        return recordCall(m, model, endpoint, () => target.apply(this, args));
+        return await recordCall(m, model, endpoint, () => target.apply(this, args));
       };
     };
   }
