@@ -6,6 +6,9 @@
  * @module
  */
 
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import process from "node:process";
 import type { Registry } from "../../src/core/registry.ts";
 import { type Family, parseText, type Sample, seriesKey } from "../_support/parse.ts";
 
@@ -148,4 +151,182 @@ export function gate<T = void>(): { promise: Promise<T>; open(value: T): void } 
 /** Waits `ms` milliseconds. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+// ---------------------------------------------------------------------------
+// main.ts as a subprocess (Deno only: main.ts is the Deno entry point).
+
+/** The repository root (where deno.json and main.ts are). */
+export const REPO_ROOT: string = decodeURIComponent(new URL("../../", import.meta.url).pathname);
+
+/** deno.json without its comments and trailing commas (it is JSONC). */
+function parseJsonc(text: string): unknown {
+  let out = "";
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
+      out += text.slice(i, j + 1);
+      i = j;
+    } else if (c === "/" && text[i + 1] === "/") {
+      while (i < text.length && text[i] !== "\n") i++;
+      out += "\n";
+    } else if (c === "/" && text[i + 1] === "*") {
+      i = text.indexOf("*/", i + 2) + 1;
+      if (i === 0) throw new SyntaxError("unterminated comment in deno.json");
+    } else {
+      out += c;
+    }
+  }
+  return JSON.parse(out.replace(/,(\s*[}\]])/g, "$1"));
+}
+
+/**
+ * The permission flags of the `start` task in deno.json: the words between
+ * `deno run` and `main.ts`, so the subprocess tests follow the task.
+ */
+export function startTaskFlags(denoJson: string): string[] {
+  const config = parseJsonc(denoJson) as {
+    tasks?: Record<string, string | { command?: string }>;
+  };
+  const task = config.tasks?.start;
+  const command = typeof task === "string" ? task : task?.command;
+  if (command === undefined) throw new Error("deno.json has no start task");
+  const words = command.trim().split(/\s+/).map((w) => w.replace(/^(['"])(.*)\1$/, "$2"));
+  const run = words.indexOf("run");
+  const script = words.indexOf("main.ts");
+  if (words[0] !== "deno" || run !== 1 || script < run) {
+    throw new Error(`unexpected start task: ${command}`);
+  }
+  return words.slice(run + 1, script);
+}
+
+/** A running `main.ts`. */
+export interface MainProcess {
+  /** `http://127.0.0.1:PORT`, from the line main.ts printed. */
+  readonly origin: string;
+  /** Everything written to stdout so far. */
+  stdout(): string;
+  /** Everything written to stderr so far. */
+  stderr(): string;
+  /** Sends a signal. */
+  signal(signal: "SIGTERM" | "SIGINT" | "SIGKILL"): void;
+  /** Settles with the exit code and signal once the process has exited. */
+  readonly exited: Promise<{ code: number | null; signal: string | null }>;
+  /** Kills it (SIGKILL) if it still runs, and waits for it. */
+  kill(): Promise<void>;
+}
+
+/** How `runMain` ended: exit status and output. */
+export interface MainRun {
+  code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The environment for main.ts: ours without its variables, plus `env`. */
+function mainEnv(env: Record<string, string>): Record<string, string> {
+  const base: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && !["PORT", "HOSTNAME", "METRICS_AUTH_TOKEN", "DEMO"].includes(k)) {
+      base[k] = v;
+    }
+  }
+  return { ...base, NO_COLOR: "1", ...env };
+}
+
+function denoBinary(): string {
+  const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
+  if (deno === undefined) throw new Error("main.ts runs under Deno only");
+  return deno.execPath();
+}
+
+function spawnMain(args: string[], env: Record<string, string>): ChildProcess {
+  const flags = startTaskFlags(readFileSync(`${REPO_ROOT}deno.json`, "utf8"));
+  return spawn(denoBinary(), ["run", ...flags, "main.ts", ...args], {
+    cwd: REPO_ROOT,
+    env: mainEnv(env),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+}
+
+function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: string | null }> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      resolve({ code: child.exitCode, signal: child.signalCode });
+    } else child.on("exit", (code, signal) => resolve({ code, signal }));
+  });
+}
+
+/**
+ * Starts main.ts with the start task's permissions and waits for its
+ * "listening on http://HOST:PORT/" line. Callers `kill()` it in `finally`.
+ */
+export async function startMain(
+  args: string[] = [],
+  env: Record<string, string> = {},
+): Promise<MainProcess> {
+  const child = spawnMain(["--port", "0", ...args], { HOSTNAME: "127.0.0.1", ...env });
+  let out = "";
+  let err = "";
+  const exited = exitOf(child);
+  const main: Omit<MainProcess, "origin"> = {
+    stdout: () => out,
+    stderr: () => err,
+    signal: (s) => void child.kill(s),
+    exited,
+    kill: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      await exited;
+    },
+  };
+  try {
+    const origin = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`main.ts printed no listening line in 60 s; stderr: ${err}`)),
+        60_000,
+      );
+      child.stdout!.on("data", (d) => {
+        out += d;
+        const m = /listening on (http:\/\/127\.0\.0\.1:\d+)\//.exec(out);
+        if (m !== null) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
+      });
+      child.stderr!.on("data", (d) => err += d);
+      exited.then(({ code, signal }) => {
+        clearTimeout(timer);
+        reject(new Error(`main.ts exited (${code ?? signal}) before listening; stderr: ${err}`));
+      });
+    });
+    return { ...main, origin };
+  } catch (error) {
+    await main.kill();
+    throw error;
+  }
+}
+
+/** Runs main.ts to its end (for configurations that must fail); kills it after 60 s. */
+export async function runMain(args: string[], env: Record<string, string>): Promise<MainRun> {
+  const child = spawnMain(args, env);
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (d) => stdout += d);
+  child.stderr!.on("data", (d) => stderr += d);
+  const killer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+  try {
+    const { code, signal } = await exitOf(child);
+    // Let the pipes drain.
+    await Promise.all([
+      new Promise((r) => child.stdout!.readableEnded ? r(null) : child.stdout!.on("end", r)),
+      new Promise((r) => child.stderr!.readableEnded ? r(null) : child.stderr!.on("end", r)),
+    ]);
+    return { code, signal, stdout, stderr };
+  } finally {
+    clearTimeout(killer);
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  }
 }
