@@ -134,11 +134,11 @@ export function family(families: readonly Family[], name: string): Family {
 }
 
 function parse(body: string, format: Format): Family[] {
-  if (body.includes("\r")) {
-    // OpenMetrics forbids CR line endings; text 0.0.4 lines end in LF only too.
-    // A CR inside an escaped string is fine; a CR at a line end is not.
-    if (/\r\n|\r$/.test(body)) throw new ExpositionSyntaxError(0, "CR line ending");
-  }
+  // A CR is content in both formats: the text format splits lines at LF
+  // only, and OpenMetrics' ABNF counts %x0D as an ordinary character in HELP
+  // and label strings (its prose forbids CR in line endings, but says the
+  // ABNF wins where they disagree). So a HELP ending in CR, written before
+  // the LF, is read back as part of the HELP.
   if (body.charCodeAt(0) === 0xfeff) throw new ExpositionSyntaxError(1, "byte order mark");
   const lines = body.split("\n");
   if (body !== "" && lines[lines.length - 1] !== "") {
