@@ -170,13 +170,16 @@ export class Registry {
     }
     if (pending.length > 0) {
       const all = Promise.all(pending);
-      if (options.timeoutMs === undefined) {
+      if (options.timeoutMs === undefined || options.timeoutMs === Infinity) {
         await all;
       } else {
+        // setTimeout turns a delay past 2^31 - 1 ms into 1 ms: clamp it, or a
+        // huge scrape timeout would drop every asynchronous collector.
+        const delay = Math.min(options.timeoutMs, 2 ** 31 - 1);
         let timer: ReturnType<typeof setTimeout> | undefined;
         await Promise.race([
           all,
-          new Promise<void>((resolve) => timer = setTimeout(resolve, options.timeoutMs)),
+          new Promise<void>((resolve) => timer = setTimeout(resolve, delay)),
         ]);
         clearTimeout(timer);
         for (let i = 0; i < collectors.length; i++) {

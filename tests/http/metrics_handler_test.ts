@@ -296,6 +296,32 @@ describe("metricsHandler: failing collectors", () => {
     }
   });
 
+  for (const header of ["Infinity", "1e10"]) {
+    it(`a scrape timeout of ${header} s waits for async collectors (no timer overflow)`, async () => {
+      // setTimeout turns delays past 2^31 - 1 ms into 1 ms; such a header
+      // must mean "wait", not "give up at once".
+      const registry = populated();
+      new Gauge({
+        name: "async_gauge",
+        help: "Async",
+        registry,
+        collect: (g) =>
+          new Promise<void>((resolve) =>
+            setTimeout(() => {
+              g.set(5);
+              resolve();
+            }, 20)
+          ),
+      });
+      const res = await metricsHandler(registry)(
+        get({ "x-prometheus-scrape-timeout-seconds": header }),
+      );
+      const families = parseText(await res.text());
+      assert.equal(sample(families, "async_gauge")?.value, 5);
+      assert.ok(!families.some((f) => f.name === "metrics_collect_errors_total"));
+    });
+  }
+
   it("a collector whose family cannot be rendered gives 500, and the error is logged", async () => {
     const registry = populated();
     registry.register({
