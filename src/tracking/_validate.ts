@@ -68,6 +68,9 @@ export function errorClassName(error: unknown): string {
   let name: unknown;
   if (typeof error === "object" && error !== null) {
     name = (error as { constructor?: { name?: unknown } }).constructor?.name;
+    // An anonymous class has no name; its `name` property (inherited, e.g.
+    // "Error") is the next best bounded value.
+    if (typeof name !== "string" || name === "") name = (error as { name?: unknown }).name;
     if (typeof name !== "string" || name === "") name = "Object";
   } else {
     name = error === null ? "null" : typeof error;
