@@ -24,7 +24,28 @@ export function startServer(
   handler: (request: Request) => Response | Promise<Response>,
 ): Promise<RunningServer> {
   return new Promise((resolve) => {
-    const server = Deno.serve({
+    // Deno calls onListen from inside Deno.serve(), before `server` is
+    // assigned: resolve once both the address and the server are known.
+    let addr: { hostname: string; port: number } | undefined;
+    const started: { server?: Deno.HttpServer<Deno.NetAddr> } = {};
+    const ready = () => {
+      const listening = started.server;
+      if (addr === undefined || listening === undefined) return;
+      resolve({
+        addr,
+        finished: listening.finished,
+        async shutdown(timeoutMs = 10_000): Promise<boolean> {
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          const drained = await Promise.race([
+            listening.shutdown().then(() => true),
+            new Promise<false>((r) => timer = setTimeout(() => r(false), timeoutMs)),
+          ]);
+          clearTimeout(timer);
+          return drained;
+        },
+      });
+    };
+    started.server = Deno.serve({
       hostname: options.hostname,
       port: options.port,
       onListen({ hostname, port }) {
@@ -33,25 +54,15 @@ export function startServer(
           `securetrack-metrics listening on http://${host}:${port}/ ` +
             `(/metrics, /custom_metrics, /healthz)`,
         );
-        resolve({
-          addr: { hostname, port },
-          finished: server.finished,
-          async shutdown(timeoutMs = 10_000): Promise<boolean> {
-            let timer: ReturnType<typeof setTimeout> | undefined;
-            const drained = await Promise.race([
-              server.shutdown().then(() => true),
-              new Promise<false>((r) => timer = setTimeout(() => r(false), timeoutMs)),
-            ]);
-            clearTimeout(timer);
-            return drained;
-          },
-        });
+        addr = { hostname, port };
+        ready();
       },
       onError(error) {
         console.error("[server] unhandled error while serving a request:", error);
         return new Response("Internal Server Error\n", { status: 500 });
       },
     }, handler);
+    ready();
   });
 }
 

@@ -6,7 +6,6 @@
  * @module
  */
 
-import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import process from "node:process";
 import type { Registry } from "../../src/core/registry.ts";
@@ -237,74 +236,121 @@ function mainEnv(env: Record<string, string>): Record<string, string> {
   return { ...base, NO_COLOR: "1", ...env };
 }
 
-function denoBinary(): string {
-  const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
-  if (deno === undefined) throw new Error("main.ts runs under Deno only");
-  return deno.execPath();
+/** A child process: its output so far and how it ended. */
+interface Child {
+  stdout(): string;
+  stderr(): string;
+  /** Settles once it has exited and its output is read to the end. */
+  exited: Promise<{ code: number | null; signal: string | null }>;
+  signal(signal: "SIGTERM" | "SIGINT" | "SIGKILL"): void;
+  running(): boolean;
 }
 
-function spawnMain(args: string[], env: Record<string, string>): ChildProcess {
+// Deno.Command, not node:child_process: in Deno 2.9 a node ChildProcess
+// reports a child that handled SIGTERM and exited 0 as killed by SIGTERM.
+function spawnMain(args: string[], env: Record<string, string>): Child {
+  const deno = (globalThis as { Deno?: typeof Deno }).Deno;
+  if (deno === undefined) throw new Error("main.ts runs under Deno only");
   const flags = startTaskFlags(readFileSync(`${REPO_ROOT}deno.json`, "utf8"));
-  return spawn(denoBinary(), ["run", ...flags, "main.ts", ...args], {
+  const child = new deno.Command(deno.execPath(), {
+    args: ["run", ...flags, "main.ts", ...args],
     cwd: REPO_ROOT,
     env: mainEnv(env),
-    stdio: ["ignore", "pipe", "pipe"],
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let out = "";
+  let err = "";
+  let done = false;
+  const drain = async (stream: ReadableStream<Uint8Array>, add: (s: string) => void) => {
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) add(chunk);
+  };
+  const exited = Promise.all([
+    child.status,
+    drain(child.stdout, (s) => out += s),
+    drain(child.stderr, (s) => err += s),
+  ]).then(([status]) => {
+    done = true;
+    return { code: status.signal === null ? status.code : null, signal: status.signal };
   });
+  child.status.then(() => done = true);
+  return {
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    signal: (s) => {
+      try {
+        child.kill(s);
+      } catch { /* already exited */ }
+    },
+    running: () => !done,
+  };
 }
 
-function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: string | null }> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      resolve({ code: child.exitCode, signal: child.signalCode });
-    } else child.on("exit", (code, signal) => resolve({ code, signal }));
-  });
+/** A running `main.ts`. */
+export interface MainProcess {
+  /** `http://127.0.0.1:PORT`, from the line main.ts printed. */
+  readonly origin: string;
+  /** Everything written to stdout so far. */
+  stdout(): string;
+  /** Everything written to stderr so far. */
+  stderr(): string;
+  /** Sends a signal. */
+  signal(signal: "SIGTERM" | "SIGINT" | "SIGKILL"): void;
+  /** Settles with the exit code (or the signal that killed it) once it has exited. */
+  readonly exited: Promise<{ code: number | null; signal: string | null }>;
+  /** Kills it (SIGKILL) if it still runs, and waits for it. */
+  kill(): Promise<void>;
+}
+
+/** How `runMain` ended: exit status and output. */
+export interface MainRun {
+  code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
 }
 
 /**
- * Starts main.ts with the start task's permissions and waits for its
- * "listening on http://HOST:PORT/" line. Callers `kill()` it in `finally`.
+ * Starts main.ts (`--port 0`, `HOSTNAME=127.0.0.1`) with the start task's
+ * permissions and waits for its "listening on http://HOST:PORT/" line.
+ * Callers `kill()` it in `finally`.
  */
 export async function startMain(
   args: string[] = [],
   env: Record<string, string> = {},
 ): Promise<MainProcess> {
   const child = spawnMain(["--port", "0", ...args], { HOSTNAME: "127.0.0.1", ...env });
-  let out = "";
-  let err = "";
-  const exited = exitOf(child);
-  const main: Omit<MainProcess, "origin"> = {
-    stdout: () => out,
-    stderr: () => err,
-    signal: (s) => void child.kill(s),
-    exited,
-    kill: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-      await exited;
-    },
+  const kill = async () => {
+    if (child.running()) child.signal("SIGKILL");
+    await child.exited;
   };
   try {
-    const origin = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`main.ts printed no listening line in 60 s; stderr: ${err}`)),
-        60_000,
-      );
-      child.stdout!.on("data", (d) => {
-        out += d;
-        const m = /listening on (http:\/\/127\.0\.0\.1:\d+)\//.exec(out);
-        if (m !== null) {
-          clearTimeout(timer);
-          resolve(m[1]);
-        }
-      });
-      child.stderr!.on("data", (d) => err += d);
-      exited.then(({ code, signal }) => {
-        clearTimeout(timer);
-        reject(new Error(`main.ts exited (${code ?? signal}) before listening; stderr: ${err}`));
-      });
-    });
-    return { ...main, origin };
+    const end = Date.now() + 60_000;
+    let origin: string | undefined;
+    while (origin === undefined) {
+      origin = /listening on (http:\/\/127\.0\.0\.1:\d+)\//.exec(child.stdout())?.[1];
+      if (origin !== undefined) break;
+      if (!child.running()) {
+        throw new Error(`main.ts exited before listening; stderr: ${child.stderr()}`);
+      }
+      if (Date.now() > end) {
+        throw new Error(`main.ts printed no listening line in 60 s; stderr: ${child.stderr()}`);
+      }
+      await sleep(10);
+    }
+    return {
+      origin,
+      stdout: child.stdout,
+      stderr: child.stderr,
+      signal: child.signal,
+      exited: child.exited,
+      kill,
+    };
   } catch (error) {
-    await main.kill();
+    await kill();
     throw error;
   }
 }
@@ -312,21 +358,12 @@ export async function startMain(
 /** Runs main.ts to its end (for configurations that must fail); kills it after 60 s. */
 export async function runMain(args: string[], env: Record<string, string>): Promise<MainRun> {
   const child = spawnMain(args, env);
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.on("data", (d) => stdout += d);
-  child.stderr!.on("data", (d) => stderr += d);
-  const killer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+  const killer = setTimeout(() => child.signal("SIGKILL"), 60_000);
   try {
-    const { code, signal } = await exitOf(child);
-    // Let the pipes drain.
-    await Promise.all([
-      new Promise((r) => child.stdout!.readableEnded ? r(null) : child.stdout!.on("end", r)),
-      new Promise((r) => child.stderr!.readableEnded ? r(null) : child.stderr!.on("end", r)),
-    ]);
-    return { code, signal, stdout, stderr };
+    const { code, signal } = await child.exited;
+    return { code, signal, stdout: child.stdout(), stderr: child.stderr() };
   } finally {
     clearTimeout(killer);
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    if (child.running()) child.signal("SIGKILL");
   }
 }
