@@ -13,8 +13,9 @@ import type { Collector } from "../core/metric.ts";
 export class ScalarCollector implements Collector {
   /** Metric name. */
   readonly name: string;
+  /** Metric type. */
+  readonly type: MetricType;
   readonly #help: string;
-  readonly #type: MetricType;
   readonly #read: () => number;
   readonly #labelNames: readonly string[];
   readonly #labelValues: readonly string[];
@@ -29,7 +30,7 @@ export class ScalarCollector implements Collector {
   ) {
     this.name = name;
     this.#help = help;
-    this.#type = type;
+    this.type = type;
     this.#read = read;
     this.#labelNames = Object.keys(labels);
     this.#labelValues = Object.values(labels).map(escapeLabelValue);
@@ -40,7 +41,7 @@ export class ScalarCollector implements Collector {
     return {
       name: this.name,
       help: this.#help,
-      type: this.#type,
+      type: this.type,
       unit: "",
       labelNames: this.#labelNames,
       labelValues: this.#labelValues,

@@ -45,6 +45,11 @@ export interface MetricOptions<L extends string = string> {
 export interface Collector {
   /** Family name; unique within a registry. */
   readonly name: string;
+  /**
+   * Metric type, when known: lets the registry refuse a collector whose
+   * sample names (`_total`, `_bucket`, `_sum`, …) would collide with another's.
+   */
+  readonly type?: MetricType;
   /** Returns the current state, or a promise of it (evaluated at each scrape). */
   collect(): MetricFamily | Promise<MetricFamily>;
 }

@@ -46,6 +46,8 @@ export const COLLECT_ERRORS_METRIC = "metrics_collect_errors_total";
  */
 export class Registry {
   readonly #collectors = new Map<string, Collector>();
+  /** Every name a collector's output uses (family and sample names), to its owner's name. */
+  readonly #exposed = new Map<string, string>();
   #overflow: Counter<"metric"> | undefined;
   #collectErrors: Counter<"metric"> | undefined;
   readonly #warned = new Set<string>();
@@ -59,6 +61,17 @@ export class Registry {
   register<C extends Collector>(collector: C): C {
     const existing = this.#collectors.get(collector.name);
     if (existing === undefined) {
+      const names = exposedNames(collector);
+      for (const name of names) {
+        const owner = this.#exposed.get(name);
+        if (owner !== undefined) {
+          throw new TypeError(
+            `Metric "${collector.name}" would expose "${name}", which metric "${owner}" ` +
+              `already exposes: the two would collide in the scrape output`,
+          );
+        }
+      }
+      for (const name of names) this.#exposed.set(name, collector.name);
       this.#collectors.set(collector.name, collector);
       return collector;
     }
@@ -77,6 +90,7 @@ export class Registry {
   unregister(name: string): boolean {
     if (name === OVERFLOW_METRIC) this.#overflow = undefined;
     if (name === COLLECT_ERRORS_METRIC) this.#collectErrors = undefined;
+    for (const [exposed, owner] of this.#exposed) if (owner === name) this.#exposed.delete(exposed);
     return this.#collectors.delete(name);
   }
 
@@ -93,6 +107,7 @@ export class Registry {
   /** Removes every collector. */
   clear(): void {
     this.#collectors.clear();
+    this.#exposed.clear();
     this.#overflow = undefined;
     this.#collectErrors = undefined;
   }
@@ -106,23 +121,36 @@ export class Registry {
 
   /** @internal Counts one call folded into `metric`'s overflow series. */
   countOverflow(metric: string): void {
-    this.#overflow ??= new Counter({
-      name: OVERFLOW_METRIC,
-      help: "Calls folded into a metric's overflow series because it reached its series cap",
-      labelNames: ["metric"],
-      registry: this,
-    });
-    this.#overflow.inc({ metric });
+    this.#overflow ??= this.#internalCounter(
+      OVERFLOW_METRIC,
+      "Calls folded into a metric's overflow series because it reached its series cap",
+    );
+    this.#overflow?.inc({ metric });
+  }
+
+  /**
+   * Creates one of the registry's own counters. Should a user metric already
+   * hold the name, the count is skipped (with one notice) rather than failing
+   * the `inc` or scrape that triggered it.
+   */
+  #internalCounter(name: string, help: string): Counter<"metric"> | undefined {
+    try {
+      return new Counter({ name, help, labelNames: ["metric"], registry: this });
+    } catch (error) {
+      if (!this.#warned.has(name)) {
+        this.#warned.add(name);
+        console.error(`[metrics] cannot create ${name}: ${(error as Error).message}`);
+      }
+      return undefined;
+    }
   }
 
   #collectFailed(name: string, error: unknown): void {
-    this.#collectErrors ??= new Counter({
-      name: COLLECT_ERRORS_METRIC,
-      help: "Collectors that failed or timed out during a scrape, left out of that scrape",
-      labelNames: ["metric"],
-      registry: this,
-    });
-    this.#collectErrors.inc({ metric: name });
+    this.#collectErrors ??= this.#internalCounter(
+      COLLECT_ERRORS_METRIC,
+      "Collectors that failed or timed out during a scrape, left out of that scrape",
+    );
+    this.#collectErrors?.inc({ metric: name });
     if (!this.#warned.has(name)) {
       this.#warned.add(name);
       const kind = error instanceof Error ? error.name : typeof error;
@@ -203,6 +231,28 @@ export class Registry {
     return format === "openmetrics"
       ? toOpenMetrics(families, { created: options.created ?? true })
       : toText(families);
+  }
+}
+
+/**
+ * The names a collector's output uses in either format: a counter `x_total`
+ * is family `x_total` in text and `x` in OpenMetrics, with samples `x_total`
+ * and `x_created`; a histogram `h` has `h_bucket`, `h_sum`, `h_count`,
+ * `h_created`; a summary the same but `_bucket`.
+ */
+function exposedNames(c: Collector): string[] {
+  const n = c.name;
+  switch (c.type) {
+    case "counter": {
+      const family = n.endsWith("_total") ? n.slice(0, -6) : n;
+      return [...new Set([n, family, family + "_total", family + "_created"])];
+    }
+    case "histogram":
+      return [n, n + "_bucket", n + "_sum", n + "_count", n + "_created"];
+    case "summary":
+      return [n, n + "_sum", n + "_count", n + "_created"];
+    default:
+      return [n];
   }
 }
 
