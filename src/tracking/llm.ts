@@ -97,13 +97,17 @@ export interface ChatMessage {
  * @example
  * ```ts
  * import { type LLMRequest, LLMService } from "@securetrack/metrics/tracking";
- * const request: LLMRequest = {
- *   system: "Answer in one sentence.",
- *   prompt: "What is STRIDE?",
- *   maxTokens: 100,
- *   signal: AbortSignal.timeout(30_000),
- * };
- * const answer = await new LLMService({ model: "gpt-4o-mini" }).generateResponse(request);
+ * const llm = new LLMService({ model: "gpt-4o-mini" }); // key from LLM_API_KEY
+ *
+ * export async function explainStride(): Promise<string> {
+ *   const request: LLMRequest = {
+ *     system: "Answer in one sentence.",
+ *     prompt: "What is STRIDE?",
+ *     maxTokens: 100,
+ *     signal: AbortSignal.timeout(30_000),
+ *   };
+ *   return (await llm.generateResponse(request)).text;
+ * }
  * ```
  */
 export interface LLMRequest {
@@ -131,8 +135,13 @@ export interface LLMRequest {
  * @example
  * ```ts
  * import { type LLMResponse, LLMService } from "@securetrack/metrics/tracking";
- * const { text, usage }: LLMResponse = await new LLMService({ model: "gpt-4o-mini" })
- *   .generateResponse({ prompt: "Hello" });
+ * const llm = new LLMService({ model: "gpt-4o-mini" }); // key from LLM_API_KEY
+ *
+ * export async function greet(): Promise<string> {
+ *   const { text, usage }: LLMResponse = await llm.generateResponse({ prompt: "Hello" });
+ *   console.log(`${usage?.totalTokens ?? "?"} tokens`);
+ *   return text;
+ * }
  * ```
  */
 export interface LLMResponse {
@@ -499,7 +508,10 @@ class Deadline {
 }
 
 interface Prepared {
+  /** Model name sent to the API. */
   readonly model: string;
+  /** The `model` label: the name, truncated. */
+  readonly label: string;
   readonly body: Record<string, unknown>;
   readonly timeoutMs: number;
   readonly signal: AbortSignal | undefined;
@@ -588,7 +600,9 @@ export class LLMService {
     if (model === undefined) {
       throw new TypeError("LLMService: no model: pass { model } or set LLM_MODEL");
     }
-    this.model = labelValue("LLMService", "model", model);
+    labelValue("LLMService", "model", model);
+    // The API gets the name as given; only the label is truncated.
+    this.model = model;
     const base = options.baseUrl ?? readEnv("LLM_BASE_URL") ?? DEFAULT_LLM_BASE_URL;
     let url: URL;
     try {
@@ -626,13 +640,17 @@ export class LLMService {
    * @example
    * ```ts
    * import { LLMService } from "@securetrack/metrics/tracking";
-   * const llm = new LLMService({ model: "gpt-4o-mini", apiKey: "sk-..." });
-   * const { text, usage } = await llm.generateResponse({ prompt: "Your prompt here" });
+   * const llm = new LLMService({ model: "gpt-4o-mini" }); // key from LLM_API_KEY
+   *
+   * export async function ask(prompt: string): Promise<string> {
+   *   const { text } = await llm.generateResponse({ prompt });
+   *   return text;
+   * }
    * ```
    */
   async generateResponse(request: LLMRequest): Promise<LLMResponse> {
     const p = this.#prepare("LLMService.generateResponse", request, false);
-    return await recordCall(this.#metrics, p.model, CHAT_ENDPOINT, () => this.#complete(p));
+    return await recordCall(this.#metrics, p.label, CHAT_ENDPOINT, () => this.#complete(p));
   }
 
   /**
@@ -646,9 +664,11 @@ export class LLMService {
    * @example
    * ```ts
    * import { LLMService } from "@securetrack/metrics/tracking";
-   * const llm = new LLMService({ model: "gpt-4o-mini", apiKey: "sk-..." });
-   * let text = "";
-   * for await (const chunk of llm.streamResponse({ prompt: "Your prompt here" })) text += chunk;
+   * const llm = new LLMService({ model: "gpt-4o-mini" }); // key from LLM_API_KEY
+   *
+   * export async function tell(prompt: string): Promise<void> {
+   *   for await (const chunk of llm.streamResponse({ prompt })) console.log(chunk);
+   * }
    * ```
    */
   streamResponse(request: LLMRequest): AsyncGenerator<string, LLMResponse, undefined> {
@@ -659,9 +679,8 @@ export class LLMService {
     if (typeof request !== "object" || request === null) {
       throw new TypeError(`${helper}: request must be an object with a prompt or messages`);
     }
-    const model = request.model === undefined
-      ? this.model
-      : labelValue(helper, "model", request.model);
+    const model = request.model ?? this.model;
+    const label = labelValue(helper, "model", model);
     let messages: ChatMessage[];
     if (request.messages !== undefined) {
       if (!Array.isArray(request.messages) || request.messages.length === 0) {
@@ -696,6 +715,7 @@ export class LLMService {
     }
     return {
       model,
+      label,
       body,
       timeoutMs: request.timeoutMs === undefined
         ? this.timeoutMs
@@ -805,7 +825,7 @@ export class LLMService {
   }
 
   async *#stream(p: Prepared): AsyncGenerator<string, LLMResponse, undefined> {
-    const call = new LLMCall(this.#metrics, p.model, CHAT_STREAM_ENDPOINT);
+    const call = new LLMCall(this.#metrics, p.label, CHAT_STREAM_ENDPOINT);
     const deadline = new Deadline(p.timeoutMs, p.signal);
     let reader: ReadableStreamDefaultReader<string> | undefined;
     let drained = false;

@@ -146,6 +146,24 @@ describe("LLMService.generateResponse", () => {
     }
   });
 
+  it("sends a long model name whole, and truncates only its label to 128 characters", async () => {
+    const api = await fakeLLM(() => completion("ok"));
+    try {
+      const t = fresh();
+      const long = "m".repeat(200);
+      const llm = new t.LLMService({ baseUrl: api.baseUrl, model: long });
+      await llm.generateResponse({ prompt: "Hi" });
+      assert.equal(api.received[0].body.model, long);
+      const s = await scrape(t.registry);
+      assert.equal(
+        valueOf(s, "llm_requests_total", { model: "m".repeat(128), endpoint: "chat" }),
+        1,
+      );
+    } finally {
+      await api.close();
+    }
+  });
+
   it("records no tokens when the API reports no usage, and a null content as empty text", async () => {
     const api = await fakeLLM(() => completion(null));
     try {
