@@ -258,9 +258,10 @@ function positiveInteger(option: string, value: number | undefined, fallback: nu
  * registered there with the same definition, binds to the existing ones) and
  * returns them.
  *
- * Throws a `TypeError` if a name is taken by a different metric, and if
- * `workspace_size_bytes` is already registered with another user cap (the
- * first cap would silently win otherwise).
+ * Throws a `TypeError` if a name is taken by a different metric, or if the
+ * catalogue is already registered there with other caps (`workspaceMaxUsers`
+ * or `maxSeries`: the first caps would silently win otherwise); a
+ * `RangeError` for a cap that is not a positive integer.
  *
  * @example
  * ```ts

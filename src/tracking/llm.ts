@@ -553,8 +553,8 @@ function retryAfter(header: string | null): number | undefined {
  *   the error is then thrown as an {@linkcode LLMError}.
  *
  * A stream its consumer stops early (`break` out of `for await`) counts as a
- * successful call with the bytes received so far, and no tokens (the API
- * sends usage last).
+ * successful call with the bytes received so far, and no tokens unless the
+ * usage had already arrived (the API sends it last).
  *
  * The `model` label is the model asked for, not the (often dated) name the
  * API answers with, so that its values stay the few the application uses.
@@ -604,6 +604,9 @@ export class LLMService {
     // The API gets the name as given; only the label is truncated.
     this.model = model;
     const base = options.baseUrl ?? readEnv("LLM_BASE_URL") ?? DEFAULT_LLM_BASE_URL;
+    if (typeof base !== "string") {
+      throw new TypeError(`LLMService: baseUrl must be a string, got ${typeof base}`);
+    }
     let url: URL;
     try {
       url = new URL(base.replace(/\/+$/, "") + "/chat/completions");
@@ -918,7 +921,7 @@ export class LLMService {
       deadline.dispose();
       if (reader !== undefined && !drained) reader.cancel().catch(() => {});
       // Reached only when the consumer stopped early: the call itself went fine.
-      if (!call.settled) call.succeed(undefined, bytes);
+      if (!call.settled) call.succeed(usage, bytes);
     }
   }
 }
