@@ -160,16 +160,7 @@ describe("Counter: invalid increments", () => {
     }
     assert.equal(u.get(), 0);
     assert.equal(child.get(), 0);
-    assert.match(
-      String((() => {
-        try {
-          u.inc(-1);
-        } catch (e) {
-          return (e as Error).message;
-        }
-      })()),
-      /u_total/,
-    );
+    assert.throws(() => u.inc(-1), /Counter "u_total"/);
   });
 
   it("rejects a non-number increment (a string would concatenate)", () => {
