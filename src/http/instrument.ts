@@ -17,7 +17,7 @@ import { pathnameOf, RouteTable } from "./routes.ts";
 export interface RequestRecord {
   /** Route template matched (`/users/:id`), or `"none"`. */
   handler: string;
-  /** Request method, upper case; unknown methods are reported as `"other"`. */
+  /** Request method, upper case; methods outside the nine standard ones are reported as `"OTHER"` (as `trackAppRequest` does). */
   method: string;
   /** Response status code (500 when the handler threw). */
   status: number;
@@ -88,7 +88,7 @@ export const HIGHR_BUCKETS: readonly number[] = Object.freeze([
 /** prometheus-fastapi-instrumentator's `latency_lowr_buckets`. */
 export const LOWR_BUCKETS: readonly number[] = Object.freeze([0.1, 0.5, 1]);
 
-// Methods outside this set are reported as "other": a client can send any
+// Methods outside this set are reported as "OTHER": a client can send any
 // token as a method, and each would otherwise become a series.
 const METHODS = new Set([
   "GET",
@@ -230,7 +230,7 @@ export function instrument<A extends unknown[]>(
   return async (request: Request, ...rest: A): Promise<Response> => {
     const route = routes.match(pathnameOf(request.url));
     if (excluded(route)) return await handler(request, ...rest);
-    const method = METHODS.has(request.method) ? request.method : "other";
+    const method = METHODS.has(request.method) ? request.method : "OTHER";
     const start = performance.now();
     if (trackInProgress) m.inProgress.inc();
     let response: Response;

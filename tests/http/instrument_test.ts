@@ -302,7 +302,7 @@ for (const transport of TRANSPORTS) {
         4,
       );
       assert.equal(
-        count("http_request_duration_seconds", { method: "other", handler: "/users/:id" }),
+        count("http_request_duration_seconds", { method: "OTHER", handler: "/users/:id" }),
         1,
       );
       assert.equal(samplesNamed(fams, "http_request_duration_seconds_count").length, 8);
