@@ -282,7 +282,7 @@ for (const transport of TRANSPORTS) {
         "GET 3xx /status/:code": 1,
         "GET 4xx /status/:code": 1,
         "GET 5xx /status/:code": 1,
-        "other 2xx /users/:id": 1,
+        "OTHER 2xx /users/:id": 1,
         "HEAD 2xx /users/:id": 1,
       });
       const count = (name: string, labels: Record<string, string> = {}) =>
