@@ -22,6 +22,7 @@ export interface MetricsHandlerOptions {
 }
 
 const ALLOW = "GET, HEAD";
+const encoder = new TextEncoder();
 
 /**
  * Returns a fetch handler that serves `registry` (default:
@@ -74,12 +75,17 @@ export function metricsHandler(
         headers: { "Content-Type": "text/plain; charset=utf-8" },
       });
     }
-    if (request.method === "HEAD") return new Response(null, { status: 200, headers });
+    const head = request.method === "HEAD";
     if (gzip && acceptsGzip(request.headers.get("accept-encoding"))) {
       headers.set("Content-Encoding", "gzip");
+      if (head) return new Response(null, { status: 200, headers });
       const stream = new Blob([body]).stream().pipeThrough(new CompressionStream("gzip"));
       return new Response(stream, { status: 200, headers });
     }
-    return new Response(body, { status: 200, headers });
+    // An explicit Content-Length lets instrumentation (http_response_size_bytes)
+    // and proxies see the size; the runtime would encode the string anyway.
+    const bytes = encoder.encode(body);
+    headers.set("Content-Length", String(bytes.byteLength));
+    return new Response(head ? null : bytes, { status: 200, headers });
   };
 }
