@@ -11,26 +11,37 @@
 export const PROM_CLIENT = "npm:prom-client@15.1.3";
 
 /**
- * Operations per benchmark iteration. `deno bench` adds about 9 ns of harness
- * overhead to every call of a benchmark function (measured here: an empty
- * `Float64Array` add reads ~9.5 ns per call), more than a bound `inc()`
- * costs, so each iteration runs a batch and the report divides by its size.
+ * Operations per benchmark iteration. Two reasons to batch:
+ *
+ * - `deno bench` adds about 9 ns of harness overhead to every call of a
+ *   benchmark function (an empty `Float64Array` add reads ~9.5 ns per call
+ *   here), more than a bound `inc()` costs.
+ * - `deno bench` times a function call by call only when its warm-up calls
+ *   took more than 10 µs; faster ones are timed in blocks of 10,000 calls,
+ *   and a block's time is an average that keeps any pause another process
+ *   caused. Percentiles from the two modes are not comparable, and which mode
+ *   a benchmark gets depends on how soon the JIT optimised it. Every batch
+ *   here is large enough (>= ~15 µs even for the raw floor) to be timed call
+ *   by call.
  */
 export const OPS = {
   /**
-   * Bound-child increments (and the raw floor) per iteration: 125 rounds over
-   * 8 series. Eight independent series, because repeated adds to one
-   * `Float64Array` slot form a dependency chain whose latency (about 8.6 ns per
-   * add on this machine) hides everything else an `inc()` does.
+   * Bound-child increments (and the raw floor) per iteration: rounds over 8
+   * series. Eight independent series, because repeated adds to one
+   * `Float64Array` slot form a dependency chain whose latency (about 8.6 ns
+   * per add on this machine) hides everything else an `inc()` does.
    */
-  inc: 1000,
-  /** One-off labelled increments per iteration: one pass over the label objects. */
-  labelled: 100,
+  inc: 10_000,
+  /** One-off labelled increments per iteration: 10 passes over the 100 label objects. */
+  labelled: 1000,
   /** Histogram and summary observations per iteration: one pass over the values. */
-  observe: 1024,
+  observe: 4096,
   /** Scrapes per iteration. */
   scrape: 1,
 } as const;
+
+/** Distinct label objects the one-off `inc(labels)` benchmark cycles through. */
+export const LABEL_SET_COUNT = 100;
 
 /** Benchmark groups and names. */
 export const B = {
@@ -120,7 +131,7 @@ export const ROWS: readonly Row[] = [
     kind: "speedup",
   },
   {
-    operation: "↳ reference: one series, 1,000 dependent adds (latency-bound)",
+    operation: "↳ reference: one series, dependent adds (latency-bound)",
     group: B.inc.group,
     ours: B.inc.oursOne,
     other: B.inc.floorOne,
