@@ -18,7 +18,6 @@ import {
   trackAuthFailure,
   trackSessionEnd,
   trackSessionStart,
-  trackUserAction,
   trackUserLogin,
   trackUserRegistration,
   UserActionTimer,
@@ -104,7 +103,8 @@ export function demoRoutes(llm?: () => LLMService): Record<string, RouteHandler>
     },
     "/api/actions/:type": async (request) => {
       const type = segment(request, 3);
-      trackUserAction(type);
+      // UserActionTimer counts the action in user_action_total when it ends, and
+      // times it: calling trackUserAction as well would count every action twice.
       using _timer = new UserActionTimer(type);
       await sleep(delayMs(request));
       return ok({ action: type });
