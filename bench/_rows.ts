@@ -43,6 +43,24 @@ export const OPS = {
 /** Distinct label objects the one-off `inc(labels)` benchmark cycles through. */
 export const LABEL_SET_COUNT = 100;
 
+/**
+ * Environment variable read by `core.bench.ts`: how many small objects to
+ * allocate before anything else, which shifts where the benchmark's arrays and
+ * children land in memory.
+ *
+ * The floor comparison needs it. Its loops run at 1–3 ns per operation, where
+ * memory layout decides the result: in one experiment here, the same code
+ * measured the floor at 1.43–1.87 ns and our bound `inc()` at 2.67–4.07 ns
+ * depending only on the padding, a ratio anywhere from 1.47× to 2.8×
+ * (probably false store-to-load dependencies when a load's address matches a
+ * recent store's modulo 4 KiB). One layout would report that layout's luck,
+ * so the report takes the median over several.
+ */
+export const HEAP_PAD_ENV = "BENCH_HEAP_PAD";
+
+/** The paddings the report measures the floor rows at. */
+export const HEAP_PADS: readonly number[] = [0, 1, 2, 3, 5, 8, 13, 21, 34];
+
 /** Benchmark groups and names. */
 export const B = {
   inc: {

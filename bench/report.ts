@@ -6,7 +6,9 @@
  * `deno bench --json bench/core.bench.ts` and the two memory subprocesses
  * (`memory.ts`) run as fresh processes. With `--runs=N` everything runs N
  * times: the table shows per-row medians and, beside each ratio, its range
- * over the runs.
+ * over the runs. The floor rows are measured again at several heap layouts
+ * (see `HEAP_PAD_ENV` in `_rows.ts`) and report the median over all layouts
+ * and runs, with that range.
  *
  * `--stat=p75|avg|min` picks the per-benchmark statistic. The default is the
  * 75th percentile: on a shared 2-core machine the mean is dominated by the
@@ -21,7 +23,7 @@
  * @module
  */
 
-import { MEMORY_TARGET, ROWS } from "./_rows.ts";
+import { HEAP_PAD_ENV, HEAP_PADS, MEMORY_TARGET, ROWS } from "./_rows.ts";
 import { ENDPOINTS, measureInSubprocess, type MemoryResult, MODELS, SERIES } from "./memory.ts";
 
 type Stat = "avg" | "min" | "p75";
@@ -63,9 +65,20 @@ if (!["avg", "min", "p75"].includes(stat)) throw new RangeError(`--stat must be 
 
 const root = new URL("..", import.meta.url);
 
-async function runBench(): Promise<BenchJson> {
+async function runBench(pad: number, only?: readonly string[]): Promise<BenchJson> {
+  const filter = only === undefined
+    ? []
+    : ["--filter", `/^(?:${only.map(escapeRegExp).join("|")})$/`];
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["bench", "--json", "--v8-flags=--expose-gc", "bench/core.bench.ts"],
+    args: [
+      "bench",
+      "--json",
+      "--v8-flags=--expose-gc",
+      `--allow-env=${HEAP_PAD_ENV}`,
+      ...filter,
+      "bench/core.bench.ts",
+    ],
+    env: { [HEAP_PAD_ENV]: String(pad) },
     cwd: root,
     stdout: "piped",
     stderr: "piped",
@@ -74,6 +87,10 @@ async function runBench(): Promise<BenchJson> {
     throw new Error(`deno bench failed:\n${new TextDecoder().decode(stderr)}`);
   }
   return JSON.parse(new TextDecoder().decode(stdout)) as BenchJson;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 }
 
 function timeOf(json: BenchJson, group: string, name: string): number {
@@ -112,15 +129,24 @@ const memory: Measured[] = [];
 let runtime = "";
 let cpu = "";
 
-for (let run = 0; run < runs; run++) {
-  const json = await runBench();
-  runtime = json.runtime;
-  cpu = json.cpu; // Deno reads the model name from /proc/cpuinfo
-  ROWS.forEach((row, i) => {
+const floorRows = ROWS.filter((row) => row.kind === "slowdown");
+const floorBenches = [...new Set(floorRows.flatMap((row) => [row.ours, row.other]))];
+
+function record(json: BenchJson, rows: typeof ROWS): void {
+  for (const row of rows) {
     const ours = timeOf(json, row.group, row.ours) / row.ops;
     const other = timeOf(json, row.group, row.other) / row.ops;
-    timed[i].push({ ours, other, ratio: row.kind === "speedup" ? other / ours : ours / other });
-  });
+    const ratio = row.kind === "speedup" ? other / ours : ours / other;
+    timed[ROWS.indexOf(row)].push({ ours, other, ratio });
+  }
+}
+
+for (let run = 0; run < runs; run++) {
+  const json = await runBench(HEAP_PADS[0]);
+  runtime = json.runtime;
+  cpu = json.cpu; // Deno reads the model name from /proc/cpuinfo
+  record(json, ROWS);
+  for (const pad of HEAP_PADS.slice(1)) record(await runBench(pad, floorBenches), floorRows);
   const o: MemoryResult = await measureInSubprocess("ours");
   const p: MemoryResult = await measureInSubprocess("prom-client");
   memory.push({
@@ -150,7 +176,8 @@ lines.push(
     `${runs} run${runs > 1 ? "s" : ""}${
       runs > 1 ? ": medians, ratio ranges in parentheses" : ""
     }; ` +
-    `per-benchmark statistic: ${stat}. Times are per operation.`,
+    `per-benchmark statistic: ${stat}. Times are per operation. The floor rows are medians ` +
+    `over ${HEAP_PADS.length} heap layouts${runs > 1 ? " × runs" : ""}, ranges in parentheses.`,
   "",
   "| operation | ours | prom-client | ratio | target | met? |",
   "| --- | ---: | ---: | ---: | :---: | :---: |",
