@@ -554,6 +554,7 @@ export function summarize(result: TrafficResult, url: string): string {
   const k = c.byKind;
   const rate = result.seconds > 0 ? c.total / result.seconds : 0;
   const reasons = Object.entries(c.authFailuresByReason).map(([r, n]) => `${r} ${n}`).join(", ");
+  const llmOk = result.sent.filter((r) => r.kind === "llm" && r.status === 200).length;
   const statuses = Object.entries(c.byStatusClass).sort().map(([s, n]) => `${s} ${n}`).join(", ");
   return [
     `demo traffic: ${c.total} requests in ${result.seconds.toFixed(1)} s ` +
@@ -563,9 +564,15 @@ export function summarize(result: TrafficResult, url: string): string {
     `${result.sessionsOpen} sessions still open`,
     `  app:      ${k.feature} feature runs (${c.failedFeatures} failing), ${k.action} actions, ` +
     `${k.workspace} workspace updates, ${k.not_found} unknown URLs`,
-    `  LLM:      ${k.llm} calls (${c.llmStreamed} streamed, ${c.llmRateLimited} rate-limited, ` +
-    `${c.llmServerErrors} server errors)`,
+    `  LLM:      ${k.llm} calls, ${llmOk} answered (${c.llmStreamed} streamed; the fake API ` +
+    `was asked for ${c.llmRateLimited} rate limits and ${c.llmServerErrors} server errors)`,
     `  statuses: ${statuses === "" ? "none" : statuses}` +
     (c.networkErrors > 0 ? `; ${c.networkErrors} requests got no response` : ""),
+    ...(k.llm > 0 && llmOk === 0
+      ? [
+        "  note:     no LLM call succeeded: does the server have LLM_BASE_URL and LLM_MODEL? " +
+        "(--start gives it a fake API)",
+      ]
+      : []),
   ].join("\n");
 }
