@@ -9,7 +9,9 @@ import type { MetricFamily } from "./family.ts";
 import type { LabelValues } from "./labels.ts";
 import { Metric, type MetricOptions } from "./metric.ts";
 import { defaultRegistry } from "./registry.ts";
-import { SeriesIndex, type SeriesStorage } from "./series.ts";
+import { forEachSeries, SeriesGroups, sourcesOf } from "./merge.ts";
+import type { SharedSegment } from "./shared.ts";
+import { SlotStore } from "./store.ts";
 
 /** Options for a {@linkcode Counter}. */
 export type CounterOptions<L extends string = string> = MetricOptions<L>;
@@ -27,41 +29,8 @@ function validIncrement(value: unknown): value is number {
   return typeof value === "number" && value >= 0 && value !== Infinity;
 }
 
-/** Per-series storage, shared by every Counter object registered under one name. */
-class CounterStore implements SeriesStorage {
-  values: Float64Array = new Float64Array(0);
-  created: Float64Array = new Float64Array(0);
-  readonly children: (CounterChild | undefined)[] = [];
-  readonly index: SeriesIndex;
-
-  constructor(name: string, labelNames: readonly string[], maxSeries: number) {
-    this.index = new SeriesIndex(name, labelNames, maxSeries, this);
-  }
-
-  grow(capacity: number): void {
-    const values = new Float64Array(capacity);
-    values.set(this.values);
-    this.values = values;
-    const created = new Float64Array(capacity);
-    created.set(this.created);
-    this.created = created;
-    for (const child of this.children) if (child !== undefined) child.v = values;
-  }
-
-  init(id: number): void {
-    this.values[id] = 0;
-    this.created[id] = Date.now() / 1000;
-  }
-
-  release(id: number): void {
-    this.values[id] = 0;
-    const child = this.children[id];
-    if (child !== undefined) {
-      child.i = -1;
-      this.children[id] = undefined;
-    }
-  }
-}
+/** A counter's storage: one slot per series, plus creation times. */
+type CounterStore = SlotStore<CounterChild>;
 
 /**
  * A counter bound to one label set, returned (and cached) by
@@ -114,14 +83,7 @@ export class CounterChild {
   }
 
   #revive(value: number): void {
-    const id = this.#store.index.lookup(this.#labels);
-    const current = this.#store.children[id];
-    if (current === undefined) {
-      this.#store.children[id] = this;
-      this.i = id;
-      // The store may have grown while this child was detached.
-      this.v = this.#store.values;
-    }
+    const id = this.#store.revive(this, this.#labels);
     this.#store.values[id] += value;
   }
 }
@@ -161,7 +123,7 @@ export class Counter<L extends string = string> extends Metric<L> {
     if (existing !== undefined) {
       this.#s = existing.#s;
     } else {
-      this.#s = new CounterStore(this.name, this.labelNames, this.maxSeries);
+      this.#s = new SlotStore<CounterChild>(this.name, this.labelNames, this.maxSeries, 1, true);
       this.#s.index.onOverflow = () => this.countOverflow();
       this.registry?.register(this);
     }
@@ -214,6 +176,7 @@ export class Counter<L extends string = string> extends Metric<L> {
   /** Collects the current state for exposition. */
   collect(): MetricFamily {
     const s = this.#s;
+    if (s.remotes.size > 0) return this.#collectAll();
     const index = s.index;
     const values: number[] = [];
     const created: number[] = [];
@@ -222,9 +185,31 @@ export class Counter<L extends string = string> extends Metric<L> {
     for (let id = 0; id < index.end; id++) {
       if (!index.alive[id]) continue;
       values.push(s.values[id]);
-      created.push(s.created[id]);
+      created.push(s.created![id]);
       for (let i = 0; i < n; i++) labelValues.push(index.escaped[id * n + i]!);
     }
+    return this.#family(labelValues, values, created);
+  }
+
+  /** Every worker's series, summed by label set; `_created` is the earliest. */
+  #collectAll(): MetricFamily {
+    const groups = new SeriesGroups();
+    const values: number[] = [];
+    const created: number[] = [];
+    forEachSeries(sourcesOf(this.#s), groups, (g, source, id) => {
+      const t = source.created![id];
+      if (g === values.length) {
+        values.push(0);
+        created.push(t);
+      } else if (t < created[g]) {
+        created[g] = t;
+      }
+      values[g] += source.values[id];
+    });
+    return this.#family(groups.labelValues, values, created);
+  }
+
+  #family(labelValues: string[], values: number[], created: number[]): MetricFamily {
     return {
       name: this.name,
       help: this.help,
@@ -236,5 +221,15 @@ export class Counter<L extends string = string> extends Metric<L> {
       values,
       created,
     };
+  }
+
+  /** @internal Moves this counter into shared memory and describes it for other workers. */
+  share(worker: string): SharedSegment {
+    return this.#s.share(worker, this.name, this.signature);
+  }
+
+  /** @internal Adds another worker's copy of this counter to what `collect` reports. */
+  attach(segment: SharedSegment): void {
+    this.#s.attach(segment);
   }
 }

@@ -4,12 +4,30 @@
  * @module
  */
 
-import { startTimer, type Timer } from "./clock.ts";
+import { coarseNow, startTimer, type Timer } from "./clock.ts";
 import type { MetricFamily } from "./family.ts";
 import type { LabelValues } from "./labels.ts";
 import { Metric, type MetricOptions } from "./metric.ts";
 import { defaultRegistry } from "./registry.ts";
-import { SeriesIndex, type SeriesStorage } from "./series.ts";
+import { forEachSeries, SeriesGroups, type SeriesSource, sourcesOf } from "./merge.ts";
+import { resize, type SharedSegment, toShared } from "./shared.ts";
+import { SlotStore } from "./store.ts";
+
+/**
+ * How a gauge's series from several workers (under `deno serve --parallel`)
+ * combine into the one value a scrape reports:
+ * - `sum`: added up, for amounts spread over workers (in-flight requests,
+ *   active sessions);
+ * - `max` / `min`: the largest / smallest worker's value;
+ * - `last`: the value written most recently by any worker (for settings and
+ *   timestamps);
+ * - `worker`: one series per worker, with a `worker` label (for per-isolate
+ *   facts such as heap size).
+ * In a single process every mode reports the gauge as it is.
+ */
+export type GaugeAggregation = "sum" | "max" | "min" | "last" | "worker";
+
+const AGGREGATIONS: readonly GaugeAggregation[] = ["sum", "max", "min", "last", "worker"];
 
 /** Options for a {@linkcode Gauge}. */
 export interface GaugeOptions<L extends string = string> extends MetricOptions<L> {
@@ -20,52 +38,34 @@ export interface GaugeOptions<L extends string = string> extends MetricOptions<L
    * `metrics_collect_errors_total`.
    */
   collect?: (gauge: Gauge<L>) => void | Promise<void>;
+  /** How workers' values combine (default `sum`); see {@linkcode GaugeAggregation}. */
+  aggregate?: GaugeAggregation;
 }
 
 function notNumber(metric: string, value: unknown): TypeError {
   return new TypeError(`Gauge "${metric}": value must be a number, got ${typeof value}`);
 }
 
-class GaugeStore implements SeriesStorage {
-  values: Float64Array = new Float64Array(0);
-  readonly children: (GaugeChild | undefined)[] = [];
-  readonly index: SeriesIndex;
+/**
+ * A gauge's storage: one slot per series; in `last` mode also the time of the
+ * latest write per series, so workers' values can be ordered.
+ */
+class GaugeStore extends SlotStore<GaugeChild> {
+  stamps: Float64Array | undefined;
 
-  constructor(name: string, labelNames: readonly string[], maxSeries: number) {
-    this.index = new SeriesIndex(name, labelNames, maxSeries, this);
+  constructor(name: string, labelNames: readonly string[], maxSeries: number, last: boolean) {
+    super(name, labelNames, maxSeries, 1, false);
+    if (last) this.stamps = new Float64Array(this.values.length);
   }
 
-  grow(capacity: number): void {
-    const values = new Float64Array(capacity);
-    values.set(this.values);
-    this.values = values;
-    for (const child of this.children) if (child !== undefined) child.v = values;
+  override grow(capacity: number): void {
+    super.grow(capacity);
+    if (this.stamps) this.stamps = resize(this.stamps, capacity);
   }
 
-  init(id: number): void {
-    this.values[id] = 0;
-  }
-
-  release(id: number): void {
-    this.values[id] = 0;
-    const child = this.children[id];
-    if (child !== undefined) {
-      child.i = -1;
-      this.children[id] = undefined;
-    }
-  }
-
-  /** The series id a child writes to, re-creating its series if it was removed. */
-  slot(child: GaugeChild, labels: Readonly<Record<string, string | number>>): number {
-    if (child.i >= 0) return child.i;
-    const id = this.index.lookup(labels);
-    if (this.children[id] === undefined) {
-      this.children[id] = child;
-      child.i = id;
-      // The store may have grown while the child was detached.
-      child.v = this.values;
-    }
-    return id;
+  /** Records that series `id` was written now (in `last` mode only). */
+  stamp(id: number): void {
+    if (this.stamps) this.stamps[id] = coarseNow();
   }
 }
 
@@ -108,18 +108,22 @@ export class GaugeChild {
   /** Sets the value (any number, `NaN` and infinities included). */
   set(value: number): void {
     if (typeof value !== "number") throw notNumber(this.#name, value);
-    const i = this.i >= 0 ? this.i : this.#store.slot(this, this.#labels);
+    const i = this.i >= 0 ? this.i : this.#store.revive(this, this.#labels);
     this.#store.values[i] = value;
+    this.#store.stamp(i);
   }
 
   /** Adds `value` (default 1). */
   inc(value = 1): void {
     if (typeof value !== "number") throw notNumber(this.#name, value);
     const i = this.i;
-    if (i >= 0) this.v[i] += value;
-    else {
-      const id = this.#store.slot(this, this.#labels); // may grow (replace) the values array
+    if (i >= 0) {
+      this.v[i] += value;
+      this.#store.stamp(i);
+    } else {
+      const id = this.#store.revive(this, this.#labels); // may grow (replace) the values array
       this.#store.values[id] += value;
+      this.#store.stamp(id);
     }
   }
 
@@ -138,7 +142,7 @@ export class GaugeChild {
     return startTimer((seconds) => this.set(seconds));
   }
 
-  /** Current value of this series. */
+  /** Current value of this series (in this worker). */
   get(): number {
     return this.i >= 0 ? this.v[this.i] : 0;
   }
@@ -166,6 +170,8 @@ export class GaugeChild {
  * ```
  */
 export class Gauge<L extends string = string> extends Metric<L> {
+  /** How workers' values combine. */
+  readonly aggregate: GaugeAggregation;
   readonly #s: GaugeStore;
   readonly #collect: ((gauge: Gauge<L>) => void | Promise<void>) | undefined;
 
@@ -176,11 +182,26 @@ export class Gauge<L extends string = string> extends Metric<L> {
       throw new TypeError(`Gauge "${this.name}": collect must be a function`);
     }
     this.#collect = options.collect;
+    this.aggregate = options.aggregate ?? "sum";
+    if (!AGGREGATIONS.includes(this.aggregate)) {
+      throw new TypeError(
+        `Gauge "${this.name}": aggregate must be one of ${AGGREGATIONS.join(", ")}, ` +
+          `got ${JSON.stringify(options.aggregate)}`,
+      );
+    }
+    if (this.aggregate === "worker" && this.labelNames.includes("worker" as L)) {
+      throw new TypeError(`Gauge "${this.name}": aggregate "worker" adds a "worker" label itself`);
+    }
     const existing = this.existing();
     if (existing !== undefined) {
       this.#s = existing.#s;
     } else {
-      this.#s = new GaugeStore(this.name, this.labelNames, this.maxSeries);
+      this.#s = new GaugeStore(
+        this.name,
+        this.labelNames,
+        this.maxSeries,
+        this.aggregate === "last",
+      );
       this.#s.index.onOverflow = () => this.countOverflow();
       this.registry?.register(this);
     }
@@ -203,6 +224,7 @@ export class Gauge<L extends string = string> extends Metric<L> {
     if (typeof v !== "number") throw notNumber(this.name, v);
     const id = this.#id(labels);
     this.#s.values[id] = v;
+    this.#s.stamp(id);
   }
 
   /** Adds to the value: `inc()`, `inc(2)`, `inc(labels)`, `inc(labels, 2)`. */
@@ -211,6 +233,7 @@ export class Gauge<L extends string = string> extends Metric<L> {
     if (typeof v !== "number") throw notNumber(this.name, v);
     const id = this.#id(labels);
     this.#s.values[id] += v;
+    this.#s.stamp(id);
   }
 
   /** Subtracts from the value: `dec()`, `dec(2)`, `dec(labels)`, `dec(labels, 2)`. */
@@ -219,12 +242,14 @@ export class Gauge<L extends string = string> extends Metric<L> {
     if (typeof v !== "number") throw notNumber(this.name, v);
     const id = this.#id(labels);
     this.#s.values[id] -= v;
+    this.#s.stamp(id);
   }
 
   /** Sets the value to the current time in seconds since the epoch. */
   setToCurrentTime(labels?: LabelValues<L>): void {
     const id = this.#id(labels);
     this.#s.values[id] = Date.now() / 1000;
+    this.#s.stamp(id);
   }
 
   /** Starts a timer that sets the gauge to the elapsed seconds when stopped. */
@@ -235,6 +260,7 @@ export class Gauge<L extends string = string> extends Metric<L> {
         : { ...labels, ...extra } as LabelValues<L>;
       const id = this.#id(all);
       this.#s.values[id] = seconds;
+      this.#s.stamp(id);
     });
   }
 
@@ -250,10 +276,24 @@ export class Gauge<L extends string = string> extends Metric<L> {
     return child;
   }
 
-  /** Current value for `labels` (or of the unlabelled series); 0 when the series does not exist. */
+  /**
+   * Current value for `labels` (or of the unlabelled series); 0 when the
+   * series does not exist. Across workers, the value a scrape would report
+   * (for `worker` mode, this worker's own).
+   */
   get(labels?: LabelValues<L>): number {
-    const id = this.#s.index.find(labels ?? {});
-    return id < 0 ? 0 : this.#s.values[id];
+    const s = this.#s;
+    const id = s.index.find(labels ?? {});
+    if (s.remotes.size === 0 || this.aggregate === "worker") return id < 0 ? 0 : s.values[id];
+    const n = this.labelNames.length;
+    const wanted = id >= 0 ? s.index.escaped.slice(id * n, id * n + n).join("\n") : undefined;
+    if (wanted === undefined && n > 0) return 0;
+    const family = this.#collectAll();
+    for (let g = 0; g < family.size; g++) {
+      const key = (family.labelValues as string[]).slice(g * n, g * n + n).join("\n");
+      if (n === 0 || key === wanted) return family.values[g];
+    }
+    return 0;
   }
 
   /** Removes the series for `labels`; returns whether it existed. */
@@ -274,6 +314,7 @@ export class Gauge<L extends string = string> extends Metric<L> {
   }
 
   #snapshot(): MetricFamily {
+    if (this.#s.remotes.size > 0) return this.#collectAll();
     const s = this.#s;
     const index = s.index;
     const values: number[] = [];
@@ -284,15 +325,76 @@ export class Gauge<L extends string = string> extends Metric<L> {
       values.push(s.values[id]);
       for (let i = 0; i < n; i++) labelValues.push(index.escaped[id * n + i]!);
     }
+    return this.#family(this.labelNames, labelValues, values);
+  }
+
+  /** Every worker's series, combined as `aggregate` says. */
+  #collectAll(): MetricFamily {
+    const s = this.#s;
+    const perWorker = this.aggregate === "worker";
+    const groups = new SeriesGroups(perWorker);
+    const values: number[] = [];
+    const stamps: number[] = [];
+    const sources: SeriesSource[] = sourcesOf(s, s.stamps ? { stamps: s.stamps } : {});
+    const mode = this.aggregate;
+    forEachSeries(sources, groups, (g, source, id) => {
+      const v = source.values[id];
+      if (g === values.length) {
+        values.push(v);
+        stamps.push(mode === "last" ? source.array("stamps")?.[id] ?? 0 : 0);
+        return;
+      }
+      switch (mode) {
+        case "sum":
+          values[g] += v;
+          break;
+        case "max":
+          if (v > values[g] || values[g] !== values[g]) values[g] = v;
+          break;
+        case "min":
+          if (v < values[g] || values[g] !== values[g]) values[g] = v;
+          break;
+        case "last": {
+          const t = source.array("stamps")?.[id] ?? 0;
+          if (t > stamps[g]) {
+            stamps[g] = t;
+            values[g] = v;
+          }
+          break;
+        }
+      }
+    });
+    const names = perWorker ? [...this.labelNames, "worker"] : this.labelNames;
+    return this.#family(names, groups.labelValues, values);
+  }
+
+  #family(labelNames: readonly string[], labelValues: string[], values: number[]): MetricFamily {
     return {
       name: this.name,
       help: this.help,
       type: "gauge",
       unit: this.unit,
-      labelNames: this.labelNames,
+      labelNames,
       labelValues,
       size: values.length,
       values,
     };
+  }
+
+  /** @internal Moves this gauge into shared memory and describes it for other workers. */
+  share(worker: string): SharedSegment {
+    const s = this.#s;
+    if (s.stamps) s.stamps = toShared(s.stamps, s.index.maxCapacity);
+    return s.share(worker, this.name, this.signature, s.stamps ? { stamps: s.stamps } : {});
+  }
+
+  /** @internal Adds another worker's copy of this gauge to what `collect` reports. */
+  attach(segment: SharedSegment): void {
+    this.#s.attach(segment);
+  }
+
+  /** Includes the aggregation: gauges combined differently cannot share a name. */
+  override get signature(): string {
+    return super.signature + "\u0000" + this.aggregate;
   }
 }

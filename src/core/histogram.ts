@@ -11,7 +11,9 @@ import type { MetricFamily } from "./family.ts";
 import type { LabelValues } from "./labels.ts";
 import { Metric, type MetricOptions } from "./metric.ts";
 import { defaultRegistry } from "./registry.ts";
-import { SeriesIndex, type SeriesStorage } from "./series.ts";
+import { forEachSeries, SeriesGroups, sourcesOf } from "./merge.ts";
+import type { SharedSegment } from "./shared.ts";
+import { SlotStore } from "./store.ts";
 
 /** Options for a {@linkcode Histogram}. */
 export interface HistogramOptions<L extends string = string> extends MetricOptions<L> {
@@ -34,43 +36,13 @@ function badObservation(metric: string, value: unknown): RangeError | TypeError 
  * Counts are per bucket (not cumulative), so an observation touches two slots;
  * the cumulative form is computed at scrape.
  */
-class HistogramStore implements SeriesStorage {
-  values: Float64Array = new Float64Array(0);
-  created: Float64Array = new Float64Array(0);
-  readonly children: (HistogramChild | undefined)[] = [];
-  readonly index: SeriesIndex;
+class HistogramStore extends SlotStore<HistogramChild> {
   readonly bounds: Float64Array;
-  /** Slots per series: buckets, `+Inf`, sum. */
-  readonly stride: number;
 
   constructor(name: string, labelNames: readonly string[], maxSeries: number, bounds: number[]) {
+    // Slots per series: buckets, `+Inf`, sum.
+    super(name, labelNames, maxSeries, bounds.length + 2, true);
     this.bounds = Float64Array.from(bounds);
-    this.stride = bounds.length + 2;
-    this.index = new SeriesIndex(name, labelNames, maxSeries, this);
-  }
-
-  grow(capacity: number): void {
-    const values = new Float64Array(capacity * this.stride);
-    values.set(this.values);
-    this.values = values;
-    const created = new Float64Array(capacity);
-    created.set(this.created);
-    this.created = created;
-    for (const child of this.children) if (child !== undefined) child.v = values;
-  }
-
-  init(id: number): void {
-    this.values.fill(0, id * this.stride, (id + 1) * this.stride);
-    this.created[id] = Date.now() / 1000;
-  }
-
-  release(id: number): void {
-    this.values.fill(0, id * this.stride, (id + 1) * this.stride);
-    const child = this.children[id];
-    if (child !== undefined) {
-      child.base = -1;
-      this.children[id] = undefined;
-    }
   }
 
   /** Records `v` into the series whose slots start at `base`. */
@@ -108,8 +80,8 @@ class HistogramStore implements SeriesStorage {
 export class HistogramChild {
   /** @internal Storage array (replaced when the store grows). */
   v: Float64Array;
-  /** @internal First slot of this series, or -1 once the series was removed. */
-  base: number;
+  /** @internal Series id, or -1 once the series was removed. */
+  i: number;
   readonly #store: HistogramStore;
   readonly #labels: Readonly<Record<string, string | number>>;
   readonly #name: string;
@@ -124,14 +96,14 @@ export class HistogramChild {
     this.#name = name;
     this.#store = store;
     this.v = store.values;
-    this.base = id * store.stride;
+    this.i = id;
     this.#labels = labels;
   }
 
   /** Records one observation; throws a `RangeError` for `NaN`. */
   observe(value: number): void {
     if (!(value === value && typeof value === "number")) throw badObservation(this.#name, value);
-    if (this.base >= 0) this.#store.record(this.v, this.base, value);
+    if (this.i >= 0) this.#store.record(this.v, this.i * this.#store.stride, value);
     else this.#revive(value);
   }
 
@@ -140,19 +112,10 @@ export class HistogramChild {
     return startTimer((seconds) => this.observe(seconds));
   }
 
-  /**
-   * Records into the re-created series. Binds to it only if no other child
-   * did: a child not in `children` is never unbound on removal, so a kept
-   * `base` could later point into another label set's series.
-   */
+  /** Records into the series again after it was removed (re-creating it). */
   #revive(value: number): void {
     const s = this.#store;
-    const id = s.index.lookup(this.#labels);
-    if (s.children[id] === undefined) {
-      s.children[id] = this;
-      this.v = s.values;
-      this.base = id * s.stride;
-    }
+    const id = s.revive(this, this.#labels);
     s.record(s.values, id * s.stride, value);
   }
 }
@@ -263,6 +226,7 @@ export class Histogram<L extends string = string> extends Metric<L> {
   /** Collects the current state for exposition. */
   collect(): MetricFamily {
     const s = this.#s;
+    if (s.remotes.size > 0) return this.#collectAll();
     const index = s.index;
     const nb = s.bounds.length + 1;
     const n = this.labelNames.length;
@@ -278,9 +242,49 @@ export class Histogram<L extends string = string> extends Metric<L> {
       for (let j = 0; j < nb; j++) values.push(cum += s.values[base + j]);
       counts.push(cum);
       sums.push(s.values[base + nb]);
-      created.push(s.created[id]);
+      created.push(s.created![id]);
       for (let i = 0; i < n; i++) labelValues.push(index.escaped[id * n + i]!);
     }
+    return this.#family(labelValues, values, sums, counts, created);
+  }
+
+  /** Every worker's series, bucket counts and sums added by label set. */
+  #collectAll(): MetricFamily {
+    const s = this.#s;
+    const nb = s.bounds.length + 1;
+    const groups = new SeriesGroups();
+    const raw: number[] = []; // per group: nb bucket counts, then the sum
+    const created: number[] = [];
+    forEachSeries(sourcesOf(s), groups, (g, source, id) => {
+      const base = id * s.stride;
+      const t = source.created![id];
+      if (g === created.length) {
+        created.push(t);
+        for (let j = 0; j <= nb; j++) raw.push(0);
+      } else if (t < created[g]) {
+        created[g] = t;
+      }
+      for (let j = 0; j <= nb; j++) raw[g * (nb + 1) + j] += source.values[base + j];
+    });
+    const values: number[] = [];
+    const sums: number[] = [];
+    const counts: number[] = [];
+    for (let g = 0; g < groups.size; g++) {
+      let cum = 0;
+      for (let j = 0; j < nb; j++) values.push(cum += raw[g * (nb + 1) + j]);
+      counts.push(cum);
+      sums.push(raw[g * (nb + 1) + nb]);
+    }
+    return this.#family(groups.labelValues, values, sums, counts, created);
+  }
+
+  #family(
+    labelValues: string[],
+    values: number[],
+    sums: number[],
+    counts: number[],
+    created: number[],
+  ): MetricFamily {
     return {
       name: this.name,
       help: this.help,
@@ -295,5 +299,15 @@ export class Histogram<L extends string = string> extends Metric<L> {
       created,
       bounds: this.buckets,
     };
+  }
+
+  /** @internal Moves this histogram into shared memory and describes it for other workers. */
+  share(worker: string): SharedSegment {
+    return this.#s.share(worker, this.name, this.signature);
+  }
+
+  /** @internal Adds another worker's copy of this histogram to what `collect` reports. */
+  attach(segment: SharedSegment): void {
+    this.#s.attach(segment);
   }
 }

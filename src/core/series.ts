@@ -18,6 +18,7 @@
  */
 
 import { escapeLabelValue } from "./labels.ts";
+import { resize, type SeriesLog, toShared } from "./shared.ts";
 
 /** The typed-array storage a metric keeps per series; the index calls it as series come and go. */
 export interface SeriesStorage {
@@ -61,6 +62,7 @@ export class SeriesIndex {
   onOverflow: (() => void) | undefined;
 
   #root: Node = new Map();
+  #log: SeriesLog | undefined;
   #free: number[] = [];
   #capacity: number;
   #overflowId = -1;
@@ -236,10 +238,32 @@ export class SeriesIndex {
     node.set(values[last], id);
     const n = values.length;
     for (let i = 0; i < n; i++) this.escaped[id * n + i] = escapeLabelValue(values[i]);
-    this.alive[id] = 1;
     this.size++;
     this.#storage.init(id);
+    // Shared: zeroed slots first, then the labels, then the live flag, so a
+    // reader in another worker never pairs a series with stale values or labels.
+    this.#log?.append(id, this.escaped.slice(id * n, id * n + n) as string[]);
+    this.alive[id] = 1;
     return id;
+  }
+
+  /** Most series ids this index can ever hand out (its storage's final capacity). */
+  get maxCapacity(): number {
+    return this.names.length === 0 ? 1 : this.maxSeries + 1;
+  }
+
+  /**
+   * Moves the liveness flags into shared memory and publishes every live
+   * series, and each new one from now on, to `log`.
+   */
+  share(log: SeriesLog): void {
+    this.alive = toShared(this.alive, this.maxCapacity);
+    this.#log = log;
+    const n = this.names.length;
+    if (n === 0) return;
+    for (let id = 0; id < this.end; id++) {
+      if (this.alive[id]) log.append(id, this.escaped.slice(id * n, id * n + n) as string[]);
+    }
   }
 
   #grow(needed: number): void {
@@ -247,9 +271,7 @@ export class SeriesIndex {
     while (cap < needed) cap *= 2;
     const limit = this.maxSeries + 1; // real series plus the overflow series
     if (cap > limit) cap = Math.max(limit, needed);
-    const alive = new Uint8Array(cap);
-    alive.set(this.alive);
-    this.alive = alive;
+    this.alive = resize(this.alive, cap);
     this.#capacity = cap;
     this.#storage.grow(cap);
   }
