@@ -143,17 +143,18 @@ export class Sketch {
   /** Adds one value. */
   add(v: number): void {
     if (v > 0) {
-      if (v !== Infinity) this.positive.add(this.#index(v));
+      if (v !== Infinity) this.positive.add(this.index(v));
       else this.positiveInfinity++;
     } else if (v < 0) {
-      if (v !== -Infinity) this.negative.add(this.#index(-v));
+      if (v !== -Infinity) this.negative.add(this.index(-v));
       else this.negativeInfinity++;
     } else {
       this.zero++;
     }
   }
 
-  #index(v: number): number {
+  /** The bin index of a finite value > 0. */
+  index(v: number): number {
     return Math.ceil(Math.log(v) * this.#multiplier);
   }
 

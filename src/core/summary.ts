@@ -10,8 +10,11 @@ import type { MetricFamily } from "./family.ts";
 import type { LabelValues } from "./labels.ts";
 import { Metric, type MetricOptions } from "./metric.ts";
 import { defaultRegistry } from "./registry.ts";
-import { SeriesIndex, type SeriesStorage } from "./series.ts";
+import { forEachSeries, SeriesGroups, sourcesOf } from "./merge.ts";
+import { resize, type SharedSegment, toShared } from "./shared.ts";
 import { Sketch } from "./sketch.ts";
+import { SketchWindows } from "./sketch_window.ts";
+import { SlotStore } from "./store.ts";
 
 /** Options for a {@linkcode Summary}. */
 export interface SummaryOptions<L extends string = string> extends MetricOptions<L> {
@@ -68,13 +71,17 @@ class AgeWindow {
   }
 }
 
-class SummaryStore implements SeriesStorage {
-  /** Per series: sum, count. */
-  totals: Float64Array = new Float64Array(0);
-  created: Float64Array = new Float64Array(0);
+/**
+ * A summary's storage: sum and count per series (two slots), creation times,
+ * and the window sketches: growable {@linkcode Sketch}es per series while the
+ * summary is local, fixed-layout ones in a shared array once it is shared
+ * (see {@linkcode SketchWindows}).
+ */
+class SummaryStore extends SlotStore<SummaryChild> {
   readonly windows: (AgeWindow | undefined)[] = [];
-  readonly children: (SummaryChild | undefined)[] = [];
-  readonly index: SeriesIndex;
+  /** Shared mode: every series' window sketches, `layout.seriesSize` slots each. */
+  sketches: Float64Array | undefined;
+  readonly layout: SketchWindows;
   readonly quantiles: readonly number[];
   readonly ageBuckets: number;
   readonly periodMs: number;
@@ -96,6 +103,7 @@ class SummaryStore implements SeriesStorage {
       now?: () => number;
     },
   ) {
+    super(name, labelNames, maxSeries, 2, true);
     this.quantiles = o.quantiles;
     this.ageBuckets = o.ageBuckets;
     this.periodMs = (o.maxAgeSeconds * 1000) / o.ageBuckets;
@@ -103,40 +111,38 @@ class SummaryStore implements SeriesStorage {
     this.maxBins = o.maxBins;
     this.now = o.now ?? coarseNow;
     this.scrapeNow = o.now ?? Date.now;
-    this.index = new SeriesIndex(name, labelNames, maxSeries, this);
+    this.layout = new SketchWindows(o.ageBuckets, o.alpha);
   }
 
-  grow(capacity: number): void {
-    const totals = new Float64Array(capacity * 2);
-    totals.set(this.totals);
-    this.totals = totals;
-    const created = new Float64Array(capacity);
-    created.set(this.created);
-    this.created = created;
+  override grow(capacity: number): void {
+    super.grow(capacity);
+    if (this.sketches) this.sketches = resize(this.sketches, capacity * this.layout.seriesSize);
   }
 
-  init(id: number): void {
-    this.totals[2 * id] = 0;
-    this.totals[2 * id + 1] = 0;
-    this.created[id] = Date.now() / 1000;
-    this.windows[id] = undefined;
+  override init(id: number): void {
+    super.init(id);
+    // Called from the base constructor for an unlabelled summary, before this
+    // class's fields exist.
+    if (this.windows) this.windows[id] = undefined;
+    if (this.sketches) this.layout.clear(this.sketches, id);
   }
 
-  release(id: number): void {
-    this.init(id);
-    const child = this.children[id];
-    if (child !== undefined) {
-      child.i = -1;
-      this.children[id] = undefined;
-    }
+  override release(id: number): void {
+    super.release(id);
+    if (this.windows) this.windows[id] = undefined;
+    if (this.sketches) this.layout.clear(this.sketches, id);
   }
 
   record(id: number, v: number): void {
-    const totals = this.totals;
-    totals[2 * id] += v;
-    totals[2 * id + 1] += 1;
+    const values = this.values;
+    values[2 * id] += v;
+    values[2 * id + 1] += 1;
     if (this.quantiles.length === 0) return;
     const epoch = Math.floor(this.now() / this.periodMs);
+    if (this.sketches !== undefined) {
+      this.layout.add(this.sketches, id, epoch, v);
+      return;
+    }
     const w = this.windows[id] ??= new AgeWindow(this.ageBuckets);
     const b = epoch % this.ageBuckets;
     let sketch = w.sketches[b];
@@ -148,17 +154,48 @@ class SummaryStore implements SeriesStorage {
     sketch.add(v);
   }
 
+  /** The oldest epoch still in the window. */
+  oldestEpoch(): number {
+    return Math.floor(this.scrapeNow() / this.periodMs) - this.ageBuckets + 1;
+  }
+
   /** Writes series `id`'s quantiles over the current window into `out[at..]`. */
   windowQuantiles(id: number, merged: Sketch, out: number[], at: number): void {
     merged.clear();
-    const w = this.windows[id];
-    if (w !== undefined) {
-      const oldest = Math.floor(this.scrapeNow() / this.periodMs) - this.ageBuckets + 1;
-      for (let b = 0; b < this.ageBuckets; b++) {
-        if (w.epochs[b] >= oldest) merged.merge(w.sketches[b]);
+    const oldest = this.oldestEpoch();
+    if (this.sketches !== undefined) {
+      this.layout.mergeInto(this.sketches, id, oldest, merged);
+    } else {
+      const w = this.windows[id];
+      if (w !== undefined) {
+        for (let b = 0; b < this.ageBuckets; b++) {
+          if (w.epochs[b] >= oldest) merged.merge(w.sketches[b]);
+        }
       }
     }
     merged.quantiles(this.quantiles, out, at);
+  }
+
+  /** Moves the sketches into the fixed shared layout, keeping what the windows hold. */
+  shareSketches(): Float64Array | undefined {
+    if (this.quantiles.length === 0) return undefined;
+    if (this.sketches !== undefined) return this.sketches;
+    const size = this.layout.seriesSize;
+    const sketches = toShared(
+      new Float64Array(this.index.capacity * size),
+      this.index.maxCapacity * size,
+    );
+    for (let id = 0; id < this.index.capacity; id++) {
+      this.layout.clear(sketches, id);
+      const w = this.windows[id];
+      if (w === undefined) continue;
+      for (let b = 0; b < this.ageBuckets; b++) {
+        if (w.sketches[b] !== undefined) this.layout.load(sketches, id, w.epochs[b], w.sketches[b]);
+      }
+      this.windows[id] = undefined;
+    }
+    this.sketches = sketches;
+    return sketches;
   }
 }
 
@@ -174,6 +211,8 @@ class SummaryStore implements SeriesStorage {
  * ```
  */
 export class SummaryChild {
+  /** @internal The store's sum/count array (replaced when the store grows). */
+  v: Float64Array;
   /** @internal Series id, or -1 once the series was removed. */
   i: number;
   readonly #store: SummaryStore;
@@ -189,6 +228,7 @@ export class SummaryChild {
   ) {
     this.#name = name;
     this.#store = store;
+    this.v = store.values;
     this.i = id;
     this.#labels = labels;
   }
@@ -198,13 +238,7 @@ export class SummaryChild {
     if (!(value === value && typeof value === "number")) throw badObservation(this.#name, value);
     const s = this.#store;
     let i = this.i;
-    if (i < 0) {
-      i = s.index.lookup(this.#labels);
-      if (s.children[i] === undefined) {
-        s.children[i] = this;
-        this.i = i;
-      }
-    }
+    if (i < 0) i = s.revive(this, this.#labels);
     s.record(i, value);
   }
 
@@ -350,7 +384,7 @@ export class Summary<L extends string = string> extends Metric<L> {
     if (id < 0) return undefined;
     const quantiles: number[] = [];
     s.windowQuantiles(id, new Sketch(s.alpha, s.maxBins), quantiles, 0);
-    return { quantiles, sum: s.totals[2 * id], count: s.totals[2 * id + 1] };
+    return { quantiles, sum: s.values[2 * id], count: s.values[2 * id + 1] };
   }
 
   /** Removes the series for `labels`; returns whether it existed. */
@@ -366,6 +400,7 @@ export class Summary<L extends string = string> extends Metric<L> {
   /** Collects the current state for exposition. */
   collect(): MetricFamily {
     const s = this.#s;
+    if (s.remotes.size > 0) return this.#collectAll();
     const index = s.index;
     const n = this.labelNames.length;
     const values: number[] = [];
@@ -377,11 +412,58 @@ export class Summary<L extends string = string> extends Metric<L> {
     for (let id = 0; id < index.end; id++) {
       if (!index.alive[id]) continue;
       if (s.quantiles.length > 0) s.windowQuantiles(id, merged, values, values.length);
-      sums.push(s.totals[2 * id]);
-      counts.push(s.totals[2 * id + 1]);
-      created.push(s.created[id]);
+      sums.push(s.values[2 * id]);
+      counts.push(s.values[2 * id + 1]);
+      created.push(s.created![id]);
       for (let i = 0; i < n; i++) labelValues.push(index.escaped[id * n + i]!);
     }
+    return this.#family(labelValues, values, sums, counts, created);
+  }
+
+  /**
+   * Every worker's series by label set: sums and counts added, quantiles from
+   * the merged bins of every worker's window sketches (never from averaged
+   * quantiles).
+   */
+  #collectAll(): MetricFamily {
+    const s = this.#s;
+    const groups = new SeriesGroups();
+    const sums: number[] = [];
+    const counts: number[] = [];
+    const created: number[] = [];
+    const sketches: Sketch[] = [];
+    const oldest = s.oldestEpoch();
+    const withQuantiles = s.quantiles.length > 0;
+    const extra: Record<string, Float64Array> = s.sketches ? { sketches: s.sketches } : {};
+    forEachSeries(sourcesOf(s, extra), groups, (g, source, id) => {
+      const t = source.created![id];
+      if (g === sums.length) {
+        sums.push(0);
+        counts.push(0);
+        created.push(t);
+        if (withQuantiles) sketches.push(new Sketch(s.alpha, s.maxBins));
+      } else if (t < created[g]) {
+        created[g] = t;
+      }
+      sums[g] += source.values[2 * id];
+      counts[g] += source.values[2 * id + 1];
+      const shared = withQuantiles ? source.array("sketches") : undefined;
+      if (shared !== undefined && shared.length >= (id + 1) * s.layout.seriesSize) {
+        s.layout.mergeInto(shared, id, oldest, sketches[g]);
+      }
+    });
+    const values: number[] = [];
+    for (const sketch of sketches) sketch.quantiles(s.quantiles, values, values.length);
+    return this.#family(groups.labelValues, values, sums, counts, created);
+  }
+
+  #family(
+    labelValues: string[],
+    values: number[],
+    sums: number[],
+    counts: number[],
+    created: number[],
+  ): MetricFamily {
     return {
       name: this.name,
       help: this.help,
@@ -396,5 +478,17 @@ export class Summary<L extends string = string> extends Metric<L> {
       created,
       quantiles: this.percentiles,
     };
+  }
+
+  /** @internal Moves this summary into shared memory and describes it for other workers. */
+  share(worker: string): SharedSegment {
+    const s = this.#s;
+    const sketches = s.shareSketches();
+    return s.share(worker, this.name, this.signature, sketches ? { sketches } : {});
+  }
+
+  /** @internal Adds another worker's copy of this summary to what `collect` reports. */
+  attach(segment: SharedSegment): void {
+    this.#s.attach(segment);
   }
 }
