@@ -70,3 +70,5 @@ export {
   runtimeName,
   ScalarCollector,
 } from "./collectors/mod.ts";
+export { type Cluster, type ClusterOptions, joinCluster } from "./cluster/mod.ts";
+export { type GaugeAggregation } from "./core/gauge.ts";

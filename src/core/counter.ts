@@ -9,7 +9,7 @@ import type { MetricFamily } from "./family.ts";
 import type { LabelValues } from "./labels.ts";
 import { Metric, type MetricOptions } from "./metric.ts";
 import { defaultRegistry } from "./registry.ts";
-import { forEachSeries, SeriesGroups, sourcesOf } from "./merge.ts";
+import { forEachSeries, SeriesGroups, seriesOf, sourcesOf } from "./merge.ts";
 import type { SharedSegment } from "./shared.ts";
 import { SlotStore } from "./store.ts";
 
@@ -159,7 +159,12 @@ export class Counter<L extends string = string> extends Metric<L> {
 
   /** Current value for `labels` (or of the unlabelled series); 0 when the series does not exist. */
   get(labels?: LabelValues<L>): number {
-    const id = this.#s.index.find(labels ?? {});
+    const id = this.#s.index.find(labels ?? {}); // validates the labels
+    if (this.#s.remotes.size > 0) {
+      const family = this.#collectAll();
+      const g = seriesOf(family, this.labelNames, labels ?? {});
+      return g < 0 ? 0 : family.values[g];
+    }
     return id < 0 ? 0 : this.#s.values[id];
   }
 

@@ -9,7 +9,7 @@ import type { MetricFamily } from "./family.ts";
 import type { LabelValues } from "./labels.ts";
 import { Metric, type MetricOptions } from "./metric.ts";
 import { defaultRegistry } from "./registry.ts";
-import { forEachSeries, SeriesGroups, type SeriesSource, sourcesOf } from "./merge.ts";
+import { forEachSeries, SeriesGroups, seriesOf, type SeriesSource, sourcesOf } from "./merge.ts";
 import { resize, type SharedSegment, toShared } from "./shared.ts";
 import { SlotStore } from "./store.ts";
 
@@ -285,15 +285,9 @@ export class Gauge<L extends string = string> extends Metric<L> {
     const s = this.#s;
     const id = s.index.find(labels ?? {});
     if (s.remotes.size === 0 || this.aggregate === "worker") return id < 0 ? 0 : s.values[id];
-    const n = this.labelNames.length;
-    const wanted = id >= 0 ? s.index.escaped.slice(id * n, id * n + n).join("\n") : undefined;
-    if (wanted === undefined && n > 0) return 0;
     const family = this.#collectAll();
-    for (let g = 0; g < family.size; g++) {
-      const key = (family.labelValues as string[]).slice(g * n, g * n + n).join("\n");
-      if (n === 0 || key === wanted) return family.values[g];
-    }
-    return 0;
+    const g = seriesOf(family, this.labelNames, labels ?? {});
+    return g < 0 ? 0 : family.values[g];
   }
 
   /** Removes the series for `labels`; returns whether it existed. */

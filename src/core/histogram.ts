@@ -11,7 +11,7 @@ import type { MetricFamily } from "./family.ts";
 import type { LabelValues } from "./labels.ts";
 import { Metric, type MetricOptions } from "./metric.ts";
 import { defaultRegistry } from "./registry.ts";
-import { forEachSeries, SeriesGroups, sourcesOf } from "./merge.ts";
+import { forEachSeries, SeriesGroups, seriesOf, sourcesOf } from "./merge.ts";
 import type { SharedSegment } from "./shared.ts";
 import { SlotStore } from "./store.ts";
 
@@ -204,7 +204,18 @@ export class Histogram<L extends string = string> extends Metric<L> {
    */
   get(labels?: LabelValues<L>): { buckets: number[]; sum: number; count: number } | undefined {
     const s = this.#s;
-    const id = s.index.find(labels ?? {});
+    const id = s.index.find(labels ?? {}); // validates the labels
+    if (s.remotes.size > 0) {
+      const family = this.#collectAll();
+      const g = seriesOf(family, this.labelNames, labels ?? {});
+      if (g < 0) return undefined;
+      const nb = s.bounds.length + 1;
+      return {
+        buckets: Array.from(family.values).slice(g * nb, g * nb + nb),
+        sum: family.sums![g],
+        count: family.counts![g],
+      };
+    }
     if (id < 0) return undefined;
     const base = id * s.stride;
     const buckets: number[] = [];

@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { MetricFamily } from "./family.ts";
+import { escapeLabelValue } from "./labels.ts";
 import type { SlotStore } from "./store.ts";
 
 /** The id this worker goes by in a cluster (`worker` label values, segment owners). */
@@ -120,4 +122,23 @@ export function forEachSeries(
       visit(groups.group(labels, source.worker), source, id);
     }
   }
+}
+
+/**
+ * The series of `family` (a merged collection) whose labels are `labels`,
+ * or -1. For `get()` in cluster mode, which reports what a scrape would.
+ */
+export function seriesOf(
+  family: MetricFamily,
+  names: readonly string[],
+  labels: Readonly<Record<string, unknown>>,
+): number {
+  const n = names.length;
+  const wanted = names.map((name) => escapeLabelValue(String(labels[name])));
+  for (let g = 0; g < family.size; g++) {
+    let match = true;
+    for (let i = 0; i < n && match; i++) match = family.labelValues[g * n + i] === wanted[i];
+    if (match) return g;
+  }
+  return -1;
 }

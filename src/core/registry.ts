@@ -51,6 +51,7 @@ export class Registry {
   #overflow: Counter<"metric"> | undefined;
   #collectErrors: Counter<"metric"> | undefined;
   readonly #warned = new Set<string>();
+  readonly #listeners: ((collector: Collector) => void)[] = [];
 
   /**
    * Adds a collector. If one with the same name is registered already, the
@@ -73,6 +74,7 @@ export class Registry {
       }
       for (const name of names) this.#exposed.set(name, collector.name);
       this.#collectors.set(collector.name, collector);
+      for (const listener of this.#listeners) listener(collector);
       return collector;
     }
     if (existing === collector) return collector;
@@ -84,6 +86,14 @@ export class Registry {
       return existing as C;
     }
     throw new TypeError(`A metric named "${collector.name}" is already registered`);
+  }
+
+  /**
+   * Calls `listener` with every collector registered from now on (the
+   * cluster module uses it to share metrics created after it joined).
+   */
+  onRegister(listener: (collector: Collector) => void): void {
+    this.#listeners.push(listener);
   }
 
   /** Removes the collector named `name`; returns whether there was one. */

@@ -187,6 +187,8 @@ export class SeriesLogReader {
  * Posted once to the other workers, which wrap it in a {@linkcode RemoteSeries}.
  */
 export interface SharedSegment {
+  /** Unique per shared store (buffers posted twice arrive as distinct objects). */
+  id: string;
   /** The writing worker's id. */
   worker: string;
   /** Metric name. */
@@ -216,6 +218,11 @@ export class RemoteSeries {
     this.#segment = segment;
     this.#log = new SeriesLogReader(segment.log, labels);
     if (labels === 0) this.escaped[0] = [];
+  }
+
+  /** Whether this reader already reads `segment` (same worker, same memory). */
+  reads(segment: SharedSegment): boolean {
+    return segment.id === this.#segment.id;
   }
 
   /** Reads new log records and returns the segment's liveness flags. */

@@ -31,6 +31,7 @@ export class SlotStore<C extends SlotChild = SlotChild> implements SeriesStorage
   readonly index: SeriesIndex;
   /** Other workers' copies of this metric, by worker id (empty unless shared). */
   readonly remotes: Map<string, RemoteSeries> = new Map();
+  #segment: SharedSegment | undefined;
 
   constructor(
     name: string,
@@ -90,6 +91,7 @@ export class SlotStore<C extends SlotChild = SlotChild> implements SeriesStorage
     signature: string,
     extra: Record<string, Float64Array> = {},
   ): SharedSegment {
+    if (this.#segment !== undefined) return this.#segment;
     const max = this.index.maxCapacity;
     this.values = toShared(this.values, max * this.stride);
     if (this.created) this.created = toShared(this.created, max);
@@ -101,7 +103,8 @@ export class SlotStore<C extends SlotChild = SlotChild> implements SeriesStorage
     };
     if (this.created) arrays.created = this.created.buffer as SharedArrayBuffer;
     for (const [name, a] of Object.entries(extra)) arrays[name] = a.buffer as SharedArrayBuffer;
-    return {
+    return this.#segment = {
+      id: crypto.randomUUID(),
       worker,
       metric,
       signature,
@@ -113,6 +116,7 @@ export class SlotStore<C extends SlotChild = SlotChild> implements SeriesStorage
 
   /** Adds (or replaces) another worker's copy of this metric. */
   attach(segment: SharedSegment): void {
+    if (this.remotes.get(segment.worker)?.reads(segment)) return;
     this.remotes.set(segment.worker, new RemoteSeries(segment, this.index.names.length));
   }
 

@@ -10,7 +10,7 @@ import type { MetricFamily } from "./family.ts";
 import type { LabelValues } from "./labels.ts";
 import { Metric, type MetricOptions } from "./metric.ts";
 import { defaultRegistry } from "./registry.ts";
-import { forEachSeries, SeriesGroups, sourcesOf } from "./merge.ts";
+import { forEachSeries, SeriesGroups, seriesOf, sourcesOf } from "./merge.ts";
 import { resize, type SharedSegment, toShared } from "./shared.ts";
 import { Sketch } from "./sketch.ts";
 import { SketchWindows } from "./sketch_window.ts";
@@ -380,7 +380,18 @@ export class Summary<L extends string = string> extends Metric<L> {
    */
   get(labels?: LabelValues<L>): { quantiles: number[]; sum: number; count: number } | undefined {
     const s = this.#s;
-    const id = s.index.find(labels ?? {});
+    const id = s.index.find(labels ?? {}); // validates the labels
+    if (s.remotes.size > 0) {
+      const family = this.#collectAll();
+      const g = seriesOf(family, this.labelNames, labels ?? {});
+      if (g < 0) return undefined;
+      const q = s.quantiles.length;
+      return {
+        quantiles: Array.from(family.values).slice(g * q, g * q + q),
+        sum: family.sums![g],
+        count: family.counts![g],
+      };
+    }
     if (id < 0) return undefined;
     const quantiles: number[] = [];
     s.windowQuantiles(id, new Sketch(s.alpha, s.maxBins), quantiles, 0);

@@ -1,0 +1,129 @@
+// Shared storage, exercised inside one isolate: two registries stand for two
+// workers; each shares its metrics and attaches the other's, as the cluster
+// module does across `deno serve --parallel` workers.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { Counter, Gauge, Histogram, Registry, Summary } from "../../src/mod.ts";
+import type { SharedSegment } from "../../src/core/shared.ts";
+import { getLocalWorker } from "../../src/core/merge.ts";
+
+interface Shareable {
+  share(worker: string): SharedSegment;
+  attach(segment: SharedSegment): void;
+}
+
+/** Shares every metric of `a` (as worker "a") and `b` (as "b") and attaches each to the other. */
+function link(a: Registry, b: Registry): void {
+  for (const m of a.getAll()) {
+    const other = b.get(m.name) as unknown as Shareable;
+    const mine = m as unknown as Shareable;
+    other.attach(mine.share("a"));
+    mine.attach(other.share("b"));
+  }
+}
+
+describe("shared storage merges workers at collect", () => {
+  it("counters: sums per label set, including sets only one worker has", async () => {
+    const a = new Registry();
+    const b = new Registry();
+    const ca = new Counter({ name: "req_total", help: "r", labelNames: ["route"], registry: a });
+    const cb = new Counter({ name: "req_total", help: "r", labelNames: ["route"], registry: b });
+    ca.inc({ route: "/x" }, 2); // before sharing: must survive the move to shared memory
+    link(a, b);
+    const child = ca.labels({ route: "/x" });
+    child.inc(3);
+    cb.inc({ route: "/x" }, 10);
+    cb.inc({ route: "/only-b" });
+    for (let i = 0; i < 100; i++) cb.inc({ route: `/grow${i}` }); // b's storage grows after sharing
+    child.inc(); // a's child still writes into the shared array
+    for (const r of [a, b]) {
+      const text = await r.metrics();
+      assert.match(text, /^req_total\{route="\/x"\} 16$/m);
+      assert.match(text, /^req_total\{route="\/only-b"\} 1$/m);
+      assert.match(text, /^req_total\{route="\/grow99"\} 1$/m);
+      assert.equal(text.match(/^req_total\{/gm)!.length, 102);
+    }
+  });
+
+  it("histograms: bucket counts and sums add up", async () => {
+    const a = new Registry();
+    const b = new Registry();
+    const ha = new Histogram({ name: "lat_seconds", help: "l", buckets: [0.1, 1], registry: a });
+    const hb = new Histogram({ name: "lat_seconds", help: "l", buckets: [0.1, 1], registry: b });
+    link(a, b);
+    ha.observe(0.05);
+    hb.observe(0.5);
+    hb.observe(5);
+    const text = await a.metrics();
+    assert.match(text, /^lat_seconds_bucket\{le="0.1"\} 1$/m);
+    assert.match(text, /^lat_seconds_bucket\{le="1"\} 2$/m);
+    assert.match(text, /^lat_seconds_bucket\{le="\+Inf"\} 3$/m);
+    assert.match(text, /^lat_seconds_sum 5.55$/m);
+    assert.match(text, /^lat_seconds_count 3$/m);
+  });
+
+  it("summaries: quantiles come from merged sketches, not averaged quantiles", async () => {
+    let now = 1_000_000;
+    const opts = { name: "size_bytes", help: "s", percentiles: [0.5, 0.99], now: () => now };
+    const a = new Registry();
+    const b = new Registry();
+    const single = new Registry();
+    const sa = new Summary({ ...opts, registry: a });
+    const sb = new Summary({ ...opts, registry: b });
+    const s1 = new Summary({ ...opts, registry: single });
+    for (let i = 1; i <= 500; i++) sa.observe(i); // before sharing: moved into the shared layout
+    link(a, b);
+    for (let i = 501; i <= 1000; i++) sb.observe(i * 10);
+    for (let i = 1; i <= 500; i++) s1.observe(i);
+    for (let i = 501; i <= 1000; i++) s1.observe(i * 10);
+    const merged = sa.get()!;
+    const alone = s1.get()!;
+    assert.equal(merged.count, 1000);
+    assert.equal(merged.sum, alone.sum);
+    // Averaging the two workers' medians (250 and 7500) would give ~3875.
+    const text = await a.metrics();
+    const p50 = Number(text.match(/^size_bytes\{quantile="0.5"\} (\S+)$/m)![1]);
+    const p99 = Number(text.match(/^size_bytes\{quantile="0.99"\} (\S+)$/m)![1]);
+    assert.ok(Math.abs(p50 - alone.quantiles[0]) / alone.quantiles[0] <= 0.02, `p50 ${p50}`);
+    assert.ok(Math.abs(p99 - alone.quantiles[1]) / alone.quantiles[1] <= 0.02, `p99 ${p99}`);
+    now += 11 * 60_000; // past the window: quantiles empty, totals kept
+    const later = await a.metrics();
+    assert.match(later, /^size_bytes\{quantile="0.5"\} NaN$/m);
+    assert.match(later, /^size_bytes_count 1000$/m);
+  });
+
+  it("gauges: each aggregation mode", async () => {
+    const modes = ["sum", "max", "min", "last", "worker"] as const;
+    const a = new Registry();
+    const b = new Registry();
+    const ga = modes.map((m) => new Gauge({ name: `g_${m}`, help: m, aggregate: m, registry: a }));
+    const gb = modes.map((m) => new Gauge({ name: `g_${m}`, help: m, aggregate: m, registry: b }));
+    link(a, b);
+    ga.forEach((g) => g.set(3));
+    await new Promise((r) => setTimeout(r, 250)); // "last" orders writes by a 100 ms clock
+    gb.forEach((g) => g.set(5));
+    const text = await a.metrics();
+    assert.match(text, /^g_sum 8$/m);
+    assert.match(text, /^g_max 5$/m);
+    assert.match(text, /^g_min 3$/m);
+    assert.match(text, /^g_last 5$/m);
+    assert.match(text, new RegExp(`^g_worker\\{worker="${getLocalWorker()}"\\} 3$`, "m"));
+    assert.match(text, /^g_worker\{worker="b"\} 5$/m);
+    assert.equal(ga[0].get(), 8, "get() reports the cluster-wide value");
+  });
+
+  it("removed series disappear from every worker's scrape", async () => {
+    const a = new Registry();
+    const b = new Registry();
+    const ca = new Counter({ name: "c_total", help: "c", labelNames: ["k"], registry: a });
+    new Counter({ name: "c_total", help: "c", labelNames: ["k"], registry: b });
+    link(a, b);
+    ca.inc({ k: "gone" });
+    ca.inc({ k: "kept" });
+    assert.match(await b.metrics(), /c_total\{k="gone"\} 1/);
+    ca.remove({ k: "gone" });
+    const text = await b.metrics();
+    assert.doesNotMatch(text, /gone/);
+    assert.match(text, /c_total\{k="kept"\} 1/);
+  });
+});
