@@ -132,12 +132,16 @@ let cpu = "";
 const floorRows = ROWS.filter((row) => row.kind === "slowdown");
 const floorBenches = [...new Set(floorRows.flatMap((row) => [row.ours, row.other]))];
 
-function record(json: BenchJson, rows: typeof ROWS): void {
+/** Floor-row ratios by heap padding, for the line under the table. */
+const byPad = new Map<number, number[]>();
+
+function record(json: BenchJson, rows: typeof ROWS, pad: number): void {
   for (const row of rows) {
     const ours = timeOf(json, row.group, row.ours) / row.ops;
     const other = timeOf(json, row.group, row.other) / row.ops;
     const ratio = row.kind === "speedup" ? other / ours : ours / other;
     timed[ROWS.indexOf(row)].push({ ours, other, ratio });
+    if (row === floorRows[0]) byPad.set(pad, [...(byPad.get(pad) ?? []), ratio]);
   }
 }
 
@@ -145,8 +149,8 @@ for (let run = 0; run < runs; run++) {
   const json = await runBench(HEAP_PADS[0]);
   runtime = json.runtime;
   cpu = json.cpu; // Deno reads the model name from /proc/cpuinfo
-  record(json, ROWS);
-  for (const pad of HEAP_PADS.slice(1)) record(await runBench(pad, floorBenches), floorRows);
+  record(json, ROWS, HEAP_PADS[0]);
+  for (const pad of HEAP_PADS.slice(1)) record(await runBench(pad, floorBenches), floorRows, pad);
   const o: MemoryResult = await measureInSubprocess("ours");
   const p: MemoryResult = await measureInSubprocess("prom-client");
   memory.push({
@@ -213,6 +217,11 @@ ROWS.forEach((row, i) => {
       `≤ ${MEMORY_TARGET} | ${c.ratio <= MEMORY_TARGET ? "yes" : "**no**"} |`,
   );
 }
+lines.push(
+  "",
+  `${floorRows[0].operation}, ratio by heap padding (${HEAP_PAD_ENV}): ` +
+    [...byPad].map(([pad, rs]) => `${pad}: ${times(median(rs))}`).join(", ") + ".",
+);
 lines.push(
   "",
   "prom-client is `npm:prom-client@15.1.3` on its own (non-default) registries, same label " +
