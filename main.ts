@@ -7,17 +7,16 @@
  * @module
  */
 
-import { defaultRegistry, registerProcessMetrics, registerRuntimeMetrics } from "./src/mod.ts";
-import { customRegistry, trackAppError, trackAppRequest } from "./src/tracking/mod.ts";
 import {
   ConfigError,
-  createApp,
+  createExporter,
   exitOnSignals,
   parseConfig,
+  type RunningServer,
   startServer,
+  startThreads,
   USAGE,
 } from "./src/server/mod.ts";
-import { demoRoutes } from "./src/server/demo.ts";
 
 let config;
 try {
@@ -32,24 +31,19 @@ if (config.help) {
   Deno.exit(0);
 }
 
-registerProcessMetrics(defaultRegistry);
-registerRuntimeMetrics(defaultRegistry);
-
-const app = createApp({
-  registry: defaultRegistry,
-  customRegistry,
-  authToken: config.authToken,
-  routes: config.demo ? demoRoutes() : undefined,
-  onRequest: ({ handler, method, status, seconds }) =>
-    trackAppRequest({ endpoint: handler, method, statusCode: status, seconds }),
-  onError: ({ handler, error }) => {
-    const errorType = error instanceof Error ? error.constructor.name || error.name : typeof error;
-    trackAppError({ endpoint: handler, errorType });
-    console.error(`[server] ${handler} failed with ${errorType}`);
-  },
-});
-
-const server = await startServer(config, app);
+const workers = config.workers ?? navigator.hardwareConcurrency ?? 1;
+let server: RunningServer;
+if (workers > 1) {
+  server = await startThreads({
+    hostname: config.hostname,
+    port: config.port,
+    authToken: config.authToken,
+    demo: config.demo,
+  }, workers);
+} else {
+  const exporter = createExporter({ authToken: config.authToken, demo: config.demo });
+  server = await startServer(config, exporter.fetch);
+}
 if (config.authToken !== undefined) console.log("metrics endpoints require a bearer token");
 if (config.demo) console.log("demo application routes enabled under /api/");
 exitOnSignals(server);

@@ -80,7 +80,7 @@ function virtualMemory(): number | undefined {
 
 /**
  * Registers the process metrics that can be read here in `registry`; returns
- * the names left out (also logged once, with the reason).
+ * the names left out (also logged once, with the reason, unless `quiet`).
  *
  * @example
  * ```ts
@@ -89,7 +89,7 @@ function virtualMemory(): number | undefined {
  * registerProcessMetrics(registry);
  * ```
  */
-export function registerProcessMetrics(registry: Registry): string[] {
+export function registerProcessMetrics(registry: Registry, quiet = false): string[] {
   registry.register(
     new ScalarCollector(
       "process_cpu_seconds_total",
@@ -131,7 +131,7 @@ export function registerProcessMetrics(registry: Registry): string[] {
     }
     registry.register(new ScalarCollector(name, help, "gauge", () => read() ?? NaN));
   }
-  if (missing.length > 0) {
+  if (missing.length > 0 && !quiet) {
     console.error(
       `[metrics] ${missing.join(", ")} left out: /proc/self cannot be read here ` +
         `(Deno needs --allow-all for /proc; other systems have no /proc)`,

@@ -8,7 +8,7 @@
 import process from "node:process";
 import { unrefTimer } from "../core/clock.ts";
 import type { Registry } from "../core/registry.ts";
-import { ScalarCollector } from "./scalar.ts";
+import { Gauge } from "../core/gauge.ts";
 
 /** The runtime this code runs on, as used in metric names. */
 export type RuntimeName = "deno" | "bun" | "nodejs";
@@ -56,55 +56,57 @@ export interface RuntimeMetrics {
  */
 export function registerRuntimeMetrics(registry: Registry, intervalMs = 500): RuntimeMetrics {
   const rt = runtimeName();
-  const memory = () => process.memoryUsage();
-  registry.register(
-    new ScalarCollector(
-      `${rt}_heap_size_total_bytes`,
-      "Process heap size from the JavaScript engine in bytes.",
-      "gauge",
-      () => memory().heapTotal,
-    ),
+  // Gauges in "worker" mode: under `deno serve --parallel` each worker (an
+  // isolate with its own heap and event loop) is its own series, with a
+  // `worker` label; in one process they are plain gauges. Every worker
+  // refreshes its values on each sample, so the scraping worker reports
+  // everyone's, at most one interval old (its own are read at the scrape).
+  const gauge = (name: string, help: string, collect?: () => void) =>
+    new Gauge({ name: `${rt}_${name}`, help, registry, aggregate: "worker", collect });
+  // The first gauge collected refreshes all of them: the scraping worker's
+  // own values are read at the scrape itself.
+  const heapTotal = gauge(
+    "heap_size_total_bytes",
+    "Process heap size from the JavaScript engine in bytes.",
+    () => sample(),
   );
-  registry.register(
-    new ScalarCollector(
-      `${rt}_heap_size_used_bytes`,
-      "Process heap size used from the JavaScript engine in bytes.",
-      "gauge",
-      () => memory().heapUsed,
-    ),
+  const heapUsed = gauge(
+    "heap_size_used_bytes",
+    "Process heap size used from the JavaScript engine in bytes.",
   );
-  registry.register(
-    new ScalarCollector(
-      `${rt}_external_memory_bytes`,
-      "Memory held by the engine outside its heap (array buffers, native objects) in bytes.",
-      "gauge",
-      () => memory().external,
-    ),
+  const external = gauge(
+    "external_memory_bytes",
+    "Memory held by the engine outside its heap (array buffers, native objects) in bytes.",
   );
+  const lagGauge = gauge(
+    "eventloop_lag_seconds",
+    "Lag of the event loop in seconds: how late the latest sampling timer ran.",
+  );
+  const labels = versionLabels(rt);
+  new Gauge({
+    name: `${rt}_version_info`,
+    help: `${rt === "nodejs" ? "Node.js" : rt === "deno" ? "Deno" : "Bun"} version info.`,
+    labelNames: Object.keys(labels),
+    registry,
+    aggregate: "worker",
+  }).set(labels, 1);
+
   let lag = 0;
+  const sample = () => {
+    const m = process.memoryUsage();
+    heapTotal.set(m.heapTotal);
+    heapUsed.set(m.heapUsed);
+    external.set(m.external);
+    lagGauge.set(lag);
+  };
+  sample();
   let due = performance.now() + intervalMs;
   const timer = setInterval(() => {
     const now = performance.now();
     lag = Math.max(0, now - due) / 1000;
     due = now + intervalMs;
+    sample();
   }, intervalMs);
   unrefTimer(timer);
-  registry.register(
-    new ScalarCollector(
-      `${rt}_eventloop_lag_seconds`,
-      "Lag of the event loop in seconds: how late the latest sampling timer ran.",
-      "gauge",
-      () => lag,
-    ),
-  );
-  registry.register(
-    new ScalarCollector(
-      `${rt}_version_info`,
-      `${rt === "nodejs" ? "Node.js" : rt === "deno" ? "Deno" : "Bun"} version info.`,
-      "gauge",
-      () => 1,
-      versionLabels(rt),
-    ),
-  );
   return { stop: () => clearInterval(timer) };
 }

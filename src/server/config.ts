@@ -18,6 +18,12 @@ export interface ServerConfig {
   authToken: string | undefined;
   /** Mount the demo application routes (`--demo`, env `DEMO=1`). */
   demo: boolean;
+  /**
+   * Server threads (`--workers`, env `WORKERS`, else `DENO_JOBS`); absent:
+   * one per core. With more than one, the threads share the port and their
+   * metrics (every scrape reports all of them).
+   */
+  workers: number | undefined;
   /** `--help` was given. */
   help: boolean;
 }
@@ -32,7 +38,8 @@ export class ConfigError extends Error {
 }
 
 /** Usage text for `--help`. */
-export const USAGE: string = `Usage: deno task start [--port N] [--hostname ADDR] [--demo]
+export const USAGE: string =
+  `Usage: deno task start [--port N] [--hostname ADDR] [--workers N] [--demo]
 
 Serves /metrics (HTTP, process and runtime metrics), /custom_metrics (the
 SecureTrack catalogue), /healthz and / on Deno.serve.
@@ -41,11 +48,22 @@ SecureTrack catalogue), /healthz and / on Deno.serve.
   --hostname ADDR          address to listen on (env HOSTNAME, default 0.0.0.0)
   --metrics-auth-token T   require "Authorization: Bearer T" on the metrics endpoints
                            (env METRICS_AUTH_TOKEN; prefer the environment)
+  --workers N              server threads, 1-1024 (env WORKERS, else DENO_JOBS; default:
+                           one per core); their metrics are merged in every scrape
   --demo                   also serve the demo application routes under /api/ (env DEMO=1)
   --help                   print this text
 `;
 
-const FLAGS = ["--port", "--hostname", "--metrics-auth-token", "--demo", "--help"];
+const FLAGS = ["--port", "--hostname", "--metrics-auth-token", "--workers", "--demo", "--help"];
+
+function parseWorkers(value: string, source: string): number {
+  if (!/^\d{1,4}$/.test(value) || Number(value) < 1 || Number(value) > 1024) {
+    throw new ConfigError(
+      `invalid ${source} ${JSON.stringify(value)}: expected a number of threads 1-1024`,
+    );
+  }
+  return Number(value);
+}
 
 function parsePort(value: string, source: string): number {
   if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) {
@@ -81,6 +99,7 @@ export function parseConfig(
     hostname: "0.0.0.0",
     authToken: undefined,
     demo: false,
+    workers: undefined,
     help: false,
   };
   const port = env("PORT");
@@ -91,6 +110,10 @@ export function parseConfig(
   if (token !== undefined && token !== "") config.authToken = token;
   const demo = env("DEMO");
   if (demo === "1" || demo === "true") config.demo = true;
+  const workers = env("WORKERS");
+  const jobs = env("DENO_JOBS");
+  if (workers !== undefined && workers !== "") config.workers = parseWorkers(workers, "WORKERS");
+  else if (jobs !== undefined && jobs !== "") config.workers = parseWorkers(jobs, "DENO_JOBS");
 
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
@@ -110,6 +133,7 @@ export function parseConfig(
     else if (i + 1 < args.length) value = args[++i];
     else throw new ConfigError(`${flag} needs a value`);
     if (flag === "--port") config.port = parsePort(value, "--port");
+    else if (flag === "--workers") config.workers = parseWorkers(value, "--workers");
     else if (flag === "--hostname") {
       if (value === "") throw new ConfigError("--hostname needs a non-empty value");
       config.hostname = value;

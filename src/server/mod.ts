@@ -9,3 +9,5 @@ export { type AppOptions, createApp, type RouteHandler } from "./app.ts";
 export { bearerAuth } from "./auth.ts";
 export { ConfigError, parseConfig, type ServerConfig, USAGE } from "./config.ts";
 export { exitOnSignals, type RunningServer, startServer } from "./serve.ts";
+export { createExporter, type Exporter, type ExporterOptions } from "./exporter.ts";
+export { startThreads } from "./threads.ts";

@@ -25,6 +25,32 @@ function configError(fn: () => unknown): ConfigError {
   assert.fail("no ConfigError thrown");
 }
 
+describe("parseConfig: workers", () => {
+  it("WORKERS, else DENO_JOBS, overridden by --workers; absent by default", () => {
+    assert.equal(parse([]).workers, undefined);
+    assert.equal(parse([], { DENO_JOBS: "4" }).workers, 4);
+    assert.equal(parse([], { WORKERS: "2", DENO_JOBS: "4" }).workers, 2);
+    assert.equal(parse(["--workers", "3"], { WORKERS: "2" }).workers, 3);
+    assert.equal(parse(["--workers=1"]).workers, 1);
+  });
+
+  it("rejects a count that is not 1-1024, naming the source", () => {
+    for (
+      const [args, env, source] of [
+        [["--workers", "0"], {}, "--workers"],
+        [["--workers=abc"], {}, "--workers"],
+        [[], { WORKERS: "2000" }, "WORKERS"],
+        [[], { DENO_JOBS: "-1" }, "DENO_JOBS"],
+      ] as const
+    ) {
+      assert.throws(
+        () => parse([...args], env),
+        (e: unknown) => e instanceof ConfigError && e.message.includes(source),
+      );
+    }
+  });
+});
+
 describe("parseConfig: environment", () => {
   it("defaults: port 8000, 0.0.0.0, no token, no demo", () => {
     assert.deepEqual(parse([]), {
@@ -32,6 +58,7 @@ describe("parseConfig: environment", () => {
       hostname: "0.0.0.0",
       authToken: undefined,
       demo: false,
+      workers: undefined,
       help: false,
     });
   });
@@ -39,7 +66,14 @@ describe("parseConfig: environment", () => {
   it("reads PORT, HOSTNAME, METRICS_AUTH_TOKEN and DEMO", () => {
     assert.deepEqual(
       parse([], { PORT: "9100", HOSTNAME: "127.0.0.1", METRICS_AUTH_TOKEN: TOKEN, DEMO: "1" }),
-      { port: 9100, hostname: "127.0.0.1", authToken: TOKEN, demo: true, help: false },
+      {
+        port: 9100,
+        hostname: "127.0.0.1",
+        authToken: TOKEN,
+        demo: true,
+        workers: undefined,
+        help: false,
+      },
     );
     assert.equal(parse([], { DEMO: "true" }).demo, true);
     assert.equal(parse([], { DEMO: "0" }).demo, false);
@@ -66,7 +100,14 @@ describe("parseConfig: flags", () => {
       ["--port", "9200", "--hostname", "::1", "--metrics-auth-token", TOKEN, "--demo"],
       env,
     );
-    assert.deepEqual(c, { port: 9200, hostname: "::1", authToken: TOKEN, demo: true, help: false });
+    assert.deepEqual(c, {
+      port: 9200,
+      hostname: "::1",
+      authToken: TOKEN,
+      demo: true,
+      workers: undefined,
+      help: false,
+    });
   });
 
   it("`--port=1` and `--port 1` mean the same", () => {

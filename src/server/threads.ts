@@ -1,0 +1,70 @@
+/**
+ * Running the exporter on several cores from one process: the main thread
+ * starts server threads (Web Workers, see `thread.ts`) that share one port
+ * with `reusePort` and merge their metrics through the cluster module.
+ * Needs `--unstable-net` (Deno 2.9 gates `reusePort` behind it) and read
+ * access to `src/` (a worker loads its module from disk).
+ *
+ * @module
+ */
+
+import type { RunningServer } from "./serve.ts";
+import type { ThreadConfig } from "./thread.ts";
+
+/**
+ * Starts `count` server threads on `config.hostname:config.port` (port 0: the
+ * first thread picks a free port and the others join it) and logs where
+ * they listen. Resolves when all listen.
+ */
+export async function startThreads(
+  config: Omit<ThreadConfig, "port"> & { port: number },
+  count: number,
+): Promise<RunningServer> {
+  const threads: Worker[] = [];
+  const start = (port: number): Promise<number> => {
+    const worker = new Worker(new URL("./thread.ts", import.meta.url), { type: "module" });
+    threads.push(worker);
+    return new Promise((resolve, reject) => {
+      worker.onmessage = (e: MessageEvent<{ listening?: number }>) => {
+        if (e.data.listening !== undefined) resolve(e.data.listening);
+      };
+      worker.onerror = (e) => {
+        e.preventDefault();
+        reject(new Error(`server thread failed to start: ${e.message}`));
+      };
+      worker.postMessage({ start: { ...config, port, quiet: threads.length > 1 } });
+    });
+  };
+  const port = await start(config.port);
+  await Promise.all(Array.from({ length: count - 1 }, () => start(port)));
+  const host = config.hostname.includes(":") ? `[${config.hostname}]` : config.hostname;
+  console.log(
+    `securetrack-metrics listening on http://${host}:${port}/ ` +
+      `(/metrics, /custom_metrics, /healthz) with ${count} threads`,
+  );
+  let resolveFinished!: () => void;
+  const finished = new Promise<void>((resolve) => resolveFinished = resolve);
+  return {
+    addr: { hostname: config.hostname, port },
+    finished,
+    async shutdown(timeoutMs = 10_000): Promise<boolean> {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const stopped = Promise.all(threads.map((worker) =>
+        new Promise<void>((resolve) => {
+          worker.onmessage = (e: MessageEvent<{ stopped?: boolean }>) => {
+            if (e.data.stopped) resolve();
+          };
+          worker.postMessage("stop");
+        })
+      ));
+      const drained = await Promise.race([
+        stopped.then(() => true),
+        new Promise<false>((r) => timer = setTimeout(() => r(false), timeoutMs)),
+      ]);
+      clearTimeout(timer);
+      for (const worker of threads) worker.terminate();
+      resolveFinished();
+      return drained;
+    },
+  };
+}

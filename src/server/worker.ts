@@ -1,0 +1,36 @@
+/**
+ * The exporter as a `deno serve` module, for running it under
+ * `deno serve --parallel` (every worker joins the cluster, so any of them
+ * reports the totals of all):
+ *
+ * ```sh
+ * DENO_JOBS=4 deno serve --parallel --port 8000 --no-prompt --allow-net \
+ *   --allow-env=METRICS_AUTH_TOKEN,DEMO,LLM_BASE_URL,LLM_API_KEY,LLM_MODEL src/server/worker.ts
+ * ```
+ *
+ * Configuration comes from the environment (`METRICS_AUTH_TOKEN`, `DEMO`);
+ * the address from `deno serve`'s own `--port` and `--host`.
+ *
+ * @module
+ */
+
+import { createExporter } from "./exporter.ts";
+
+function env(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined; // not granted: treated as unset
+  }
+}
+
+const token = env("METRICS_AUTH_TOKEN");
+const demo = env("DEMO");
+const exporter = createExporter({
+  authToken: token === "" ? undefined : token,
+  demo: demo === "1" || demo === "true",
+  cluster: true,
+});
+
+/** The fetch handler `deno serve` calls. */
+export default { fetch: exporter.fetch } satisfies Deno.ServeDefaultExport;
