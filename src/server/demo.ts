@@ -54,8 +54,9 @@ const ok = (body: Record<string, unknown> = {}): Response => Response.json({ ok:
 
 /**
  * The demo routes, keyed by pathname template, for `createApp({ routes })`.
- * `llm` is the client `/api/llm/chat` uses (default: one configured from the
- * `LLM_*` environment variables, created on first use).
+ * `llm` gives the client `/api/llm/chat` uses for a model (default: one per
+ * model, configured from the `LLM_*` environment variables, created on first
+ * use); `?model=` picks the model (at most 8 distinct ones, then the default).
  *
  * @example
  * ```ts
@@ -66,9 +67,19 @@ const ok = (body: Record<string, unknown> = {}): Response => Response.json({ ok:
  * const app = createApp({ registry: new Registry(), customRegistry, routes: demoRoutes() });
  * ```
  */
-export function demoRoutes(llm?: () => LLMService): Record<string, RouteHandler> {
-  let client: LLMService | undefined;
-  const getLLM = llm ?? (() => client ??= new LLMService());
+export function demoRoutes(
+  llm?: (model: string | undefined) => LLMService,
+): Record<string, RouteHandler> {
+  const clients = new Map<string, LLMService>();
+  const getLLM = llm ?? ((model: string | undefined) => {
+    const key = model !== undefined && (clients.has(model) || clients.size < 8) ? model : "";
+    let client = clients.get(key);
+    if (client === undefined) {
+      client = new LLMService(key === "" ? {} : { model: key });
+      clients.set(key, client);
+    }
+    return client;
+  });
   return {
     "/api/login": (request) => {
       const params = query(request);
@@ -117,7 +128,7 @@ export function demoRoutes(llm?: () => LLMService): Record<string, RouteHandler>
     "/api/llm/chat": async (request) => {
       const prompt = query(request).get("prompt") ?? "Summarise the latest threat report.";
       const stream = query(request).get("stream") === "1";
-      const service = getLLM();
+      const service = getLLM(query(request).get("model") ?? undefined);
       if (!stream) {
         const answer = await service.generateResponse({ prompt });
         return ok({ model: answer.model, chars: answer.text.length });
