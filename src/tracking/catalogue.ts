@@ -415,6 +415,9 @@ export function createMetrics(registry: Registry, options: TrackingOptions = {})
       help: "Size of user workspace in bytes",
       labelNames: ["user_id"],
       registry,
+      // One user's workspace size is written by whichever worker handled the
+      // upload: across workers the latest write is the truth.
+      aggregate: "last",
       maxSeries: workspaceMaxUsers,
     }),
     analysisComplexity: new Histogram({

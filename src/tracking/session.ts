@@ -50,9 +50,12 @@ export function sessionTrackers(m: TrackingMetrics): SessionTrackers {
       sessions.inc();
     },
     trackSessionEnd(): void {
-      // Single-threaded: nothing runs between the read and the write.
+      // get() is the total over all workers (each worker's own slot may be
+      // negative when logins and logouts land on different workers), so an
+      // end without a matching start is dropped instead of going below zero.
+      // Within a worker nothing runs between the read and the write; across
+      // workers two ends racing for the last session could both pass.
       if (sessions.get() >= 1) sessions.dec();
-      else sessions.set(0);
     },
     trackUserLogin(): void {
       m.userLoginsTotal.inc();
