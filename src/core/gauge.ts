@@ -4,7 +4,7 @@
  * @module
  */
 
-import { coarseNow, startTimer, type Timer } from "./clock.ts";
+import { startTimer, type Timer } from "./clock.ts";
 import type { MetricFamily } from "./family.ts";
 import type { LabelValues } from "./labels.ts";
 import { Metric, type MetricOptions } from "./metric.ts";
@@ -63,9 +63,14 @@ class GaugeStore extends SlotStore<GaugeChild> {
     if (this.stamps) this.stamps = resize(this.stamps, capacity);
   }
 
-  /** Records that series `id` was written now (in `last` mode only). */
+  /**
+   * Records that series `id` was written now (in `last` mode only). The
+   * stamp is wall-clock milliseconds with sub-millisecond precision
+   * (`timeOrigin + now()`), so writes from different workers in the same
+   * millisecond still order correctly; a coarse clock got them wrong.
+   */
   stamp(id: number): void {
-    if (this.stamps) this.stamps[id] = coarseNow();
+    if (this.stamps) this.stamps[id] = performance.timeOrigin + performance.now();
   }
 }
 
