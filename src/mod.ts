@@ -72,3 +72,4 @@ export {
 } from "./collectors/mod.ts";
 export { type Cluster, type ClusterOptions, joinCluster } from "./cluster/mod.ts";
 export { type GaugeAggregation } from "./core/gauge.ts";
+export { methodLabel } from "./http/methods.ts";

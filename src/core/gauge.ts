@@ -10,7 +10,7 @@ import type { LabelValues } from "./labels.ts";
 import { Metric, type MetricOptions } from "./metric.ts";
 import { defaultRegistry } from "./registry.ts";
 import { forEachSeries, SeriesGroups, seriesOf, type SeriesSource, sourcesOf } from "./merge.ts";
-import { resize, type SharedSegment, toShared } from "./shared.ts";
+import { resize, toShared } from "./shared.ts";
 import { SlotStore } from "./store.ts";
 
 /**
@@ -61,6 +61,12 @@ class GaugeStore extends SlotStore<GaugeChild> {
   override grow(capacity: number): void {
     super.grow(capacity);
     if (this.stamps) this.stamps = resize(this.stamps, capacity);
+  }
+
+  protected override shareExtras(): Record<string, Float64Array> {
+    if (this.stamps === undefined) return {};
+    this.stamps = toShared(this.stamps, this.index.maxCapacity);
+    return { stamps: this.stamps };
   }
 
   /**
@@ -380,16 +386,12 @@ export class Gauge<L extends string = string> extends Metric<L> {
     };
   }
 
-  /** @internal Moves this gauge into shared memory and describes it for other workers. */
-  share(worker: string): SharedSegment {
-    const s = this.#s;
-    if (s.stamps) s.stamps = toShared(s.stamps, s.index.maxCapacity);
-    return s.share(worker, this.name, this.signature, s.stamps ? { stamps: s.stamps } : {});
-  }
-
-  /** @internal Adds another worker's copy of this gauge to what `collect` reports. */
-  attach(segment: SharedSegment): void {
-    this.#s.attach(segment);
+  /**
+   * The storage behind this metric, for sharing between workers (internal).
+   * @ignore
+   */
+  protected override slotStore(): SlotStore {
+    return this.#s;
   }
 
   /** Includes the aggregation: gauges combined differently cannot share a name. */

@@ -12,7 +12,6 @@ import type { LabelValues } from "./labels.ts";
 import { Metric, type MetricOptions } from "./metric.ts";
 import { defaultRegistry } from "./registry.ts";
 import { forEachSeries, SeriesGroups, seriesOf, sourcesOf } from "./merge.ts";
-import type { SharedSegment } from "./shared.ts";
 import { SlotStore } from "./store.ts";
 
 /** Options for a {@linkcode Histogram}. */
@@ -312,13 +311,11 @@ export class Histogram<L extends string = string> extends Metric<L> {
     };
   }
 
-  /** @internal Moves this histogram into shared memory and describes it for other workers. */
-  share(worker: string): SharedSegment {
-    return this.#s.share(worker, this.name, this.signature);
-  }
-
-  /** @internal Adds another worker's copy of this histogram to what `collect` reports. */
-  attach(segment: SharedSegment): void {
-    this.#s.attach(segment);
+  /**
+   * The storage behind this metric, for sharing between workers (internal).
+   * @ignore
+   */
+  protected override slotStore(): SlotStore {
+    return this.#s;
   }
 }

@@ -70,7 +70,11 @@ export function sourcesOf(
       array: (name) => remote.float64(name),
     });
   }
-  return out;
+  // One order whichever worker scrapes: float sums (a histogram's `_sum`)
+  // depend on the order of their terms, and two workers adding the same
+  // values in different orders could report a counter a few ulps lower than
+  // the previous scrape, which Prometheus reads as a reset.
+  return out.sort((a, b) => a.worker < b.worker ? -1 : a.worker > b.worker ? 1 : 0);
 }
 
 /**

@@ -6,6 +6,8 @@
  */
 
 import type { MetricFamily, MetricType } from "./family.ts";
+import type { SharedSegment } from "./shared.ts";
+import type { SlotStore } from "./store.ts";
 import { validateLabelNames, validateMetricName } from "./labels.ts";
 // Type-only: a runtime import would close the cycle metric → registry →
 // counter → metric, and `class Counter extends Metric` would then run before
@@ -125,6 +127,25 @@ export abstract class Metric<L extends string = string> implements Collector {
 
   /** Collects the current state for exposition. */
   abstract collect(): MetricFamily | Promise<MetricFamily>;
+
+  /**
+   * The storage behind this metric (internal).
+   * @ignore
+   */
+  protected abstract slotStore(): SlotStore;
+
+  /**
+   * @internal Moves this metric's storage into shared memory (once) and
+   * describes it for other workers (see the cluster module).
+   */
+  share(worker: string): SharedSegment {
+    return this.slotStore().share(worker, this.name, this.signature);
+  }
+
+  /** @internal Adds another worker's copy of this metric to what `collect` reports. */
+  attach(segment: SharedSegment): void {
+    this.slotStore().attach(segment);
+  }
 
   /**
    * Returns the compatible metric already registered under this name, if any;

@@ -82,16 +82,17 @@ export class SlotStore<C extends SlotChild = SlotChild> implements SeriesStorage
   }
 
   /**
-   * Moves this store into shared memory (once) and describes it for other
-   * workers. `extra` names further arrays to share, already shared by the caller.
+   * Arrays beyond `values` and `created` that other workers need, moved into
+   * shared memory (for a subclass to override).
    */
-  share(
-    worker: string,
-    metric: string,
-    signature: string,
-    extra: Record<string, Float64Array> = {},
-  ): SharedSegment {
+  protected shareExtras(): Record<string, Float64Array> {
+    return {};
+  }
+
+  /** Moves this store into shared memory (once) and describes it for other workers. */
+  share(worker: string, metric: string, signature: string): SharedSegment {
     if (this.#segment !== undefined) return this.#segment;
+    const extra = this.shareExtras();
     const max = this.index.maxCapacity;
     this.values = toShared(this.values, max * this.stride);
     if (this.created) this.created = toShared(this.created, max);

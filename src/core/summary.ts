@@ -11,7 +11,7 @@ import type { LabelValues } from "./labels.ts";
 import { Metric, type MetricOptions } from "./metric.ts";
 import { defaultRegistry } from "./registry.ts";
 import { forEachSeries, SeriesGroups, seriesOf, sourcesOf } from "./merge.ts";
-import { resize, type SharedSegment, toShared } from "./shared.ts";
+import { resize, toShared } from "./shared.ts";
 import { Sketch } from "./sketch.ts";
 import { SketchWindows } from "./sketch_window.ts";
 import { SlotStore } from "./store.ts";
@@ -177,9 +177,9 @@ class SummaryStore extends SlotStore<SummaryChild> {
   }
 
   /** Moves the sketches into the fixed shared layout, keeping what the windows hold. */
-  shareSketches(): Float64Array | undefined {
-    if (this.quantiles.length === 0) return undefined;
-    if (this.sketches !== undefined) return this.sketches;
+  protected override shareExtras(): Record<string, Float64Array> {
+    if (this.quantiles.length === 0) return {};
+    if (this.sketches !== undefined) return { sketches: this.sketches };
     const size = this.layout.seriesSize;
     const sketches = toShared(
       new Float64Array(this.index.capacity * size),
@@ -195,7 +195,7 @@ class SummaryStore extends SlotStore<SummaryChild> {
       this.windows[id] = undefined;
     }
     this.sketches = sketches;
-    return sketches;
+    return { sketches };
   }
 }
 
@@ -491,15 +491,11 @@ export class Summary<L extends string = string> extends Metric<L> {
     };
   }
 
-  /** @internal Moves this summary into shared memory and describes it for other workers. */
-  share(worker: string): SharedSegment {
-    const s = this.#s;
-    const sketches = s.shareSketches();
-    return s.share(worker, this.name, this.signature, sketches ? { sketches } : {});
-  }
-
-  /** @internal Adds another worker's copy of this summary to what `collect` reports. */
-  attach(segment: SharedSegment): void {
-    this.#s.attach(segment);
+  /**
+   * The storage behind this metric, for sharing between workers (internal).
+   * @ignore
+   */
+  protected override slotStore(): SlotStore {
+    return this.#s;
   }
 }

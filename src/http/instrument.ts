@@ -11,6 +11,7 @@ import { Gauge } from "../core/gauge.ts";
 import { Histogram } from "../core/histogram.ts";
 import { defaultRegistry, type Registry } from "../core/registry.ts";
 import { Summary } from "../core/summary.ts";
+import { methodLabel } from "./methods.ts";
 import { pathnameOf, RouteTable } from "./routes.ts";
 
 /** What {@linkcode InstrumentOptions.onRequest} receives once per instrumented request. */
@@ -87,20 +88,6 @@ export const HIGHR_BUCKETS: readonly number[] = Object.freeze([
 
 /** prometheus-fastapi-instrumentator's `latency_lowr_buckets`. */
 export const LOWR_BUCKETS: readonly number[] = Object.freeze([0.1, 0.5, 1]);
-
-// Methods outside this set are reported as "OTHER": a client can send any
-// token as a method, and each would otherwise become a series.
-const METHODS = new Set([
-  "GET",
-  "HEAD",
-  "POST",
-  "PUT",
-  "DELETE",
-  "CONNECT",
-  "OPTIONS",
-  "TRACE",
-  "PATCH",
-]);
 
 /** The HTTP metrics, as registered in one registry. */
 export interface HttpMetrics {
@@ -230,7 +217,7 @@ export function instrument<A extends unknown[]>(
   return async (request: Request, ...rest: A): Promise<Response> => {
     const route = routes.match(pathnameOf(request.url));
     if (excluded(route)) return await handler(request, ...rest);
-    const method = METHODS.has(request.method) ? request.method : "OTHER";
+    const method = methodLabel(request.method);
     const start = performance.now();
     if (trackInProgress) m.inProgress.inc();
     let response: Response;

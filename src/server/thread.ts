@@ -30,6 +30,7 @@ self.onmessage = (event: MessageEvent<{ start: ThreadConfig }>) => {
     authToken: config.authToken,
     demo: config.demo,
     cluster: true,
+    quiet: config.quiet,
   });
   const server = Deno.serve({
     hostname: config.hostname,

@@ -8,6 +8,7 @@
 
 import type { TrackingMetrics } from "./catalogue.ts";
 import { labelValue, nonNegative } from "./_validate.ts";
+import { methodLabel } from "../http/methods.ts";
 
 /**
  * One handled request, for {@linkcode AppTrackers.trackAppRequest}.
@@ -77,18 +78,6 @@ export interface AppTrackers {
   trackAppError(error: AppError): void;
 }
 
-const METHODS = new Set([
-  "GET",
-  "HEAD",
-  "POST",
-  "PUT",
-  "DELETE",
-  "CONNECT",
-  "OPTIONS",
-  "TRACE",
-  "PATCH",
-]);
-
 /** Builds the application-wide helpers for catalogue `m`. */
 export function appTrackers(m: TrackingMetrics): AppTrackers {
   return {
@@ -98,8 +87,7 @@ export function appTrackers(m: TrackingMetrics): AppTrackers {
         throw new TypeError(`${helper}: expects { endpoint, method, statusCode, seconds }`);
       }
       const endpoint = labelValue(helper, "endpoint", request.endpoint);
-      let method = labelValue(helper, "method", request.method).toUpperCase();
-      if (!METHODS.has(method)) method = "OTHER";
+      const method = methodLabel(labelValue(helper, "method", request.method));
       const status = request.statusCode;
       if (typeof status !== "number" || !Number.isInteger(status) || status < 100 || status > 599) {
         throw new RangeError(
