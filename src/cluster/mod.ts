@@ -64,13 +64,19 @@ interface Ack {
   w: string;
   to: string;
 }
-interface Segment {
+/**
+ * Shared segments, several to a message: Deno's in-process channel holds
+ * 256 messages, and a worker that falls further behind (still starting, on
+ * a busy core) loses the oldest. One message per metric (some 40 for the
+ * exporter) times every peer answering every newcomer overflowed it often
+ * enough at start that a worker never saw some of its peers.
+ */
+interface Segments {
   t: "seg";
   w: string;
-  r: string;
-  seg: SharedSegment;
+  segs: { r: string; seg: SharedSegment }[];
 }
-type Message = Hello | Ack | Segment;
+type Message = Hello | Ack | Segments;
 
 interface Shareable extends Collector {
   share(worker: string): SharedSegment;
@@ -122,25 +128,31 @@ export function joinCluster(options: ClusterOptions): Cluster {
   let warnedCopy = false;
   const greeted = new Set<string>();
 
-  const shareMetric = (r: string, c: Collector) => {
-    if (!isShareable(c)) return;
+  /** Shares `c` (if it can be) and returns what to post about it. */
+  const shareMetric = (r: string, c: Collector): { r: string; seg: SharedSegment }[] => {
+    if (!isShareable(c)) return [];
     const seg = c.share(worker);
     mine.push({ r, seg });
-    post({ t: "seg", w: worker, r, seg });
     const waiting = pending.get(`${r}\u0000${c.name}`);
     if (waiting) {
       pending.delete(`${r}\u0000${c.name}`);
       for (const s of waiting) attach(r, s);
     }
+    return [{ r, seg }];
   };
 
   const startSharing = () => {
     if (shared) return;
     shared = true;
+    const segs: { r: string; seg: SharedSegment }[] = [];
     for (const [r, registry] of Object.entries(options.registries)) {
-      for (const c of registry.getAll()) shareMetric(r, c);
-      registry.onRegister((c) => shareMetric(r, c));
+      for (const c of registry.getAll()) segs.push(...shareMetric(r, c));
+      registry.onRegister((c) => {
+        const one = shareMetric(r, c);
+        if (one.length > 0) post({ t: "seg", w: worker, segs: one });
+      });
     }
+    post({ t: "seg", w: worker, segs });
     resolveReady();
   };
 
@@ -172,7 +184,7 @@ export function joinCluster(options: ClusterOptions): Cluster {
         Atomics.add(new Int32Array(m.probe), 0, 1);
         post({ t: "ack", w: worker, to: m.w });
         if (shared) {
-          for (const { r, seg } of mine) post({ t: "seg", w: worker, r, seg });
+          post({ t: "seg", w: worker, segs: mine });
         } else if (!greeted.has(m.w)) {
           greeted.add(m.w);
           post({ t: "hello", w: worker, probe });
@@ -191,7 +203,7 @@ export function joinCluster(options: ClusterOptions): Cluster {
         }
         break;
       case "seg":
-        attach(m.r, m.seg);
+        for (const { r, seg } of m.segs) attach(r, seg);
         break;
     }
   };
