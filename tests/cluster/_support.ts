@@ -1,0 +1,229 @@
+/**
+ * Helpers for the cluster tests: `deno serve --parallel` as a subprocess,
+ * requests that each open a new connection (so the kernel spreads them over
+ * the server's threads), and counter snapshots for monotonicity checks.
+ *
+ * Deno only (the servers under test are Deno's); the test files skip under Bun.
+ *
+ * @module
+ */
+
+import process from "node:process";
+import { type Family, parseText, seriesKey } from "../_support/parse.ts";
+import { isDeno, REPO_ROOT, sleep } from "../server/_support.ts";
+
+export { isDeno };
+
+/** Why a Deno-only cluster test does not run under Bun. */
+export const DENO_ONLY: string | false = !isDeno &&
+  "shared-memory workers are Deno's (deno serve --parallel, Web Worker threads); run under deno test";
+
+/** A running `deno serve --parallel`. */
+export interface ServeProcess {
+  /** `http://127.0.0.1:PORT`. */
+  readonly origin: string;
+  /** Everything written to stdout so far. */
+  stdout(): string;
+  /** Everything written to stderr so far. */
+  stderr(): string;
+  /** Sends a signal. */
+  signal(signal: "SIGTERM" | "SIGINT" | "SIGKILL"): void;
+  /** Settles with the exit code (or the signal that killed it) once it has exited. */
+  readonly exited: Promise<{ code: number | null; signal: string | null }>;
+  /** Kills it (SIGKILL) if it still runs, and waits for it. */
+  kill(): Promise<void>;
+}
+
+/** The environment for a child: ours without the variables that configure the servers. */
+function childEnv(env: Record<string, string>): Record<string, string> {
+  const drop = ["PORT", "HOSTNAME", "METRICS_AUTH_TOKEN", "DEMO", "WORKERS", "DENO_JOBS"];
+  const base: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && !drop.includes(k)) base[k] = v;
+  }
+  return { ...base, NO_COLOR: "1", ...env };
+}
+
+/**
+ * Starts `DENO_JOBS=jobs deno serve --parallel --port 0 --host 127.0.0.1
+ * <flags> <module>` (module relative to the repository root) and waits for
+ * its "Listening on" line. Callers `kill()` it in `finally`.
+ */
+export async function startServe(
+  module: string,
+  flags: readonly string[],
+  jobs: number,
+  env: Record<string, string> = {},
+): Promise<ServeProcess> {
+  const deno = (globalThis as { Deno?: typeof Deno }).Deno;
+  if (deno === undefined) throw new Error("deno serve runs under Deno only");
+  const child = new deno.Command(deno.execPath(), {
+    args: ["serve", "--parallel", "--port", "0", "--host", "127.0.0.1", ...flags, module],
+    cwd: REPO_ROOT,
+    env: childEnv({ DENO_JOBS: String(jobs), ...env }),
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let out = "";
+  let err = "";
+  let running = true;
+  const drain = async (stream: ReadableStream<Uint8Array>, add: (s: string) => void) => {
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) add(chunk);
+  };
+  const exited = Promise.all([
+    child.status,
+    drain(child.stdout, (s) => out += s),
+    drain(child.stderr, (s) => err += s),
+  ]).then(([status]) => ({
+    code: status.signal === null ? status.code : null,
+    signal: status.signal,
+  }));
+  child.status.then(() => running = false);
+  const signal = (s: "SIGTERM" | "SIGINT" | "SIGKILL") => {
+    try {
+      child.kill(s);
+    } catch { /* already exited */ }
+  };
+  const kill = async () => {
+    if (running) signal("SIGKILL");
+    await exited;
+  };
+  try {
+    const end = Date.now() + 60_000;
+    for (;;) {
+      // deno serve prints its line on stderr or stdout depending on the version: read both.
+      const m = /Listening on (http:\/\/127\.0\.0\.1:\d+)\//.exec(out + err);
+      if (m !== null) {
+        return { origin: m[1], stdout: () => out, stderr: () => err, signal, exited, kill };
+      }
+      if (!running) throw new Error(`deno serve exited before listening; stderr: ${err}`);
+      if (Date.now() > end) throw new Error(`deno serve printed no listening line in 60 s: ${err}`);
+      await sleep(10);
+    }
+  } catch (error) {
+    await kill();
+    throw error;
+  }
+}
+
+/**
+ * Fetches `url` on a connection of its own (`Connection: close`: the client
+ * does not keep it, the server closes it), and reads the whole body.
+ */
+export async function fetchFresh(
+  url: string,
+  init: RequestInit = {},
+): Promise<{ status: number; headers: Headers; body: string }> {
+  const headers = new Headers(init.headers);
+  headers.set("connection", "close");
+  const res = await fetch(url, { ...init, headers });
+  return { status: res.status, headers: res.headers, body: await res.text() };
+}
+
+/** Scrapes `origin + path` on a new connection and parses the text format. */
+export async function scrapeFresh(origin: string, path: string): Promise<Family[]> {
+  const res = await fetchFresh(origin + path);
+  if (res.status !== 200) throw new Error(`${path}: HTTP ${res.status}: ${res.body}`);
+  return parseText(res.body);
+}
+
+/**
+ * Every sample that may only go up: all samples of counters, and the
+ * `_bucket`, `_count` and `_sum` samples of histograms and the `_count` and
+ * `_sum` of summaries (every observation in this exporter is >= 0), by series key.
+ */
+export function monotonicSamples(families: readonly Family[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const f of families) {
+    for (const s of f.samples) {
+      const cumulative = f.type === "counter" ||
+        (f.type === "histogram" && /_(bucket|count|sum)$/.test(s.name)) ||
+        (f.type === "summary" && /_(count|sum)$/.test(s.name));
+      if (cumulative) out.set(seriesKey(s.name, s.labels), s.value);
+    }
+  }
+  return out;
+}
+
+/**
+ * Throws unless every series of `before` is in `after` with a value at least
+ * as large; returns how many series were compared. `what` names the scrapes.
+ */
+export function assertMonotonic(
+  before: ReadonlyMap<string, number>,
+  after: ReadonlyMap<string, number>,
+  what: string,
+): number {
+  const problems: string[] = [];
+  for (const [key, was] of before) {
+    const now = after.get(key);
+    if (now === undefined) problems.push(`${key} disappeared (was ${was})`);
+    else if (!(now >= was)) problems.push(`${key} went from ${was} to ${now}`);
+  }
+  if (problems.length > 0) {
+    throw new Error(`${what}: not monotonic:\n  ${problems.slice(0, 20).join("\n  ")}`);
+  }
+  return before.size;
+}
+
+/** Runs `task(i)` for i in [0, count) over `concurrency` loops. */
+export async function runConcurrently(
+  count: number,
+  concurrency: number,
+  task: (i: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < count) await task(next++);
+  }));
+}
+
+/** Resolves to the promise's value, or to "timeout" after `ms` (the timer is cleared). */
+export async function within<T>(promise: Promise<T>, ms: number): Promise<T | "timeout"> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), ms)),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Waits until `consecutive` scrapes of `/metrics` in a row, each on a new
+ * connection, show `workers` distinct `worker` values of `deno_version_info`
+ * (every answering worker has met every other); at most `timeoutMs`.
+ *
+ * `deno serve --parallel` prints its "Listening on" line when its first
+ * worker listens: the others are still starting (loading the module,
+ * joining the cluster) for a few hundred milliseconds on this machine, and a
+ * worker that has not met its peers yet reports only its own metrics.
+ *
+ * Returns how many scrapes it made (they count in the HTTP metrics).
+ */
+export async function waitForCluster(
+  origin: string,
+  workers: number,
+  consecutive = 10,
+  timeoutMs = 15_000,
+): Promise<number> {
+  const end = Date.now() + timeoutMs;
+  let streak = 0;
+  let seen = 0;
+  let scrapes = 0;
+  while (streak < consecutive) {
+    const families = await scrapeFresh(origin, "/metrics");
+    scrapes++;
+    const info = families.find((f) => f.name === "deno_version_info");
+    seen = new Set(info?.samples.map((s) => s.labels.worker)).size;
+    streak = seen === workers ? streak + 1 : 0;
+    if (Date.now() > end) {
+      throw new Error(`the ${workers} workers did not all meet in ${timeoutMs} ms (last: ${seen})`);
+    }
+  }
+  return scrapes;
+}
