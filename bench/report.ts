@@ -18,12 +18,18 @@
  * garbage-collection pauses that prom-client's allocating paths cause and
  * ours, which allocate nothing, do not.
  *
- * Run: `deno task bench:report [--runs=3] [--stat=min]`.
+ * After that table, a second one for sharing metrics across workers
+ * (`cluster.bench.ts`: shared-storage hot paths and merged scrapes against
+ * single-process ones, same runs and statistic), and with `--rps` the
+ * requests-per-second table of `cluster_rps.ts` (about two minutes more).
+ *
+ * Run: `deno task bench:report [--runs=3] [--stat=min] [--rps]`.
  *
  * @module
  */
 
-import { HEAP_PAD_ENV, HEAP_PADS, MEMORY_TARGET, ROWS } from "./_rows.ts";
+import { HEAP_PAD_ENV, HEAP_PADS, MEMORY_TARGET, OPS, ROWS } from "./_rows.ts";
+import { clusterRows } from "./_cluster_rows.ts";
 import { ENDPOINTS, measureInSubprocess, type MemoryResult, MODELS, SERIES } from "./memory.ts";
 
 type Stat = "avg" | "min" | "p75";
@@ -229,3 +235,67 @@ lines.push(
     "ratio is ours over a raw `Float64Array` add. Regenerate with `deno task bench:report`.",
 );
 console.log(lines.join("\n"));
+
+// ------------------------------------------------- sharing across workers
+
+/** `deno bench --json bench/cluster.bench.ts`, in a fresh process. */
+async function runClusterBench(): Promise<BenchJson> {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["bench", "--json", "--v8-flags=--expose-gc", "bench/cluster.bench.ts"],
+    cwd: root,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (code !== 0) {
+    throw new Error(`deno bench (cluster) failed:\n${new TextDecoder().decode(stderr)}`);
+  }
+  return JSON.parse(new TextDecoder().decode(stdout)) as BenchJson;
+}
+
+const clusterTable = clusterRows(OPS);
+const clusterTimed: Measured[][] = clusterTable.map(() => []);
+for (let run = 0; run < runs; run++) {
+  const json = await runClusterBench();
+  clusterTable.forEach((row, i) => {
+    const ours = timeOf(json, row.group, row.ours) / row.ops;
+    const base = timeOf(json, row.group, row.base) / row.ops;
+    clusterTimed[i].push({ ours, other: base, ratio: ours / base });
+  });
+}
+const clusterLines = [
+  "",
+  "Sharing metrics across workers (`bench/cluster.bench.ts`, same runs and statistic; 4 workers " +
+  "simulated in one isolate, each metric shared and attached to the other three as " +
+  "`joinCluster` leaves it). Ratio: shared time over single-process time.",
+  "",
+  "| operation | shared | single-process | ratio | target | met? |",
+  "| --- | ---: | ---: | ---: | :---: | :---: |",
+];
+clusterTable.forEach((row, i) => {
+  const c = cell(clusterTimed[i]);
+  const target = row.target === undefined ? "—" : `≤ ${row.target}×`;
+  const met = row.target === undefined ? "(reference)" : c.ratio <= row.target ? "yes" : "**no**";
+  clusterLines.push(
+    `| ${row.operation} | ${ns(c.ours)} | ${ns(c.other)} | ${times(c.ratio)}${c.range} | ` +
+      `${target} | ${met} |`,
+  );
+});
+if (Deno.args.includes("--rps")) {
+  const { code, stdout } = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-run",
+      "--allow-read",
+      "--allow-net=127.0.0.1",
+      "--allow-env",
+      "--allow-sys=loadavg",
+      "bench/cluster_rps.ts",
+    ],
+    cwd: root,
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  if (code !== 0) throw new Error("bench/cluster_rps.ts failed");
+  clusterLines.push("", new TextDecoder().decode(stdout).trimEnd());
+}
+console.log(clusterLines.join("\n"));

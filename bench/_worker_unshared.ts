@@ -1,0 +1,15 @@
+/**
+ * `src/server/worker.ts` without the cluster, for `cluster_rps.ts`'s
+ * reference row: the same exporter under `deno serve --parallel`, each worker
+ * keeping its own metrics, to tell the cost of two workers on this machine
+ * from the cost of sharing their metrics.
+ *
+ * @module
+ */
+
+import { createExporter } from "../src/server/exporter.ts";
+
+const exporter = createExporter({ cluster: false });
+
+/** The fetch handler `deno serve` calls. */
+export default { fetch: exporter.fetch } satisfies Deno.ServeDefaultExport;
