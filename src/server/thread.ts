@@ -4,8 +4,9 @@
  * (`reusePort`, so the kernel spreads connections over the threads).
  *
  * Messages from the main thread: `{ start: ThreadConfig }` once, then
- * `"stop"` to drain and exit. Messages to it: `{ listening: port }`,
- * `{ stopped: drained }`.
+ * `{ meet: n }` (answer once this thread's metrics merge with `n` peers, or
+ * after 5 s), then `"stop"` to drain and exit. Messages to it:
+ * `{ listening: port }`, `{ met: peers }`, `{ stopped: true }`.
  *
  * @module
  */
@@ -42,7 +43,15 @@ self.onmessage = (event: MessageEvent<{ start: ThreadConfig }>) => {
       return new Response("Internal Server Error\n", { status: 500 });
     },
   }, exporter.fetch);
-  self.onmessage = async () => {
+  self.onmessage = async (e: MessageEvent<{ meet?: number } | "stop">) => {
+    if (typeof e.data === "object" && e.data.meet !== undefined) {
+      const deadline = Date.now() + 5_000;
+      while ((exporter.cluster?.peers ?? 0) < e.data.meet && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      self.postMessage({ met: exporter.cluster?.peers ?? 0 });
+      return;
+    }
     await server.shutdown();
     exporter.cluster?.close();
     self.postMessage({ stopped: true });

@@ -37,6 +37,22 @@ export async function startThreads(
   };
   const port = await start(config.port);
   await Promise.all(Array.from({ length: count - 1 }, () => start(port)));
+  // Say "listening" only once every thread merges with all the others, so the
+  // first scrapes already report everyone's metrics.
+  const met = await Promise.all(threads.map((worker) =>
+    new Promise<number>((resolve) => {
+      worker.onmessage = (e: MessageEvent<{ met?: number }>) => {
+        if (e.data.met !== undefined) resolve(e.data.met);
+      };
+      worker.postMessage({ meet: count - 1 });
+    })
+  ));
+  if (met.some((peers) => peers < count - 1)) {
+    console.error(
+      `[metrics] some server threads did not meet all peers within 5 s (${met.join(", ")} of ` +
+        `${count - 1}); their metrics merge once they do`,
+    );
+  }
   const host = config.hostname.includes(":") ? `[${config.hostname}]` : config.hostname;
   console.log(
     `securetrack-metrics listening on http://${host}:${port}/ ` +
