@@ -44,7 +44,9 @@ const TEXT = { "Content-Type": "text/plain; charset=utf-8" };
  * const res = await app(new Request("http://localhost/healthz"));
  * ```
  */
-export function createApp(options: AppOptions): (request: Request) => Promise<Response> {
+export function createApp(
+  options: AppOptions,
+): (request: Request) => Response | Promise<Response> {
   const started = performance.now();
   const serveMetrics = metricsHandler(options.registry);
   const serveCustom = metricsHandler(options.customRegistry);

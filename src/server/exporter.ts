@@ -31,7 +31,7 @@ export interface ExporterOptions {
 /** A ready exporter: its fetch handler and, in a cluster, its membership. */
 export interface Exporter {
   /** The fetch handler serving every endpoint. */
-  fetch: (request: Request) => Promise<Response>;
+  fetch: (request: Request) => Response | Promise<Response>;
   /** Cluster membership, when `cluster` was asked for. */
   cluster: Cluster | undefined;
 }

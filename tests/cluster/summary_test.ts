@@ -36,14 +36,24 @@ async function get(
   return { worker: res.headers.get("x-worker") ?? "", body };
 }
 
-/** Opens clients until one holds a connection to each worker (at most 64 tries). */
+/**
+ * Opens clients until one holds a connection to each worker (for at most
+ * 10 s: `deno serve` says it listens when its first worker does, and the
+ * kernel can only spread connections over the workers listening by then).
+ */
 async function pinEveryWorker(server: ServeProcess, clients: Deno.HttpClient[]): Promise<Pinned[]> {
   const pinned = new Map<string, Pinned>();
-  for (let i = 0; i < 64 && pinned.size < WORKERS; i++) {
+  const deadline = Date.now() + 10_000;
+  while (pinned.size < WORKERS && Date.now() < deadline) {
     const client = Deno.createHttpClient({});
-    clients.push(client);
     const { worker } = await get(server, "/cluster", client);
-    if (!pinned.has(worker)) pinned.set(worker, { client, worker });
+    if (!pinned.has(worker)) {
+      pinned.set(worker, { client, worker });
+      clients.push(client);
+    } else {
+      client.close();
+      await new Promise((r) => setTimeout(r, 10));
+    }
   }
   assert.equal(pinned.size, WORKERS, `connections reached ${pinned.size} distinct workers`);
   return [...pinned.values()];
