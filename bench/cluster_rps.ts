@@ -25,7 +25,7 @@
  * On this 2-core machine the load generator takes most of one core, so two
  * workers compete with it for the other; the table says what that gives.
  *
- * Run: `deno run --allow-run --allow-read --allow-net=127.0.0.1 --allow-env
+ * Run: `deno run --allow-run --allow-read --allow-net=127.0.0.1 --allow-env --allow-sys=loadavg
  * bench/cluster_rps.ts [--duration=5] [--warmup=1] [--rounds=3]
  * [--connections=32] [--client=wrk|fetch] [--json]`. Progress goes to
  * stderr, the Markdown table (or JSON) to stdout. Every server it starts is
