@@ -51,6 +51,8 @@ const ROUNDS = positive("rounds", 3);
 const CONNECTIONS = positive("connections", 32);
 const JSON_OUT = Deno.args.includes("--json");
 const PATH = "/healthz";
+import { taskFlags } from "../demo/server.ts";
+
 const ROOT = new URL("..", import.meta.url);
 const decoder = new TextDecoder();
 
@@ -72,10 +74,7 @@ const log = (m: string) => console.error(`[cluster_rps] ${m}`);
 
 /** The start task's flags, from deno.json (the words between `deno run` and `main.ts`). */
 function startTaskFlags(): string[] {
-  const text = Deno.readTextFileSync(new URL("deno.json", ROOT));
-  const m = /"start":\s*"deno run ([^"]*) main\.ts"/.exec(text);
-  if (m === null) throw new Error("deno.json: no start task of the form deno run ... main.ts");
-  return m[1].split(/\s+/);
+  return taskFlags(Deno.readTextFileSync(new URL("deno.json", ROOT)), "start", "main.ts");
 }
 
 /** The flags `src/server/worker.ts` documents for `deno serve --parallel` (without the port). */

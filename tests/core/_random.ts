@@ -1,21 +1,11 @@
 /**
- * Test helpers: a seeded PRNG (mulberry32) and the distributions the
- * accuracy tests draw from, so every run sees the same samples.
+ * Test helpers: the seeded PRNG (from `tests/_support/random.ts`) and the
+ * distributions the accuracy tests draw from, so every run sees the same samples.
  *
  * @module
  */
 
-/** mulberry32: a 32-bit seeded generator of floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 } from "../_support/random.ts";
 
 /** Standard normal draws by Box-Muller, from a uniform source. */
 export function normals(uniform: () => number): () => number {

@@ -10,6 +10,8 @@ import { readFileSync } from "node:fs";
 import process from "node:process";
 import type { Registry } from "../../src/core/registry.ts";
 import { type Family, parseText, type Sample, seriesKey } from "../_support/parse.ts";
+import { taskFlags } from "../../demo/server.ts";
+import { mulberry32 } from "../_support/random.ts";
 
 /** A fetch handler as both runtimes call it. */
 export type FetchHandler = (request: Request) => Response | Promise<Response>;
@@ -128,17 +130,8 @@ export function samplesNamed(families: readonly Family[], name: string): Sample[
   return families.flatMap((f) => f.samples.filter((s) => s.name === name));
 }
 
-/** mulberry32: a 32-bit seeded generator of floats in [0, 1), so every run sees the same paths. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator of floats in [0, 1) (mulberry32), so every run sees the same paths. */
+export const seeded: (seed: number) => () => number = mulberry32;
 
 /** A promise with its resolve function outside, for handlers a test releases by hand. */
 export function gate<T = void>(): { promise: Promise<T>; open(value: T): void } {
@@ -158,47 +151,12 @@ export function sleep(ms: number): Promise<void> {
 /** The repository root (where deno.json and main.ts are). */
 export const REPO_ROOT: string = decodeURIComponent(new URL("../../", import.meta.url).pathname);
 
-/** deno.json without its comments and trailing commas (it is JSONC). */
-function parseJsonc(text: string): unknown {
-  let out = "";
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === '"') {
-      let j = i + 1;
-      while (j < text.length && text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
-      out += text.slice(i, j + 1);
-      i = j;
-    } else if (c === "/" && text[i + 1] === "/") {
-      while (i < text.length && text[i] !== "\n") i++;
-      out += "\n";
-    } else if (c === "/" && text[i + 1] === "*") {
-      i = text.indexOf("*/", i + 2) + 1;
-      if (i === 0) throw new SyntaxError("unterminated comment in deno.json");
-    } else {
-      out += c;
-    }
-  }
-  return JSON.parse(out.replace(/,(\s*[}\]])/g, "$1"));
-}
-
 /**
  * The permission flags of the `start` task in deno.json: the words between
  * `deno run` and `main.ts`, so the subprocess tests follow the task.
  */
 export function startTaskFlags(denoJson: string): string[] {
-  const config = parseJsonc(denoJson) as {
-    tasks?: Record<string, string | { command?: string }>;
-  };
-  const task = config.tasks?.start;
-  const command = typeof task === "string" ? task : task?.command;
-  if (command === undefined) throw new Error("deno.json has no start task");
-  const words = command.trim().split(/\s+/).map((w) => w.replace(/^(['"])(.*)\1$/, "$2"));
-  const run = words.indexOf("run");
-  const script = words.indexOf("main.ts");
-  if (words[0] !== "deno" || run !== 1 || script < run) {
-    throw new Error(`unexpected start task: ${command}`);
-  }
-  return words.slice(run + 1, script);
+  return taskFlags(denoJson, "start", "main.ts");
 }
 
 /** A running `main.ts`. */
