@@ -33,6 +33,8 @@ export interface SeriesSource {
   alive: Uint8Array;
   /** Escaped label values of a series, or `undefined` while not yet known. */
   labels(id: number): readonly string[] | undefined;
+  /** The series' grouping key (its escaped values joined by newlines), or `undefined`. */
+  key(id: number): string | undefined;
   /** The store's values (`stride` per series). */
   values: Float64Array;
   /** Creation times, when the metric keeps them. */
@@ -53,6 +55,12 @@ export function sourcesOf(
     end: index.end,
     alive: index.alive,
     labels: (id) => index.escaped.slice(id * n, id * n + n) as string[],
+    key: (id) => {
+      if (n === 0) return "";
+      let key = index.escaped[id * n]!;
+      for (let i = 1; i < n; i++) key += "\n" + index.escaped[id * n + i];
+      return key;
+    },
     values: store.values,
     created: store.created,
     array: (name) => extra[name],
@@ -65,6 +73,7 @@ export function sourcesOf(
       end: Math.min(alive.length, Math.floor(values.length / store.stride)),
       alive,
       labels: (id) => remote.escaped[id],
+      key: (id) => remote.keys[id],
       values,
       created: store.created ? remote.float64("created") : undefined,
       array: (name) => remote.float64(name),
@@ -95,16 +104,19 @@ export class SeriesGroups {
     this.#perWorker = perWorker;
   }
 
-  /** The group of `labels` from `worker`; a new one gets the next number. */
-  group(labels: readonly string[], worker: string): number {
-    // Escaped values hold no raw newline, so joining with one is unambiguous.
-    const key = this.#perWorker ? labels.join("\n") + "\n" + worker : labels.join("\n");
-    let g = this.#byKey.get(key);
+  /**
+   * The group of series `id` of `source`, whose grouping key is `key`; a new
+   * one gets the next number. Escaped values hold no raw newline, so keys
+   * joined with one are unambiguous.
+   */
+  group(source: SeriesSource, id: number, key: string): number {
+    const k = this.#perWorker ? key + "\n" + source.worker : key;
+    let g = this.#byKey.get(k);
     if (g === undefined) {
       g = this.size++;
-      this.#byKey.set(key, g);
-      for (const v of labels) this.labelValues.push(v);
-      if (this.#perWorker) this.labelValues.push(worker);
+      this.#byKey.set(k, g);
+      for (const v of source.labels(id)!) this.labelValues.push(v);
+      if (this.#perWorker) this.labelValues.push(source.worker);
     }
     return g;
   }
@@ -121,9 +133,9 @@ export function forEachSeries(
   for (const source of sources) {
     for (let id = 0; id < source.end; id++) {
       if (!source.alive[id]) continue;
-      const labels = source.labels(id);
-      if (labels === undefined) continue; // created a moment ago; next scrape
-      visit(groups.group(labels, source.worker), source, id);
+      const key = source.key(id);
+      if (key === undefined) continue; // created a moment ago; next scrape
+      visit(groups.group(source, id, key), source, id);
     }
   }
 }

@@ -209,6 +209,8 @@ export class RemoteSeries {
   readonly worker: string;
   /** Escaped label values per series id, as far as the log has been read. */
   readonly escaped: (string[] | undefined)[] = [];
+  /** The same, joined into the grouping key (see `SeriesGroups`), built once per series. */
+  readonly keys: (string | undefined)[] = [];
   readonly #segment: SharedSegment;
   readonly #log: SeriesLogReader;
 
@@ -217,7 +219,10 @@ export class RemoteSeries {
     this.worker = segment.worker;
     this.#segment = segment;
     this.#log = new SeriesLogReader(segment.log, labels);
-    if (labels === 0) this.escaped[0] = [];
+    if (labels === 0) {
+      this.escaped[0] = [];
+      this.keys[0] = "";
+    }
   }
 
   /** Whether this reader already reads `segment` (same worker, same memory). */
@@ -227,7 +232,10 @@ export class RemoteSeries {
 
   /** Reads new log records and returns the segment's liveness flags. */
   refresh(): Uint8Array {
-    this.#log.read((id, escaped) => this.escaped[id] = escaped);
+    this.#log.read((id, escaped) => {
+      this.escaped[id] = escaped;
+      this.keys[id] = escaped.join("\n");
+    });
     return new Uint8Array(this.#segment.alive);
   }
 
