@@ -8,9 +8,8 @@
  * @module
  */
 
-import process from "node:process";
 import { type Family, parseText, seriesKey } from "../_support/parse.ts";
-import { isDeno, REPO_ROOT, sleep } from "../server/_support.ts";
+import { isDeno, type MainProcess, spawnDeno, waitForListening } from "../server/_support.ts";
 
 export { isDeno };
 
@@ -19,30 +18,7 @@ export const DENO_ONLY: string | false = !isDeno &&
   "shared-memory workers are Deno's (deno serve --parallel, Web Worker threads); run under deno test";
 
 /** A running `deno serve --parallel`. */
-export interface ServeProcess {
-  /** `http://127.0.0.1:PORT`. */
-  readonly origin: string;
-  /** Everything written to stdout so far. */
-  stdout(): string;
-  /** Everything written to stderr so far. */
-  stderr(): string;
-  /** Sends a signal. */
-  signal(signal: "SIGTERM" | "SIGINT" | "SIGKILL"): void;
-  /** Settles with the exit code (or the signal that killed it) once it has exited. */
-  readonly exited: Promise<{ code: number | null; signal: string | null }>;
-  /** Kills it (SIGKILL) if it still runs, and waits for it. */
-  kill(): Promise<void>;
-}
-
-/** The environment for a child: ours without the variables that configure the servers. */
-function childEnv(env: Record<string, string>): Record<string, string> {
-  const drop = ["PORT", "HOSTNAME", "METRICS_AUTH_TOKEN", "DEMO", "WORKERS", "DENO_JOBS"];
-  const base: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (v !== undefined && !drop.includes(k)) base[k] = v;
-  }
-  return { ...base, NO_COLOR: "1", ...env };
-}
+export type ServeProcess = MainProcess;
 
 /**
  * Starts `DENO_JOBS=jobs deno serve --parallel --port 0 --host 127.0.0.1
@@ -55,57 +31,11 @@ export async function startServe(
   jobs: number,
   env: Record<string, string> = {},
 ): Promise<ServeProcess> {
-  const deno = (globalThis as { Deno?: typeof Deno }).Deno;
-  if (deno === undefined) throw new Error("deno serve runs under Deno only");
-  const child = new deno.Command(deno.execPath(), {
-    args: ["serve", "--parallel", "--port", "0", "--host", "127.0.0.1", ...flags, module],
-    cwd: REPO_ROOT,
-    env: childEnv({ DENO_JOBS: String(jobs), ...env }),
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let out = "";
-  let err = "";
-  let running = true;
-  const drain = async (stream: ReadableStream<Uint8Array>, add: (s: string) => void) => {
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) add(chunk);
-  };
-  const exited = Promise.all([
-    child.status,
-    drain(child.stdout, (s) => out += s),
-    drain(child.stderr, (s) => err += s),
-  ]).then(([status]) => ({
-    code: status.signal === null ? status.code : null,
-    signal: status.signal,
-  }));
-  child.status.then(() => running = false);
-  const signal = (s: "SIGTERM" | "SIGINT" | "SIGKILL") => {
-    try {
-      child.kill(s);
-    } catch { /* already exited */ }
-  };
-  const kill = async () => {
-    if (running) signal("SIGKILL");
-    await exited;
-  };
-  try {
-    const end = Date.now() + 60_000;
-    for (;;) {
-      // deno serve prints its line on stderr or stdout depending on the version: read both.
-      const m = /Listening on (http:\/\/127\.0\.0\.1:\d+)\//.exec(out + err);
-      if (m !== null) {
-        return { origin: m[1], stdout: () => out, stderr: () => err, signal, exited, kill };
-      }
-      if (!running) throw new Error(`deno serve exited before listening; stderr: ${err}`);
-      if (Date.now() > end) throw new Error(`deno serve printed no listening line in 60 s: ${err}`);
-      await sleep(10);
-    }
-  } catch (error) {
-    await kill();
-    throw error;
-  }
+  const child = spawnDeno(
+    ["serve", "--parallel", "--port", "0", "--host", "127.0.0.1", ...flags, module],
+    { DENO_JOBS: String(jobs), ...env },
+  );
+  return await waitForListening(child, /Listening on (http:\/\/127\.0\.0\.1:\d+)\//, "deno serve");
 }
 
 /**

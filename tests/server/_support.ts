@@ -183,19 +183,18 @@ export interface MainRun {
   stderr: string;
 }
 
-/** The environment for main.ts: ours without its variables, plus `env`. */
-function mainEnv(env: Record<string, string>): Record<string, string> {
+/** The environment for a server child: ours without the variables that configure it, plus `env`. */
+function childEnv(env: Record<string, string>): Record<string, string> {
+  const drop = ["PORT", "HOSTNAME", "METRICS_AUTH_TOKEN", "DEMO", "WORKERS", "DENO_JOBS"];
   const base: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (v !== undefined && !["PORT", "HOSTNAME", "METRICS_AUTH_TOKEN", "DEMO"].includes(k)) {
-      base[k] = v;
-    }
+    if (v !== undefined && !drop.includes(k)) base[k] = v;
   }
   return { ...base, NO_COLOR: "1", ...env };
 }
 
 /** A child process: its output so far and how it ended. */
-interface Child {
+export interface Child {
   stdout(): string;
   stderr(): string;
   /** Settles once it has exited and its output is read to the end. */
@@ -204,16 +203,20 @@ interface Child {
   running(): boolean;
 }
 
-// Deno.Command, not node:child_process: in Deno 2.9 a node ChildProcess
-// reports a child that handled SIGTERM and exited 0 as killed by SIGTERM.
-function spawnMain(args: string[], env: Record<string, string>): Child {
+/**
+ * Runs `deno <args>` in the repository root with `env` (on top of ours, less
+ * the server settings) and collects its output.
+ *
+ * Deno.Command, not node:child_process: in Deno 2.9 a node ChildProcess
+ * reports a child that handled SIGTERM and exited 0 as killed by SIGTERM.
+ */
+export function spawnDeno(args: string[], env: Record<string, string>): Child {
   const deno = (globalThis as { Deno?: typeof Deno }).Deno;
-  if (deno === undefined) throw new Error("main.ts runs under Deno only");
-  const flags = startTaskFlags(readFileSync(`${REPO_ROOT}deno.json`, "utf8"));
+  if (deno === undefined) throw new Error("these subprocesses run under Deno only");
   const child = new deno.Command(deno.execPath(), {
-    args: ["run", ...flags, "main.ts", ...args],
+    args,
     cwd: REPO_ROOT,
-    env: mainEnv(env),
+    env: childEnv(env),
     clearEnv: true,
     stdin: "null",
     stdout: "piped",
@@ -247,28 +250,53 @@ function spawnMain(args: string[], env: Record<string, string>): Child {
   };
 }
 
-/** A running `main.ts`. */
-export interface MainProcess {
-  /** `http://127.0.0.1:PORT`, from the line main.ts printed. */
-  readonly origin: string;
-  /** Everything written to stdout so far. */
-  stdout(): string;
-  /** Everything written to stderr so far. */
-  stderr(): string;
-  /** Sends a signal. */
-  signal(signal: "SIGTERM" | "SIGINT" | "SIGKILL"): void;
-  /** Settles with the exit code (or the signal that killed it) once it has exited. */
-  readonly exited: Promise<{ code: number | null; signal: string | null }>;
-  /** Kills it (SIGKILL) if it still runs, and waits for it. */
-  kill(): Promise<void>;
+/** main.ts with the start task's flags. */
+function spawnMain(args: string[], env: Record<string, string>): Child {
+  const flags = startTaskFlags(readFileSync(`${REPO_ROOT}deno.json`, "utf8"));
+  return spawnDeno(["run", ...flags, "main.ts", ...args], env);
 }
 
-/** How `runMain` ended: exit status and output. */
-export interface MainRun {
-  code: number | null;
-  signal: string | null;
-  stdout: string;
-  stderr: string;
+/**
+ * Waits (at most 60 s) until `child`'s output matches `listening`, whose
+ * first group is the origin; then hands back the running server. Kills the
+ * child if it exits or stays silent.
+ */
+export async function waitForListening(
+  child: Child,
+  listening: RegExp,
+  what: string,
+): Promise<MainProcess> {
+  const kill = async () => {
+    if (child.running()) child.signal("SIGKILL");
+    await child.exited;
+  };
+  try {
+    const end = Date.now() + 60_000;
+    for (;;) {
+      // Read both streams: `deno serve` prints its line on one or the other by version.
+      const origin = listening.exec(child.stdout() + child.stderr())?.[1];
+      if (origin !== undefined) {
+        return {
+          origin,
+          stdout: child.stdout,
+          stderr: child.stderr,
+          signal: child.signal,
+          exited: child.exited,
+          kill,
+        };
+      }
+      if (!child.running()) {
+        throw new Error(`${what} exited before listening; stderr: ${child.stderr()}`);
+      }
+      if (Date.now() > end) {
+        throw new Error(`${what} printed no listening line in 60 s; stderr: ${child.stderr()}`);
+      }
+      await sleep(10);
+    }
+  } catch (error) {
+    await kill();
+    throw error;
+  }
 }
 
 /**
@@ -281,36 +309,7 @@ export async function startMain(
   env: Record<string, string> = {},
 ): Promise<MainProcess> {
   const child = spawnMain(["--port", "0", ...args], { HOSTNAME: "127.0.0.1", ...env });
-  const kill = async () => {
-    if (child.running()) child.signal("SIGKILL");
-    await child.exited;
-  };
-  try {
-    const end = Date.now() + 60_000;
-    let origin: string | undefined;
-    while (origin === undefined) {
-      origin = /listening on (http:\/\/127\.0\.0\.1:\d+)\//.exec(child.stdout())?.[1];
-      if (origin !== undefined) break;
-      if (!child.running()) {
-        throw new Error(`main.ts exited before listening; stderr: ${child.stderr()}`);
-      }
-      if (Date.now() > end) {
-        throw new Error(`main.ts printed no listening line in 60 s; stderr: ${child.stderr()}`);
-      }
-      await sleep(10);
-    }
-    return {
-      origin,
-      stdout: child.stdout,
-      stderr: child.stderr,
-      signal: child.signal,
-      exited: child.exited,
-      kill,
-    };
-  } catch (error) {
-    await kill();
-    throw error;
-  }
+  return await waitForListening(child, /listening on (http:\/\/127\.0\.0\.1:\d+)\//, "main.ts");
 }
 
 /** Runs main.ts to its end (for configurations that must fail); kills it after 60 s. */
