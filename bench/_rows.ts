@@ -228,3 +228,20 @@ export const ROWS: readonly Row[] = [
 
 /** The memory row's target: our bytes per series at most this fraction of prom-client's. */
 export const MEMORY_TARGET = 0.5;
+
+/** Deterministic values (mulberry32, seed 42), so every side observes exactly the same numbers. */
+function mulberry32(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const random = mulberry32(42);
+/** Log-uniform from 1 ms to 20 s: lands in every default bucket, including `+Inf`. */
+export const VALUES: Float64Array = Float64Array.from(
+  { length: OPS.observe },
+  () => 0.001 * Math.pow(20_000, random()),
+);

@@ -27,24 +27,7 @@
 import { Counter, Histogram, Registry, Summary } from "../src/mod.ts";
 import type { Metric } from "../src/core/metric.ts";
 import { CLUSTER, CLUSTER_WORKERS } from "./_cluster_rows.ts";
-import { OPS } from "./_rows.ts";
-
-/** Deterministic values, as in `core.bench.ts`. */
-function mulberry32(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const random = mulberry32(42);
-/** Log-uniform from 1 ms to 20 s: lands in every default bucket, including `+Inf`. */
-const VALUES = Float64Array.from(
-  { length: OPS.observe },
-  () => 0.001 * Math.pow(20_000, random()),
-);
+import { OPS, VALUES } from "./_rows.ts";
 
 /**
  * Links the same-named metrics of `registries` as `joinCluster` would: each

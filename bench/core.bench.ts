@@ -17,7 +17,7 @@
 
 import client from "npm:prom-client@15.1.3";
 import { Counter, Histogram, Registry, Summary } from "../src/mod.ts";
-import { B, HEAP_PAD_ENV, LABEL_SET_COUNT, OPS } from "./_rows.ts";
+import { B, HEAP_PAD_ENV, LABEL_SET_COUNT, OPS, VALUES } from "./_rows.ts";
 
 // Shifts where everything below lands in the heap (see `HEAP_PAD_ENV`): the
 // report repeats the floor comparison over several shifts.
@@ -33,23 +33,6 @@ const LABEL_NAMES = ["model", "endpoint"] as const;
 // t-digest that an earlier one filled.
 const CHILD = { model: "gpt-4o", endpoint: "child" } as const;
 const ONE_OFF = { model: "gpt-4o", endpoint: "one-off" } as const;
-
-/** Deterministic values, so both sides observe exactly the same numbers. */
-function mulberry32(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const random = mulberry32(42);
-/** Log-uniform from 1 ms to 20 s: lands in every default bucket, including `+Inf`. */
-const VALUES = Float64Array.from(
-  { length: OPS.observe },
-  () => 0.001 * Math.pow(20_000, random()),
-);
 
 /** 10 models × 10 endpoints, created once and shared by both libraries. */
 const LABEL_SETS = Array.from({ length: LABEL_SET_COUNT }, (_, k) => ({
