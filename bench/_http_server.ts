@@ -33,15 +33,9 @@
  */
 
 import process from "node:process";
-import {
-  Counter,
-  httpMetrics,
-  instrument,
-  metricsHandler,
-  pathnameOf,
-  Registry,
-  RouteTable,
-} from "../src/mod.ts";
+import { Counter, metricsHandler, Registry } from "../src/mod.ts";
+import { httpMetrics, instrument } from "../src/http/mod.ts";
+import { pathnameOf, RouteTable } from "../src/http/routes.ts";
 
 /** `instrument()` rebuilt step by step, each mode adding one ingredient to the previous one. */
 export const PROFILE_MODES = [

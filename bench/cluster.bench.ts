@@ -25,7 +25,7 @@
  */
 
 import { Counter, Histogram, Registry, Summary } from "../src/mod.ts";
-import type { Metric } from "../src/core/metric.ts";
+import { attachSegment, shareCollector } from "../src/core/collector.ts";
 import { CLUSTER, CLUSTER_WORKERS } from "./_cluster_rows.ts";
 import { OPS, VALUES } from "./_rows.ts";
 
@@ -35,11 +35,11 @@ import { OPS, VALUES } from "./_rows.ts";
  */
 function link(registries: readonly Registry[]): void {
   for (const m of registries[0].getAll()) {
-    const all = registries.map((r) => r.get(m.name) as Metric);
-    const segments = all.map((metric, k) => metric.share(`w${k}`));
+    const all = registries.map((r) => r.get(m.name)!);
+    const segments = all.map((metric, k) => shareCollector(metric, `w${k}`)!);
     all.forEach((metric, k) => {
       segments.forEach((segment, j) => {
-        if (j !== k) metric.attach(segment);
+        if (j !== k) attachSegment(metric, segment);
       });
     });
   }

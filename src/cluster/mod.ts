@@ -22,7 +22,7 @@
  */
 
 import { BroadcastChannel as NodeBroadcastChannel } from "node:worker_threads";
-import type { Collector } from "../core/metric.ts";
+import { attachSegment, type Collector, shareCollector } from "../core/collector.ts";
 import { setLocalWorker } from "../core/merge.ts";
 import type { Registry } from "../core/registry.ts";
 import { SHARED_MEMORY_AVAILABLE, type SharedSegment } from "../core/shared.ts";
@@ -36,8 +36,6 @@ export interface ClusterOptions {
   registries: Readonly<Record<string, Registry>>;
   /** Channel name (default `"securetrack-metrics"`); workers on the same name form one cluster. */
   channel?: string;
-  /** Where notices go (default `console.error`). */
-  log?: (message: string) => void;
 }
 
 /** A worker's membership in a cluster. */
@@ -78,32 +76,26 @@ interface Segments {
 }
 type Message = Hello | Ack | Segments;
 
-interface Shareable extends Collector {
-  share(worker: string): SharedSegment;
-  attach(segment: SharedSegment): void;
-  readonly signature: string;
-}
-
-function isShareable(c: Collector): c is Shareable {
-  const s = c as Partial<Shareable>;
-  return typeof s.share === "function" && typeof s.attach === "function";
-}
-
 /**
  * Joins the cluster of workers in this process. Call it once per worker,
  * early (before serving); metrics created before or after are both covered.
- * Where memory cannot be shared it says so once and leaves every metric
- * per worker.
+ * Where memory cannot be shared it says so once (through the first
+ * registry's `log`) and leaves every metric per worker.
  *
  * @example
  * ```ts
- * import { defaultRegistry, joinCluster } from "@securetrack/metrics";
+ * import { defaultRegistry } from "@securetrack/metrics";
+ * import { joinCluster } from "@securetrack/metrics/cluster";
  * const cluster = joinCluster({ registries: { default: defaultRegistry } });
  * cluster.close();
  * ```
  */
 export function joinCluster(options: ClusterOptions): Cluster {
-  const log = options.log ?? ((m: string) => console.error(m));
+  const first = Object.values(options.registries ?? {})[0];
+  if (first === undefined) {
+    throw new TypeError("joinCluster: registries must name at least one registry");
+  }
+  const log = first.log;
   const worker = crypto.randomUUID().slice(0, 8);
   let shared = false;
   let resolveReady!: () => void;
@@ -112,7 +104,7 @@ export function joinCluster(options: ClusterOptions): Cluster {
 
   if (!SHARED_MEMORY_AVAILABLE) {
     log(
-      "[metrics] growable SharedArrayBuffer is not available: each worker reports its own metrics",
+      "growable SharedArrayBuffer is not available: each worker reports its own metrics",
     );
     return { worker, shared: false, peers: 0, ready, close() {} };
   }
@@ -130,8 +122,8 @@ export function joinCluster(options: ClusterOptions): Cluster {
 
   /** Shares `c` (if it can be) and returns what to post about it. */
   const shareMetric = (r: string, c: Collector): { r: string; seg: SharedSegment }[] => {
-    if (!isShareable(c)) return [];
-    const seg = c.share(worker);
+    const seg = shareCollector(c, worker);
+    if (seg === undefined) return [];
     mine.push({ r, seg });
     const waiting = pending.get(`${r}\u0000${c.name}`);
     if (waiting) {
@@ -158,18 +150,17 @@ export function joinCluster(options: ClusterOptions): Cluster {
 
   const attach = (r: string, seg: SharedSegment) => {
     const c = options.registries[r]?.get(seg.metric);
-    if (c === undefined || !isShareable(c) || !shared) {
+    if (c === undefined || !shared) {
       const key = `${r}\u0000${seg.metric}`;
       const list = pending.get(key) ?? [];
       if (!list.some((s) => s.id === seg.id)) list.push(seg);
       pending.set(key, list);
       return;
     }
-    if (c.signature !== seg.signature) {
-      log(`[metrics] worker ${seg.worker} defines "${seg.metric}" differently; not merged`);
+    if (!attachSegment(c, seg)) {
+      log(`worker ${seg.worker} defines "${seg.metric}" differently; not merged`);
       return;
     }
-    c.attach(seg);
     peers.add(seg.worker);
   };
 
@@ -197,7 +188,7 @@ export function joinCluster(options: ClusterOptions): Cluster {
         } else if (!warnedCopy) {
           warnedCopy = true;
           log(
-            "[metrics] this runtime copies SharedArrayBuffers between workers instead of " +
+            "this runtime copies SharedArrayBuffers between workers instead of " +
               "sharing them: each worker reports its own metrics",
           );
         }

@@ -1,5 +1,18 @@
 /**
- * Default collectors: process and runtime metrics, read at scrape time.
+ * Default collectors: process metrics (`process_*`, the names every
+ * Prometheus client uses) and runtime metrics (heap, event loop lag, runtime
+ * version), read at scrape time.
+ *
+ * @example
+ * ```ts
+ * import { Registry } from "@securetrack/metrics";
+ * import { registerProcessMetrics, registerRuntimeMetrics } from "@securetrack/metrics/collectors";
+ *
+ * const registry = new Registry();
+ * registerProcessMetrics(registry);
+ * registerRuntimeMetrics(registry);
+ * console.log(await registry.metrics());
+ * ```
  *
  * @module
  */
@@ -11,4 +24,3 @@ export {
   type RuntimeName,
   runtimeName,
 } from "./runtime.ts";
-export { ScalarCollector } from "./scalar.ts";

@@ -16,7 +16,7 @@
 import process from "node:process";
 import { readdirSync, readFileSync } from "node:fs";
 import type { Registry } from "../core/registry.ts";
-import { ScalarCollector } from "./scalar.ts";
+import { ScalarCollector } from "./_scalar.ts";
 
 /** Linux reports times in /proc/self/stat in clock ticks of 1/100 s (USER_HZ). */
 const USER_HZ = 100;
@@ -80,16 +80,18 @@ function virtualMemory(): number | undefined {
 
 /**
  * Registers the process metrics that can be read here in `registry`; returns
- * the names left out (also logged once, with the reason, unless `quiet`).
+ * the names left out (also reported once, with the reason, through the
+ * registry's `log`).
  *
  * @example
  * ```ts
- * import { Registry, registerProcessMetrics } from "@securetrack/metrics";
+ * import { Registry } from "@securetrack/metrics";
+ * import { registerProcessMetrics } from "@securetrack/metrics/collectors";
  * const registry = new Registry();
  * registerProcessMetrics(registry);
  * ```
  */
-export function registerProcessMetrics(registry: Registry, quiet = false): string[] {
+export function registerProcessMetrics(registry: Registry): string[] {
   registry.register(
     new ScalarCollector(
       "process_cpu_seconds_total",
@@ -131,9 +133,10 @@ export function registerProcessMetrics(registry: Registry, quiet = false): strin
     }
     registry.register(new ScalarCollector(name, help, "gauge", () => read() ?? NaN));
   }
-  if (missing.length > 0 && !quiet) {
-    console.error(
-      `[metrics] ${missing.join(", ")} left out: /proc/self cannot be read here ` +
+  if (missing.length > 0) {
+    registry.logOnce(
+      "process\u0000proc",
+      `${missing.join(", ")} left out: /proc/self cannot be read here ` +
         `(Deno needs --allow-all for /proc; other systems have no /proc)`,
     );
   }

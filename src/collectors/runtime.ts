@@ -48,7 +48,8 @@ export interface RuntimeMetrics {
  *
  * @example
  * ```ts
- * import { Registry, registerRuntimeMetrics } from "@securetrack/metrics";
+ * import { Registry } from "@securetrack/metrics";
+ * import { registerRuntimeMetrics } from "@securetrack/metrics/collectors";
  * const registry = new Registry();
  * const runtime = registerRuntimeMetrics(registry);
  * runtime.stop();

@@ -5,12 +5,11 @@
  * @module
  */
 
-import type { MetricFamily } from "./family.ts";
+import type { MetricFamily } from "../model/family.ts";
 import type { LabelValues } from "./labels.ts";
-import { Metric, type MetricOptions } from "./metric.ts";
-import { defaultRegistry } from "./registry.ts";
-import { forEachSeries, SeriesGroups, seriesOf, sourcesOf } from "./merge.ts";
+import { type Accumulator, CounterSeries } from "./merge.ts";
 import { SlotStore } from "./store.ts";
+import { type MetricOptions, MetricVec } from "./vec.ts";
 
 /** Options for a {@linkcode Counter}. */
 export type CounterOptions<L extends string = string> = MetricOptions<L>;
@@ -112,20 +111,16 @@ export class CounterChild {
  * console.log(await registry.metrics());
  * ```
  */
-export class Counter<L extends string = string> extends Metric<L> {
+export class Counter<L extends string = string> extends MetricVec<L, CounterChild> {
   readonly #s: CounterStore;
 
   /** Creates the counter and registers it (see {@linkcode MetricOptions}). */
   constructor(options: CounterOptions<L>) {
-    super(options, "counter", [], defaultRegistry);
-    const existing = this.existing();
-    if (existing !== undefined) {
-      this.#s = existing.#s;
-    } else {
-      this.#s = new SlotStore<CounterChild>(this.name, this.labelNames, this.maxSeries, 1, true);
-      this.#s.index.onOverflow = () => this.countOverflow();
-      this.registry?.register(this);
-    }
+    super(options, "counter", []);
+    this.#s = this.bindStore(
+      "",
+      () => new SlotStore<CounterChild>(this.name, this.labelNames, this.maxSeries, 1, true),
+    );
   }
 
   /**
@@ -144,94 +139,28 @@ export class Counter<L extends string = string> extends Metric<L> {
     this.#s.values[id] += v;
   }
 
-  /** Returns the cached child for `labels`, creating the series if needed. */
-  labels(labels: LabelValues<L>): CounterChild {
-    const s = this.#s;
-    const id = s.index.lookup(labels);
-    let child = s.children[id];
-    if (child === undefined) {
-      child = new CounterChild(this.name, s, id, { ...labels });
-      s.children[id] = child;
-    }
-    return child;
-  }
-
   /** Current value for `labels` (or of the unlabelled series); 0 when the series does not exist. */
   get(labels?: LabelValues<L>): number {
-    const id = this.#s.index.find(labels ?? {}); // validates the labels
-    if (this.#s.remotes.size > 0) {
-      const family = this.#collectAll();
-      const g = seriesOf(family, this.labelNames, labels ?? {});
-      return g < 0 ? 0 : family.values[g];
-    }
-    return id < 0 ? 0 : this.#s.values[id];
-  }
-
-  /** Removes the series for `labels`; returns whether it existed. */
-  remove(labels: LabelValues<L>): boolean {
-    return this.#s.index.remove(labels);
-  }
-
-  /** Removes every labelled series (an unlabelled counter goes back to 0). */
-  reset(): void {
-    this.#s.index.clear();
+    const { family, id } = this.findSeries(labels);
+    if (id < 0) return 0;
+    return family === undefined ? this.#s.values[id] : family.values[id];
   }
 
   /** Collects the current state for exposition. */
-  collect(): MetricFamily {
-    const s = this.#s;
-    if (s.remotes.size > 0) return this.#collectAll();
-    const index = s.index;
-    const values: number[] = [];
-    const created: number[] = [];
-    const labelValues: string[] = [];
-    const n = this.labelNames.length;
-    for (let id = 0; id < index.end; id++) {
-      if (!index.alive[id]) continue;
-      values.push(s.values[id]);
-      created.push(s.created![id]);
-      for (let i = 0; i < n; i++) labelValues.push(index.escaped[id * n + i]!);
-    }
-    return this.#family(labelValues, values, created);
+  override collect(): MetricFamily {
+    return this.snapshot();
   }
 
-  /** Every worker's series, summed by label set; `_created` is the earliest. */
-  #collectAll(): MetricFamily {
-    const groups = new SeriesGroups();
-    const values: number[] = [];
-    const created: number[] = [];
-    forEachSeries(sourcesOf(this.#s), groups, (g, source, id) => {
-      const t = source.created![id];
-      if (g === values.length) {
-        values.push(0);
-        created.push(t);
-      } else if (t < created[g]) {
-        created[g] = t;
-      }
-      values[g] += source.values[id];
-    });
-    return this.#family(groups.labelValues, values, created);
+  /** @ignore */
+  protected override createChild(
+    id: number,
+    labels: Readonly<Record<string, string | number>>,
+  ): CounterChild {
+    return new CounterChild(this.name, this.#s, id, labels);
   }
 
-  #family(labelValues: string[], values: number[], created: number[]): MetricFamily {
-    return {
-      name: this.name,
-      help: this.help,
-      type: "counter",
-      unit: this.unit,
-      labelNames: this.labelNames,
-      labelValues,
-      size: values.length,
-      values,
-      created,
-    };
-  }
-
-  /**
-   * The storage behind this metric, for sharing between workers (internal).
-   * @ignore
-   */
-  protected override slotStore(): SlotStore {
-    return this.#s;
+  /** @ignore */
+  protected override accumulator(): Accumulator {
+    return new CounterSeries();
   }
 }

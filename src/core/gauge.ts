@@ -5,13 +5,12 @@
  */
 
 import { startTimer, type Timer } from "./clock.ts";
-import type { MetricFamily } from "./family.ts";
+import type { MetricFamily } from "../model/family.ts";
 import type { LabelValues } from "./labels.ts";
-import { Metric, type MetricOptions } from "./metric.ts";
-import { defaultRegistry } from "./registry.ts";
-import { forEachSeries, SeriesGroups, seriesOf, type SeriesSource, sourcesOf } from "./merge.ts";
+import type { Accumulator, SeriesSource } from "./merge.ts";
 import { resize, toShared } from "./shared.ts";
 import { SlotStore } from "./store.ts";
+import { type MetricOptions, MetricVec } from "./vec.ts";
 
 /**
  * How a gauge's series from several workers (under `deno serve --parallel`)
@@ -67,6 +66,10 @@ class GaugeStore extends SlotStore<GaugeChild> {
     if (this.stamps === undefined) return {};
     this.stamps = toShared(this.stamps, this.index.maxCapacity);
     return { stamps: this.stamps };
+  }
+
+  override localArrays(): Record<string, Float64Array> {
+    return this.stamps ? { stamps: this.stamps } : {};
   }
 
   /**
@@ -180,7 +183,7 @@ export class GaugeChild {
  * console.log(await registry.metrics());
  * ```
  */
-export class Gauge<L extends string = string> extends Metric<L> {
+export class Gauge<L extends string = string> extends MetricVec<L, GaugeChild> {
   /** How workers' values combine. */
   readonly aggregate: GaugeAggregation;
   readonly #s: GaugeStore;
@@ -188,7 +191,7 @@ export class Gauge<L extends string = string> extends Metric<L> {
 
   /** Creates the gauge and registers it (see {@linkcode MetricOptions}). */
   constructor(options: GaugeOptions<L>) {
-    super(options, "gauge", [], defaultRegistry);
+    super(options, "gauge", []);
     if (options.collect !== undefined && typeof options.collect !== "function") {
       throw new TypeError(`Gauge "${this.name}": collect must be a function`);
     }
@@ -203,37 +206,23 @@ export class Gauge<L extends string = string> extends Metric<L> {
     if (this.aggregate === "worker" && this.labelNames.includes("worker" as L)) {
       throw new TypeError(`Gauge "${this.name}": aggregate "worker" adds a "worker" label itself`);
     }
-    const existing = this.existing();
-    if (existing !== undefined) {
-      this.#s = existing.#s;
-    } else {
-      this.#s = new GaugeStore(
-        this.name,
-        this.labelNames,
-        this.maxSeries,
-        this.aggregate === "last",
-      );
-      this.#s.index.onOverflow = () => this.countOverflow();
-      this.registry?.register(this);
-    }
-  }
-
-  #id(labels: LabelValues<L> | number | undefined): number {
-    if (typeof labels === "object" && labels !== null) return this.#s.index.lookup(labels);
-    if (this.labelNames.length !== 0) this.#s.index.lookup({});
-    return 0;
+    // Gauges combined differently across workers cannot share a name.
+    this.#s = this.bindStore(
+      this.aggregate,
+      () => new GaugeStore(this.name, this.labelNames, this.maxSeries, this.aggregate === "last"),
+    );
   }
 
   // Each writer below looks the series up before reading `this.#s.values`: a
   // lookup that creates a series may grow the store and replace that array,
-  // and `values[this.#id(labels)] = v` would read the old array first and
+  // and `values[this.seriesId(labels)] = v` would read the old array first and
   // write into it.
 
   /** Sets the value: `set(5)` or `set(labels, 5)`. */
   set(labels: LabelValues<L> | number, value?: number): void {
     const v = typeof labels === "number" ? labels : value;
     if (typeof v !== "number") throw notNumber(this.name, v);
-    const id = this.#id(labels);
+    const id = this.seriesId(labels);
     this.#s.values[id] = v;
     this.#s.stamp(id);
   }
@@ -242,7 +231,7 @@ export class Gauge<L extends string = string> extends Metric<L> {
   inc(labels?: LabelValues<L> | number, value?: number): void {
     const v = typeof labels === "object" && labels !== null ? value ?? 1 : labels ?? 1;
     if (typeof v !== "number") throw notNumber(this.name, v);
-    const id = this.#id(labels);
+    const id = this.seriesId(labels);
     this.#s.values[id] += v;
     this.#s.stamp(id);
   }
@@ -251,14 +240,14 @@ export class Gauge<L extends string = string> extends Metric<L> {
   dec(labels?: LabelValues<L> | number, value?: number): void {
     const v = typeof labels === "object" && labels !== null ? value ?? 1 : labels ?? 1;
     if (typeof v !== "number") throw notNumber(this.name, v);
-    const id = this.#id(labels);
+    const id = this.seriesId(labels);
     this.#s.values[id] -= v;
     this.#s.stamp(id);
   }
 
   /** Sets the value to the current time in seconds since the epoch. */
   setToCurrentTime(labels?: LabelValues<L>): void {
-    const id = this.#id(labels);
+    const id = this.seriesId(labels);
     this.#s.values[id] = Date.now() / 1000;
     this.#s.stamp(id);
   }
@@ -269,22 +258,10 @@ export class Gauge<L extends string = string> extends Metric<L> {
       const all = labels === undefined && extra === undefined
         ? undefined
         : { ...labels, ...extra } as LabelValues<L>;
-      const id = this.#id(all);
+      const id = this.seriesId(all);
       this.#s.values[id] = seconds;
       this.#s.stamp(id);
     });
-  }
-
-  /** Returns the cached child for `labels`, creating the series if needed. */
-  labels(labels: LabelValues<L>): GaugeChild {
-    const s = this.#s;
-    const id = s.index.lookup(labels);
-    let child = s.children[id];
-    if (child === undefined) {
-      child = new GaugeChild(this.name, s, id, { ...labels });
-      s.children[id] = child;
-    }
-    return child;
   }
 
   /**
@@ -293,109 +270,81 @@ export class Gauge<L extends string = string> extends Metric<L> {
    * (for `worker` mode, this worker's own).
    */
   get(labels?: LabelValues<L>): number {
-    const s = this.#s;
-    const id = s.index.find(labels ?? {});
-    if (s.remotes.size === 0 || this.aggregate === "worker") return id < 0 ? 0 : s.values[id];
-    const family = this.#collectAll();
-    const g = seriesOf(family, this.labelNames, labels ?? {});
-    return g < 0 ? 0 : family.values[g];
-  }
-
-  /** Removes the series for `labels`; returns whether it existed. */
-  remove(labels: LabelValues<L>): boolean {
-    return this.#s.index.remove(labels);
-  }
-
-  /** Removes every labelled series (an unlabelled gauge goes back to 0). */
-  reset(): void {
-    this.#s.index.clear();
+    const { family, id } = this.findSeries(labels);
+    if (id < 0) return 0;
+    return family === undefined ? this.#s.values[id] : family.values[id];
   }
 
   /** Runs the `collect` callback, if any, then returns the current state. */
-  collect(): MetricFamily | Promise<MetricFamily> {
-    if (this.#collect === undefined) return this.#snapshot();
+  override collect(): MetricFamily | Promise<MetricFamily> {
+    if (this.#collect === undefined) return this.snapshot();
     const r = this.#collect(this);
-    return r instanceof Promise ? r.then(() => this.#snapshot()) : this.#snapshot();
+    return r instanceof Promise ? r.then(() => this.snapshot()) : this.snapshot();
   }
 
-  #snapshot(): MetricFamily {
-    if (this.#s.remotes.size > 0) return this.#collectAll();
-    const s = this.#s;
-    const index = s.index;
-    const values: number[] = [];
-    const labelValues: string[] = [];
-    const n = this.labelNames.length;
-    for (let id = 0; id < index.end; id++) {
-      if (!index.alive[id]) continue;
-      values.push(s.values[id]);
-      for (let i = 0; i < n; i++) labelValues.push(index.escaped[id * n + i]!);
+  /** @ignore */
+  protected override createChild(
+    id: number,
+    labels: Readonly<Record<string, string | number>>,
+  ): GaugeChild {
+    return new GaugeChild(this.name, this.#s, id, labels);
+  }
+
+  /** @ignore */
+  protected override get perWorker(): boolean {
+    return this.aggregate === "worker";
+  }
+
+  /** @ignore */
+  protected override accumulator(): Accumulator {
+    return new GaugeSeries(this.aggregate);
+  }
+}
+
+/**
+ * Gauge series: in a single process each series as it is; across workers,
+ * combined as the aggregation says (`worker` mode keeps one group per worker,
+ * so every group has one series).
+ */
+class GaugeSeries implements Accumulator {
+  readonly #values: number[] = [];
+  readonly #stamps: number[] = [];
+  readonly #mode: GaugeAggregation;
+
+  constructor(mode: GaugeAggregation) {
+    this.#mode = mode;
+  }
+
+  add(g: number, source: SeriesSource, id: number, first: boolean): void {
+    const v = source.values[id];
+    const values = this.#values;
+    if (first) {
+      values.push(v);
+      if (this.#mode === "last") this.#stamps.push(source.array("stamps")?.[id] ?? 0);
+      return;
     }
-    return this.#family(this.labelNames, labelValues, values);
-  }
-
-  /** Every worker's series, combined as `aggregate` says. */
-  #collectAll(): MetricFamily {
-    const s = this.#s;
-    const perWorker = this.aggregate === "worker";
-    const groups = new SeriesGroups(perWorker);
-    const values: number[] = [];
-    const stamps: number[] = [];
-    const sources: SeriesSource[] = sourcesOf(s, s.stamps ? { stamps: s.stamps } : {});
-    const mode = this.aggregate;
-    forEachSeries(sources, groups, (g, source, id) => {
-      const v = source.values[id];
-      if (g === values.length) {
-        values.push(v);
-        stamps.push(mode === "last" ? source.array("stamps")?.[id] ?? 0 : 0);
-        return;
-      }
-      switch (mode) {
-        case "sum":
-          values[g] += v;
-          break;
-        case "max":
-          if (v > values[g] || values[g] !== values[g]) values[g] = v;
-          break;
-        case "min":
-          if (v < values[g] || values[g] !== values[g]) values[g] = v;
-          break;
-        case "last": {
-          const t = source.array("stamps")?.[id] ?? 0;
-          if (t > stamps[g]) {
-            stamps[g] = t;
-            values[g] = v;
-          }
-          break;
+    switch (this.#mode) {
+      case "sum":
+        values[g] += v;
+        break;
+      case "max":
+        if (v > values[g] || values[g] !== values[g]) values[g] = v;
+        break;
+      case "min":
+        if (v < values[g] || values[g] !== values[g]) values[g] = v;
+        break;
+      case "last": {
+        const t = source.array("stamps")?.[id] ?? 0;
+        if (t > this.#stamps[g]) {
+          this.#stamps[g] = t;
+          values[g] = v;
         }
+        break;
       }
-    });
-    const names = perWorker ? [...this.labelNames, "worker"] : this.labelNames;
-    return this.#family(names, groups.labelValues, values);
+    }
   }
 
-  #family(labelNames: readonly string[], labelValues: string[], values: number[]): MetricFamily {
-    return {
-      name: this.name,
-      help: this.help,
-      type: "gauge",
-      unit: this.unit,
-      labelNames,
-      labelValues,
-      size: values.length,
-      values,
-    };
-  }
-
-  /**
-   * The storage behind this metric, for sharing between workers (internal).
-   * @ignore
-   */
-  protected override slotStore(): SlotStore {
-    return this.#s;
-  }
-
-  /** Includes the aggregation: gauges combined differently cannot share a name. */
-  override get signature(): string {
-    return super.signature + "\u0000" + this.aggregate;
+  finish(): Pick<MetricFamily, "values"> {
+    return { values: this.#values };
   }
 }

@@ -7,12 +7,11 @@
 
 import { DEFAULT_BUCKETS, validateBuckets } from "./buckets.ts";
 import { startTimer, type Timer } from "./clock.ts";
-import type { MetricFamily } from "./family.ts";
+import type { MetricFamily } from "../model/family.ts";
 import type { LabelValues } from "./labels.ts";
-import { Metric, type MetricOptions } from "./metric.ts";
-import { defaultRegistry } from "./registry.ts";
-import { forEachSeries, SeriesGroups, seriesOf, sourcesOf } from "./merge.ts";
+import type { Accumulator, SeriesSource } from "./merge.ts";
 import { SlotStore } from "./store.ts";
+import { invalidObservation, type MetricOptions, MetricVec } from "./vec.ts";
 
 /** Options for a {@linkcode Histogram}. */
 export interface HistogramOptions<L extends string = string> extends MetricOptions<L> {
@@ -24,11 +23,8 @@ export interface HistogramOptions<L extends string = string> extends MetricOptio
   buckets?: readonly number[];
 }
 
-function badObservation(metric: string, value: unknown): RangeError | TypeError {
-  return typeof value === "number"
-    ? new RangeError(`Histogram "${metric}": cannot observe NaN`)
-    : new TypeError(`Histogram "${metric}": value must be a number, got ${typeof value}`);
-}
+const badObservation = (metric: string, value: unknown) =>
+  invalidObservation("Histogram", metric, value);
 
 /**
  * Per series: one count per finite bucket, the `+Inf` bucket, then the sum.
@@ -139,28 +135,20 @@ export class HistogramChild {
  * end();
  * ```
  */
-export class Histogram<L extends string = string> extends Metric<L> {
+export class Histogram<L extends string = string> extends MetricVec<L, HistogramChild> {
   /** Finite bucket upper bounds, increasing. */
   readonly buckets: readonly number[];
   readonly #s: HistogramStore;
 
   /** Creates the histogram and registers it (see {@linkcode HistogramOptions}). */
   constructor(options: HistogramOptions<L>) {
-    super(options, "histogram", ["le"], defaultRegistry);
+    super(options, "histogram", ["le"]);
     this.buckets = Object.freeze(validateBuckets(this.name, options.buckets ?? DEFAULT_BUCKETS));
-    const existing = this.existing();
-    if (existing !== undefined) {
-      this.#s = existing.#s;
-    } else {
-      this.#s = new HistogramStore(this.name, this.labelNames, this.maxSeries, [...this.buckets]);
-      this.#s.index.onOverflow = () => this.countOverflow();
-      this.registry?.register(this);
-    }
-  }
-
-  /** Includes the bucket layout: histograms with other buckets cannot share a name. */
-  override get signature(): string {
-    return super.signature + "\u0000" + this.buckets.join(",");
+    // Histograms with other buckets cannot share a name.
+    this.#s = this.bindStore(
+      this.buckets.join(","),
+      () => new HistogramStore(this.name, this.labelNames, this.maxSeries, [...this.buckets]),
+    );
   }
 
   /** Records one observation: `observe(v)` or `observe(labels, v)`. */
@@ -184,18 +172,6 @@ export class Histogram<L extends string = string> extends Metric<L> {
     });
   }
 
-  /** Returns the cached child for `labels`, creating the series if needed. */
-  labels(labels: LabelValues<L>): HistogramChild {
-    const s = this.#s;
-    const id = s.index.lookup(labels);
-    let child = s.children[id];
-    if (child === undefined) {
-      child = new HistogramChild(this.name, s, id, { ...labels });
-      s.children[id] = child;
-    }
-    return child;
-  }
-
   /**
    * Current state for `labels` (or of the unlabelled series): cumulative
    * bucket counts (the last one is `+Inf`), sum and count. `undefined` when
@@ -203,119 +179,85 @@ export class Histogram<L extends string = string> extends Metric<L> {
    */
   get(labels?: LabelValues<L>): { buckets: number[]; sum: number; count: number } | undefined {
     const s = this.#s;
-    const id = s.index.find(labels ?? {}); // validates the labels
-    if (s.remotes.size > 0) {
-      const family = this.#collectAll();
-      const g = seriesOf(family, this.labelNames, labels ?? {});
-      if (g < 0) return undefined;
-      const nb = s.bounds.length + 1;
+    const { family, id } = this.findSeries(labels);
+    if (id < 0) return undefined;
+    const nb = s.bounds.length + 1;
+    if (family !== undefined) {
       return {
-        buckets: Array.from(family.values).slice(g * nb, g * nb + nb),
-        sum: family.sums![g],
-        count: family.counts![g],
+        buckets: Array.from(family.values).slice(id * nb, id * nb + nb),
+        sum: family.sums![id],
+        count: family.counts![id],
       };
     }
-    if (id < 0) return undefined;
     const base = id * s.stride;
     const buckets: number[] = [];
     let cum = 0;
-    for (let j = 0; j <= s.bounds.length; j++) buckets.push(cum += s.values[base + j]);
-    return { buckets, sum: s.values[base + s.stride - 1], count: cum };
-  }
-
-  /** Removes the series for `labels`; returns whether it existed. */
-  remove(labels: LabelValues<L>): boolean {
-    return this.#s.index.remove(labels);
-  }
-
-  /** Removes every labelled series (an unlabelled histogram goes back to empty). */
-  reset(): void {
-    this.#s.index.clear();
+    for (let j = 0; j < nb; j++) buckets.push(cum += s.values[base + j]);
+    return { buckets, sum: s.values[base + nb], count: cum };
   }
 
   /** Collects the current state for exposition. */
-  collect(): MetricFamily {
-    const s = this.#s;
-    if (s.remotes.size > 0) return this.#collectAll();
-    const index = s.index;
-    const nb = s.bounds.length + 1;
-    const n = this.labelNames.length;
+  override collect(): MetricFamily {
+    return this.snapshot();
+  }
+
+  /** @ignore */
+  protected override createChild(
+    id: number,
+    labels: Readonly<Record<string, string | number>>,
+  ): HistogramChild {
+    return new HistogramChild(this.name, this.#s, id, labels);
+  }
+
+  /** @ignore */
+  protected override accumulator(): Accumulator {
+    return new HistogramSeries(this.#s.stride, this.buckets);
+  }
+}
+
+/**
+ * Histogram series: per-bucket counts and sums added up across workers,
+ * `_created` the earliest; made cumulative at the end.
+ */
+class HistogramSeries implements Accumulator {
+  /** Per group: the bucket counts (`+Inf` last), then the sum. */
+  readonly #raw: number[] = [];
+  readonly #created: number[] = [];
+  readonly #stride: number;
+  readonly #bounds: readonly number[];
+
+  constructor(stride: number, bounds: readonly number[]) {
+    this.#stride = stride;
+    this.#bounds = bounds;
+  }
+
+  add(g: number, source: SeriesSource, id: number, first: boolean): void {
+    const stride = this.#stride;
+    const base = id * stride;
+    const t = source.created![id];
+    const raw = this.#raw;
+    if (first) {
+      this.#created.push(t);
+      for (let j = 0; j < stride; j++) raw.push(source.values[base + j]);
+      return;
+    }
+    if (t < this.#created[g]) this.#created[g] = t;
+    for (let j = 0; j < stride; j++) raw[g * stride + j] += source.values[base + j];
+  }
+
+  finish(): Pick<MetricFamily, "values" | "sums" | "counts" | "created" | "bounds"> {
+    const stride = this.#stride;
+    const nb = stride - 1;
+    const raw = this.#raw;
     const values: number[] = [];
     const sums: number[] = [];
     const counts: number[] = [];
-    const created: number[] = [];
-    const labelValues: string[] = [];
-    for (let id = 0; id < index.end; id++) {
-      if (!index.alive[id]) continue;
-      const base = id * s.stride;
+    for (let base = 0; base < raw.length; base += stride) {
       let cum = 0;
-      for (let j = 0; j < nb; j++) values.push(cum += s.values[base + j]);
+      for (let j = 0; j < nb; j++) values.push(cum += raw[base + j]);
       counts.push(cum);
-      sums.push(s.values[base + nb]);
-      created.push(s.created![id]);
-      for (let i = 0; i < n; i++) labelValues.push(index.escaped[id * n + i]!);
+      sums.push(raw[base + nb]);
     }
-    return this.#family(labelValues, values, sums, counts, created);
-  }
-
-  /** Every worker's series, bucket counts and sums added by label set. */
-  #collectAll(): MetricFamily {
-    const s = this.#s;
-    const nb = s.bounds.length + 1;
-    const groups = new SeriesGroups();
-    const raw: number[] = []; // per group: nb bucket counts, then the sum
-    const created: number[] = [];
-    forEachSeries(sourcesOf(s), groups, (g, source, id) => {
-      const base = id * s.stride;
-      const t = source.created![id];
-      if (g === created.length) {
-        created.push(t);
-        for (let j = 0; j <= nb; j++) raw.push(0);
-      } else if (t < created[g]) {
-        created[g] = t;
-      }
-      for (let j = 0; j <= nb; j++) raw[g * (nb + 1) + j] += source.values[base + j];
-    });
-    const values: number[] = [];
-    const sums: number[] = [];
-    const counts: number[] = [];
-    for (let g = 0; g < groups.size; g++) {
-      let cum = 0;
-      for (let j = 0; j < nb; j++) values.push(cum += raw[g * (nb + 1) + j]);
-      counts.push(cum);
-      sums.push(raw[g * (nb + 1) + nb]);
-    }
-    return this.#family(groups.labelValues, values, sums, counts, created);
-  }
-
-  #family(
-    labelValues: string[],
-    values: number[],
-    sums: number[],
-    counts: number[],
-    created: number[],
-  ): MetricFamily {
-    return {
-      name: this.name,
-      help: this.help,
-      type: "histogram",
-      unit: this.unit,
-      labelNames: this.labelNames,
-      labelValues,
-      size: counts.length,
-      values,
-      sums,
-      counts,
-      created,
-      bounds: this.buckets,
-    };
-  }
-
-  /**
-   * The storage behind this metric, for sharing between workers (internal).
-   * @ignore
-   */
-  protected override slotStore(): SlotStore {
-    return this.#s;
+    return { values, sums, counts, created: this.#created, bounds: this.#bounds };
   }
 }

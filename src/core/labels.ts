@@ -1,7 +1,6 @@
 /**
- * Name rules and escaping shared by every metric type: metric and label name
- * validation (done once, at construction) and label value escaping (done once,
- * when a series is created).
+ * Name rules shared by every metric type: metric and label name validation,
+ * done once, at construction.
  *
  * @module
  */
@@ -11,7 +10,6 @@ export type LabelValues<L extends string = string> = { readonly [K in L]: string
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-const NEEDS_ESCAPE = /[\\"\n]/;
 
 /** Throws a `TypeError` unless `name` is a valid Prometheus metric name. */
 export function validateMetricName(name: unknown): string {
@@ -65,27 +63,4 @@ export function validateLabelNames(
     seen.add(name);
   }
   return Object.freeze([...names] as string[]);
-}
-
-/**
- * Escapes a label value for both exposition formats (`\` → `\\`, `"` → `\"`,
- * newline → `\n`) and replaces lone surrogates, which cannot be encoded as
- * UTF-8, with U+FFFD. Returns the value itself when nothing needs changing, so
- * the common case allocates nothing.
- */
-export function escapeLabelValue(value: string): string {
-  if (!value.isWellFormed()) value = value.toWellFormed();
-  if (!NEEDS_ESCAPE.test(value)) return value;
-  return value.replace(/[\\"\n]/g, (c) => c === "\n" ? "\\n" : "\\" + c);
-}
-
-/**
- * Escapes HELP text: `\` and newline in both formats, and `"` as well in
- * OpenMetrics.
- */
-export function escapeHelp(help: string, openMetrics: boolean): string {
-  if (!help.isWellFormed()) help = help.toWellFormed();
-  return openMetrics
-    ? help.replace(/[\\"\n]/g, (c) => c === "\n" ? "\\n" : "\\" + c)
-    : help.replace(/[\\\n]/g, (c) => c === "\n" ? "\\n" : "\\\\");
 }

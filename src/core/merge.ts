@@ -6,8 +6,8 @@
  * @module
  */
 
-import type { MetricFamily } from "./family.ts";
-import { escapeLabelValue } from "./labels.ts";
+import type { MetricFamily } from "../model/family.ts";
+import { escapeLabelValue } from "../model/escape.ts";
 import type { SlotStore } from "./store.ts";
 
 /** The id this worker goes by in a cluster (`worker` label values, segment owners). */
@@ -43,14 +43,12 @@ export interface SeriesSource {
   array(name: string): Float64Array | undefined;
 }
 
-/** This worker's and every remote worker's series of `store`. */
-export function sourcesOf(
-  store: SlotStore,
-  extra: Record<string, Float64Array> = {},
-): SeriesSource[] {
+/** This worker's series of `store`. */
+function localSource(store: SlotStore): SeriesSource {
   const index = store.index;
   const n = index.names.length;
-  const out: SeriesSource[] = [{
+  const extra = store.localArrays();
+  return {
     worker: localWorker,
     end: index.end,
     alive: index.alive,
@@ -64,7 +62,12 @@ export function sourcesOf(
     values: store.values,
     created: store.created,
     array: (name) => extra[name],
-  }];
+  };
+}
+
+/** This worker's and every remote worker's series of `store`. */
+function sourcesOf(store: SlotStore): SeriesSource[] {
+  const out: SeriesSource[] = [localSource(store)];
   for (const remote of store.remotes.values()) {
     const alive = remote.refresh();
     const values = remote.float64("values");
@@ -123,20 +126,92 @@ export class SeriesGroups {
 }
 
 /**
- * Visits every live series with known labels of every source, with its group.
+ * What a metric type makes of its series at a scrape: it is handed every
+ * series, each with the group (output series) it belongs to, and returns the
+ * type-specific fields of the family.
  */
-export function forEachSeries(
-  sources: readonly SeriesSource[],
-  groups: SeriesGroups,
-  visit: (group: number, source: SeriesSource, id: number) => void,
-): void {
-  for (const source of sources) {
+export interface Accumulator {
+  /**
+   * Adds series `id` of `source` to output series `group`; `first` when this
+   * is the group's first series (groups are numbered 0, 1, 2, ... in the
+   * order they first appear).
+   */
+  add(group: number, source: SeriesSource, id: number, first: boolean): void;
+  /** The family's type-specific fields, once every series was added. */
+  finish(): Pick<MetricFamily, "values" | "sums" | "counts" | "created" | "bounds" | "quantiles">;
+}
+
+/** The output series of a collection: their escaped label values and number. */
+export interface CollectedSeries {
+  /** Escaped label values, one set per output series (plus the worker, when per worker). */
+  labelValues: string[];
+  /** Number of output series. */
+  size: number;
+  /** Whether other workers' series were merged in. */
+  merged: boolean;
+}
+
+/**
+ * Hands every series of `store` to `acc`: in a single process each live
+ * series is one output series, in its id order; with other workers'
+ * copies attached, series are grouped by label set (or by label set and
+ * worker, with `perWorker`) across every worker, in one order whichever
+ * worker collects.
+ */
+export function collectSeries(
+  store: SlotStore,
+  acc: Accumulator,
+  perWorker = false,
+): CollectedSeries {
+  if (store.remotes.size === 0) {
+    const source = localSource(store);
+    const index = store.index;
+    const n = index.names.length;
+    const labelValues: string[] = [];
+    let size = 0;
+    for (let id = 0; id < index.end; id++) {
+      if (!index.alive[id]) continue;
+      acc.add(size++, source, id, true);
+      for (let i = 0; i < n; i++) labelValues.push(index.escaped[id * n + i]!);
+    }
+    return { labelValues, size, merged: false };
+  }
+  const groups = new SeriesGroups(perWorker);
+  for (const source of sourcesOf(store)) {
     for (let id = 0; id < source.end; id++) {
       if (!source.alive[id]) continue;
       const key = source.key(id);
       if (key === undefined) continue; // created a moment ago; next scrape
-      visit(groups.group(source, id, key), source, id);
+      const before = groups.size;
+      const g = groups.group(source, id, key);
+      acc.add(g, source, id, g === before);
     }
+  }
+  return { labelValues: groups.labelValues, size: groups.size, merged: true };
+}
+
+/**
+ * Counter series: values added up across workers, `_created` the earliest.
+ * Used by counters and by the registry's own counters.
+ */
+export class CounterSeries implements Accumulator {
+  readonly #values: number[] = [];
+  readonly #created: number[] = [];
+
+  add(g: number, source: SeriesSource, id: number, first: boolean): void {
+    const v = source.values[id];
+    const t = source.created![id];
+    if (first) {
+      this.#values.push(v);
+      this.#created.push(t);
+      return;
+    }
+    this.#values[g] += v;
+    if (t < this.#created[g]) this.#created[g] = t;
+  }
+
+  finish(): Pick<MetricFamily, "values" | "created"> {
+    return { values: this.#values, created: this.#created };
   }
 }
 

@@ -5,11 +5,31 @@
  * @module
  */
 
-import { Counter } from "./counter.ts";
-import type { MetricFamily } from "./family.ts";
-import type { Collector } from "./metric.ts";
+import type { MetricFamily } from "../model/family.ts";
 import { toOpenMetrics } from "../exposition/openmetrics.ts";
 import { toText } from "../exposition/text.ts";
+import { type Collector, internalsOf } from "./collector.ts";
+import { SelfCounter } from "./_self_counter.ts";
+
+/**
+ * Where the library reports what needs an operator's eye (a collector that
+ * fails, a metric that cannot be created): one message, one line. Never
+ * called once per request or per observation: each problem is reported once,
+ * and counted in a metric from then on.
+ */
+export type Log = (message: string) => void;
+
+/** Options for a {@linkcode Registry}. */
+export interface RegistryOptions {
+  /**
+   * Where this registry, and everything working with it (`metricsHandler`,
+   * `instrument`, the collectors, `joinCluster`), reports problems. Absent:
+   * one line to stderr per problem, prefixed `[metrics]`.
+   */
+  log?: Log;
+}
+
+const stderrLog: Log = (message) => console.error(`[metrics] ${message}`);
 
 /** The exposition formats a registry renders. */
 export type ExpositionFormat = "text" | "openmetrics";
@@ -45,13 +65,37 @@ export const COLLECT_ERRORS_METRIC = "metrics_collect_errors_total";
  * ```
  */
 export class Registry {
+  /**
+   * Where this registry and what works with it report problems (see
+   * {@linkcode RegistryOptions.log}); assign it to redirect or silence them.
+   */
+  log: Log;
   readonly #collectors = new Map<string, Collector>();
   /** Every name a collector's output uses (family and sample names), to its owner's name. */
   readonly #exposed = new Map<string, string>();
-  #overflow: Counter<"metric"> | undefined;
-  #collectErrors: Counter<"metric"> | undefined;
+  #overflow: SelfCounter | undefined;
+  #collectErrors: SelfCounter | undefined;
   readonly #warned = new Set<string>();
   readonly #listeners: ((collector: Collector) => void)[] = [];
+
+  /** Creates an empty registry (see {@linkcode RegistryOptions}). */
+  constructor(options: RegistryOptions = {}) {
+    if (options.log !== undefined && typeof options.log !== "function") {
+      throw new TypeError("Registry: log must be a function (message: string) => void");
+    }
+    this.log = options.log ?? stderrLog;
+  }
+
+  /**
+   * Reports `message` through {@linkcode Registry.log} the first time `key`
+   * is reported, and never again for that key: for problems that repeat on
+   * every request or scrape.
+   */
+  logOnce(key: string, message: string): void {
+    if (this.#warned.has(key)) return;
+    this.#warned.add(key);
+    this.log(message);
+  }
 
   /**
    * Adds a collector. If one with the same name is registered already, the
@@ -74,11 +118,18 @@ export class Registry {
       }
       for (const name of names) this.#exposed.set(name, collector.name);
       this.#collectors.set(collector.name, collector);
+      // The series index reports each call folded into an overflow series;
+      // the registry counts it (not its own counters: they would recurse).
+      const index = internalsOf(collector)?.store.index;
+      if (index !== undefined && !(collector instanceof SelfCounter)) {
+        const name = collector.name;
+        index.onOverflow = () => this.#countOverflow(name);
+      }
       for (const listener of this.#listeners) listener(collector);
       return collector;
     }
     if (existing === collector) return collector;
-    const sig = (c: Collector) => (c as { signature?: string }).signature;
+    const sig = (c: Collector) => internalsOf(c)?.signature;
     if (
       existing.constructor === collector.constructor && sig(existing) !== undefined &&
       sig(existing) === sig(collector)
@@ -101,6 +152,9 @@ export class Registry {
     if (name === OVERFLOW_METRIC) this.#overflow = undefined;
     if (name === COLLECT_ERRORS_METRIC) this.#collectErrors = undefined;
     for (const [exposed, owner] of this.#exposed) if (owner === name) this.#exposed.delete(exposed);
+    const collector = this.#collectors.get(name);
+    const index = collector && internalsOf(collector)?.store.index;
+    if (index !== undefined) index.onOverflow = undefined;
     return this.#collectors.delete(name);
   }
 
@@ -129,46 +183,41 @@ export class Registry {
     }
   }
 
-  /** @internal Counts one call folded into `metric`'s overflow series. */
-  countOverflow(metric: string): void {
-    this.#overflow ??= this.#internalCounter(
+  /** Counts one call folded into `metric`'s overflow series. */
+  #countOverflow(metric: string): void {
+    this.#overflow ??= this.#selfCounter(
       OVERFLOW_METRIC,
       "Calls folded into a metric's overflow series because it reached its series cap",
     );
-    this.#overflow?.inc({ metric });
+    this.#overflow?.inc(metric);
   }
 
   /**
-   * Creates one of the registry's own counters. Should a user metric already
-   * hold the name, the count is skipped (with one notice) rather than failing
-   * the `inc` or scrape that triggered it.
+   * Creates and registers one of the registry's own counters. Should another
+   * collector already hold the name, the count is skipped (with one notice)
+   * rather than failing the `inc` or scrape that triggered it.
    */
-  #internalCounter(name: string, help: string): Counter<"metric"> | undefined {
+  #selfCounter(name: string, help: string): SelfCounter | undefined {
     try {
-      return new Counter({ name, help, labelNames: ["metric"], registry: this });
+      return this.register(new SelfCounter(name, help));
     } catch (error) {
-      if (!this.#warned.has(name)) {
-        this.#warned.add(name);
-        console.error(`[metrics] cannot create ${name}: ${(error as Error).message}`);
-      }
+      this.logOnce(`create\u0000${name}`, `cannot create ${name}: ${(error as Error).message}`);
       return undefined;
     }
   }
 
   #collectFailed(name: string, error: unknown): void {
-    this.#collectErrors ??= this.#internalCounter(
+    this.#collectErrors ??= this.#selfCounter(
       COLLECT_ERRORS_METRIC,
       "Collectors that failed or timed out during a scrape, left out of that scrape",
     );
-    this.#collectErrors?.inc({ metric: name });
-    if (!this.#warned.has(name)) {
-      this.#warned.add(name);
-      const kind = error instanceof Error ? error.name : typeof error;
-      console.error(
-        `[metrics] collecting "${name}" failed (${kind}); it is left out of scrapes while ` +
-          `it fails, and counted in ${COLLECT_ERRORS_METRIC}`,
-      );
-    }
+    this.#collectErrors?.inc(name);
+    const kind = error instanceof Error ? error.name : typeof error;
+    this.logOnce(
+      `collect\u0000${name}`,
+      `collecting "${name}" failed (${kind}); it is left out of scrapes while it fails, ` +
+        `and counted in ${COLLECT_ERRORS_METRIC}`,
+    );
   }
 
   /**

@@ -17,7 +17,7 @@
  * @module
  */
 
-import { escapeLabelValue } from "./labels.ts";
+import { escapeLabelValue } from "../model/escape.ts";
 import { resize, type SeriesLog, toShared } from "./shared.ts";
 
 /** The typed-array storage a metric keeps per series; the index calls it as series come and go. */
@@ -82,6 +82,11 @@ export class SeriesIndex {
       this.end = 1;
       storage.init(0);
     }
+  }
+
+  /** The overflow series' id, or -1 while the metric has not reached its cap. */
+  get overflowId(): number {
+    return this.#overflowId;
   }
 
   /** Current capacity of the storage arrays, in series. */

@@ -89,6 +89,14 @@ export class SlotStore<C extends SlotChild = SlotChild> implements SeriesStorage
     return {};
   }
 
+  /**
+   * This worker's arrays beyond `values` and `created`, by the names other
+   * workers read them under (for a subclass to override).
+   */
+  localArrays(): Record<string, Float64Array> {
+    return {};
+  }
+
   /** Moves this store into shared memory (once) and describes it for other workers. */
   share(worker: string, metric: string, signature: string): SharedSegment {
     if (this.#segment !== undefined) return this.#segment;

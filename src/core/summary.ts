@@ -6,15 +6,14 @@
  */
 
 import { coarseNow, startTimer, type Timer } from "./clock.ts";
-import type { MetricFamily } from "./family.ts";
+import type { MetricFamily } from "../model/family.ts";
 import type { LabelValues } from "./labels.ts";
-import { Metric, type MetricOptions } from "./metric.ts";
-import { defaultRegistry } from "./registry.ts";
-import { forEachSeries, SeriesGroups, seriesOf, sourcesOf } from "./merge.ts";
+import type { Accumulator, SeriesSource } from "./merge.ts";
 import { resize, toShared } from "./shared.ts";
 import { Sketch } from "./sketch.ts";
 import { SketchWindows } from "./sketch_window.ts";
 import { SlotStore } from "./store.ts";
+import { invalidObservation, type MetricOptions, MetricVec } from "./vec.ts";
 
 /** Options for a {@linkcode Summary}. */
 export interface SummaryOptions<L extends string = string> extends MetricOptions<L> {
@@ -55,11 +54,8 @@ export const DEFAULT_PERCENTILES: readonly number[] = Object.freeze([
   0.999,
 ]);
 
-function badObservation(metric: string, value: unknown): RangeError | TypeError {
-  return typeof value === "number"
-    ? new RangeError(`Summary "${metric}": cannot observe NaN`)
-    : new TypeError(`Summary "${metric}": value must be a number, got ${typeof value}`);
-}
+const badObservation = (metric: string, value: unknown) =>
+  invalidObservation("Summary", metric, value);
 
 /** The sliding window of one series: one sketch per age bucket, each stamped with its epoch. */
 class AgeWindow {
@@ -197,6 +193,10 @@ class SummaryStore extends SlotStore<SummaryChild> {
     this.sketches = sketches;
     return { sketches };
   }
+
+  override localArrays(): Record<string, Float64Array> {
+    return this.sketches ? { sketches: this.sketches } : {};
+  }
 }
 
 /**
@@ -274,7 +274,7 @@ export class SummaryChild {
  * size.observe({ model: "gpt-4o" }, 1234);
  * ```
  */
-export class Summary<L extends string = string> extends Metric<L> {
+export class Summary<L extends string = string> extends MetricVec<L, SummaryChild> {
   /** Quantile ranks exposed. */
   readonly percentiles: readonly number[];
   /** Window length in seconds. */
@@ -287,7 +287,7 @@ export class Summary<L extends string = string> extends Metric<L> {
 
   /** Creates the summary and registers it (see {@linkcode SummaryOptions}). */
   constructor(options: SummaryOptions<L>) {
-    super(options, "summary", ["quantile"], defaultRegistry);
+    super(options, "summary", ["quantile"]);
     const name = this.name;
     const qs = options.percentiles ?? DEFAULT_PERCENTILES;
     if (!Array.isArray(qs)) throw new TypeError(`Summary "${name}": percentiles must be an array`);
@@ -316,28 +316,18 @@ export class Summary<L extends string = string> extends Metric<L> {
     if (!Number.isSafeInteger(maxBins) || maxBins < 16) {
       throw new RangeError(`Summary "${name}": maxBins must be an integer >= 16`);
     }
-    const existing = this.existing();
-    if (existing !== undefined) {
-      this.#s = existing.#s;
-    } else {
-      this.#s = new SummaryStore(name, this.labelNames, this.maxSeries, {
+    // Summaries that differ in quantiles or window cannot share a name.
+    const layout = `${this.percentiles.join(",")}\u0000` +
+      `${this.maxAgeSeconds}/${this.ageBuckets}/${this.relativeAccuracy}`;
+    this.#s = this.bindStore(layout, () =>
+      new SummaryStore(name, this.labelNames, this.maxSeries, {
         quantiles: this.percentiles,
         ageBuckets: this.ageBuckets,
         maxAgeSeconds: this.maxAgeSeconds,
         alpha: this.relativeAccuracy,
         maxBins,
         now: options.now,
-      });
-      this.#s.index.onOverflow = () => this.countOverflow();
-      this.registry?.register(this);
-    }
-  }
-
-  /** Includes the quantiles and window: summaries that differ there cannot share a name. */
-  override get signature(): string {
-    return `${super.signature}\u0000${
-      this.percentiles.join(",")
-    }\u0000${this.maxAgeSeconds}/${this.ageBuckets}/${this.relativeAccuracy}`;
+      }));
   }
 
   /** Records one observation: `observe(v)` or `observe(labels, v)`. */
@@ -361,18 +351,6 @@ export class Summary<L extends string = string> extends Metric<L> {
     });
   }
 
-  /** Returns the cached child for `labels`, creating the series if needed. */
-  labels(labels: LabelValues<L>): SummaryChild {
-    const s = this.#s;
-    const id = s.index.lookup(labels);
-    let child = s.children[id];
-    if (child === undefined) {
-      child = new SummaryChild(this.name, s, id, { ...labels });
-      s.children[id] = child;
-    }
-    return child;
-  }
-
   /**
    * Current state for `labels` (or of the unlabelled series): quantile
    * estimates over the window (in the order of `percentiles`), sum and count.
@@ -380,122 +358,101 @@ export class Summary<L extends string = string> extends Metric<L> {
    */
   get(labels?: LabelValues<L>): { quantiles: number[]; sum: number; count: number } | undefined {
     const s = this.#s;
-    const id = s.index.find(labels ?? {}); // validates the labels
-    if (s.remotes.size > 0) {
-      const family = this.#collectAll();
-      const g = seriesOf(family, this.labelNames, labels ?? {});
-      if (g < 0) return undefined;
+    const { family, id } = this.findSeries(labels);
+    if (id < 0) return undefined;
+    if (family !== undefined) {
       const q = s.quantiles.length;
       return {
-        quantiles: Array.from(family.values).slice(g * q, g * q + q),
-        sum: family.sums![g],
-        count: family.counts![g],
+        quantiles: Array.from(family.values).slice(id * q, id * q + q),
+        sum: family.sums![id],
+        count: family.counts![id],
       };
     }
-    if (id < 0) return undefined;
     const quantiles: number[] = [];
     s.windowQuantiles(id, new Sketch(s.alpha, s.maxBins), quantiles, 0);
     return { quantiles, sum: s.values[2 * id], count: s.values[2 * id + 1] };
   }
 
-  /** Removes the series for `labels`; returns whether it existed. */
-  remove(labels: LabelValues<L>): boolean {
-    return this.#s.index.remove(labels);
-  }
-
-  /** Removes every labelled series (an unlabelled summary goes back to empty). */
-  reset(): void {
-    this.#s.index.clear();
-  }
-
   /** Collects the current state for exposition. */
-  collect(): MetricFamily {
-    const s = this.#s;
-    if (s.remotes.size > 0) return this.#collectAll();
-    const index = s.index;
-    const n = this.labelNames.length;
-    const values: number[] = [];
-    const sums: number[] = [];
-    const counts: number[] = [];
-    const created: number[] = [];
-    const labelValues: string[] = [];
-    const merged = new Sketch(s.alpha, s.maxBins);
-    for (let id = 0; id < index.end; id++) {
-      if (!index.alive[id]) continue;
-      if (s.quantiles.length > 0) s.windowQuantiles(id, merged, values, values.length);
-      sums.push(s.values[2 * id]);
-      counts.push(s.values[2 * id + 1]);
-      created.push(s.created![id]);
-      for (let i = 0; i < n; i++) labelValues.push(index.escaped[id * n + i]!);
+  override collect(): MetricFamily {
+    return this.snapshot();
+  }
+
+  /** @ignore */
+  protected override createChild(
+    id: number,
+    labels: Readonly<Record<string, string | number>>,
+  ): SummaryChild {
+    return new SummaryChild(this.name, this.#s, id, labels);
+  }
+
+  /** @ignore */
+  protected override accumulator(merging: boolean): Accumulator {
+    return new SummarySeries(this.#s, merging);
+  }
+}
+
+/**
+ * Summary series: sums and counts added up across workers, `_created` the
+ * earliest, and quantiles from the merged bins of every worker's window
+ * sketches (never from averaged quantiles). In a single process, each
+ * series' quantiles come from its own window, through one scratch sketch.
+ */
+class SummarySeries implements Accumulator {
+  readonly #values: number[] = [];
+  readonly #sums: number[] = [];
+  readonly #counts: number[] = [];
+  readonly #created: number[] = [];
+  /** Merging: one sketch per group. */
+  readonly #sketches: Sketch[] = [];
+  readonly #store: SummaryStore;
+  readonly #merging: boolean;
+  readonly #scratch: Sketch | undefined;
+  readonly #oldest: number;
+
+  constructor(store: SummaryStore, merging: boolean) {
+    this.#store = store;
+    this.#merging = merging;
+    const withQuantiles = store.quantiles.length > 0;
+    this.#scratch = withQuantiles && !merging ? new Sketch(store.alpha, store.maxBins) : undefined;
+    this.#oldest = withQuantiles && merging ? store.oldestEpoch() : 0;
+  }
+
+  add(g: number, source: SeriesSource, id: number, first: boolean): void {
+    const s = this.#store;
+    const t = source.created![id];
+    if (first) {
+      this.#sums.push(source.values[2 * id]);
+      this.#counts.push(source.values[2 * id + 1]);
+      this.#created.push(t);
+    } else {
+      this.#sums[g] += source.values[2 * id];
+      this.#counts[g] += source.values[2 * id + 1];
+      if (t < this.#created[g]) this.#created[g] = t;
     }
-    return this.#family(labelValues, values, sums, counts, created);
+    if (s.quantiles.length === 0) return;
+    if (!this.#merging) {
+      s.windowQuantiles(id, this.#scratch!, this.#values, this.#values.length);
+      return;
+    }
+    if (first) this.#sketches.push(new Sketch(s.alpha, s.maxBins));
+    const shared = source.array("sketches");
+    if (shared !== undefined && shared.length >= (id + 1) * s.layout.seriesSize) {
+      s.layout.mergeInto(shared, id, this.#oldest, this.#sketches[g]);
+    }
   }
 
-  /**
-   * Every worker's series by label set: sums and counts added, quantiles from
-   * the merged bins of every worker's window sketches (never from averaged
-   * quantiles).
-   */
-  #collectAll(): MetricFamily {
-    const s = this.#s;
-    const groups = new SeriesGroups();
-    const sums: number[] = [];
-    const counts: number[] = [];
-    const created: number[] = [];
-    const sketches: Sketch[] = [];
-    const oldest = s.oldestEpoch();
-    const withQuantiles = s.quantiles.length > 0;
-    const extra: Record<string, Float64Array> = s.sketches ? { sketches: s.sketches } : {};
-    forEachSeries(sourcesOf(s, extra), groups, (g, source, id) => {
-      const t = source.created![id];
-      if (g === sums.length) {
-        sums.push(0);
-        counts.push(0);
-        created.push(t);
-        if (withQuantiles) sketches.push(new Sketch(s.alpha, s.maxBins));
-      } else if (t < created[g]) {
-        created[g] = t;
-      }
-      sums[g] += source.values[2 * id];
-      counts[g] += source.values[2 * id + 1];
-      const shared = withQuantiles ? source.array("sketches") : undefined;
-      if (shared !== undefined && shared.length >= (id + 1) * s.layout.seriesSize) {
-        s.layout.mergeInto(shared, id, oldest, sketches[g]);
-      }
-    });
-    const values: number[] = [];
-    for (const sketch of sketches) sketch.quantiles(s.quantiles, values, values.length);
-    return this.#family(groups.labelValues, values, sums, counts, created);
-  }
-
-  #family(
-    labelValues: string[],
-    values: number[],
-    sums: number[],
-    counts: number[],
-    created: number[],
-  ): MetricFamily {
+  finish(): Pick<MetricFamily, "values" | "sums" | "counts" | "created" | "quantiles"> {
+    const values = this.#values;
+    for (const sketch of this.#sketches) {
+      sketch.quantiles(this.#store.quantiles, values, values.length);
+    }
     return {
-      name: this.name,
-      help: this.help,
-      type: "summary",
-      unit: this.unit,
-      labelNames: this.labelNames,
-      labelValues,
-      size: counts.length,
       values,
-      sums,
-      counts,
-      created,
-      quantiles: this.percentiles,
+      sums: this.#sums,
+      counts: this.#counts,
+      created: this.#created,
+      quantiles: this.#store.quantiles,
     };
-  }
-
-  /**
-   * The storage behind this metric, for sharing between workers (internal).
-   * @ignore
-   */
-  protected override slotStore(): SlotStore {
-    return this.#s;
   }
 }

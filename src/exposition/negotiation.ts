@@ -109,7 +109,7 @@ export function negotiateFormat(accept: string | null | undefined): NegotiatedFo
  *
  * @example
  * ```ts
- * import { acceptsGzip } from "@securetrack/metrics";
+ * import { acceptsGzip } from "./negotiation.ts";
  * acceptsGzip("gzip, deflate"); // true
  * acceptsGzip("gzip;q=0");      // false
  * ```

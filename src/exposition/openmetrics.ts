@@ -4,8 +4,8 @@
  * @module
  */
 
-import type { MetricFamily } from "../core/family.ts";
-import { escapeHelp } from "../core/labels.ts";
+import type { MetricFamily } from "../model/family.ts";
+import { escapeHelp } from "../model/escape.ts";
 import { formatValue, openMetricsFloat } from "./number.ts";
 import { sampleLine as line, seriesLabels } from "./text.ts";
 

@@ -4,8 +4,8 @@
  * @module
  */
 
-import type { MetricFamily } from "../core/family.ts";
-import { escapeHelp } from "../core/labels.ts";
+import type { MetricFamily } from "../model/family.ts";
+import { escapeHelp } from "../model/escape.ts";
 import { formatValue, goFloat } from "./number.ts";
 
 /** Content-Type of the Prometheus text format 0.0.4. */

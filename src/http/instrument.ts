@@ -9,8 +9,9 @@
 import { Counter, type CounterChild } from "../core/counter.ts";
 import { Gauge } from "../core/gauge.ts";
 import { Histogram, type HistogramChild } from "../core/histogram.ts";
-import { defaultRegistry, OVERFLOW_METRIC, type Registry } from "../core/registry.ts";
+import { defaultRegistry, type Registry } from "../core/registry.ts";
 import { Summary, type SummaryChild } from "../core/summary.ts";
+import { isOverflowChild, type MetricVec } from "../core/vec.ts";
 import { methodLabel } from "./methods.ts";
 import { pathnameOf, RouteTable } from "./routes.ts";
 
@@ -110,7 +111,8 @@ export interface HttpMetrics {
  *
  * @example
  * ```ts
- * import { httpMetrics, Registry } from "@securetrack/metrics";
+ * import { Registry } from "@securetrack/metrics";
+ * import { httpMetrics } from "@securetrack/metrics/http";
  * const m = httpMetrics(new Registry());
  * m.requests.inc({ method: "GET", status: "2xx", handler: "/" });
  * ```
@@ -201,7 +203,8 @@ function statusLabel(status: number, group: boolean): string {
  *
  * @example
  * ```ts ignore
- * import { instrument, metricsHandler, Registry } from "@securetrack/metrics";
+ * import { metricsHandler, Registry } from "@securetrack/metrics";
+ * import { instrument } from "@securetrack/metrics/http";
  * const registry = new Registry();
  * const metrics = metricsHandler(registry);
  * const app = (req: Request) =>
@@ -240,47 +243,52 @@ export function instrument<A extends unknown[]>(
   // child that landed in a metric's overflow series (the metric at its series
   // cap) is not kept, so every such request is counted in
   // metrics_series_overflow_total, as a labelled call would be.
-  const overflowCalls = (metric: string): number => {
-    const counter = registry.get(OVERFLOW_METRIC);
-    return counter instanceof Counter ? counter.get({ metric }) : 0;
+  const fits = (metric: MetricVec<string, unknown>, child: { i: number }) =>
+    !isOverflowChild(metric, child);
+  const series = new Map<string, RouteSeries>();
+  const routeSeries = (route: string): RouteSeries => {
+    let r = series.get(route);
+    if (r !== undefined) return r;
+    r = {
+      requestSize: m.requestSize.labels({ handler: route }),
+      responseSize: m.responseSize.labels({ handler: route }),
+      methods: new Map(),
+    };
+    if (fits(m.requestSize, r.requestSize) && fits(m.responseSize, r.responseSize)) {
+      series.set(route, r);
+    }
+    return r;
   };
-  const bind = <C>(metrics: { name: string }[], child: () => C, keep: (c: C) => void): C => {
-    const before = metrics.map((metric) => overflowCalls(metric.name));
-    const c = child();
-    if (metrics.every((metric, k) => overflowCalls(metric.name) === before[k])) keep(c);
+  const methodSeries = (r: RouteSeries, route: string, method: string): MethodSeries => {
+    let s = r.methods.get(method);
+    if (s !== undefined) return s;
+    s = { duration: m.duration.labels({ method, handler: route }), requests: new Map() };
+    if (fits(m.duration, s.duration)) r.methods.set(method, s);
+    return s;
+  };
+  const requestsChild = (s: MethodSeries, route: string, method: string, status: number) => {
+    let c = s.requests.get(status);
+    if (c !== undefined) return c;
+    c = m.requests.labels({ method, status: statusLabel(status, group), handler: route });
+    if (fits(m.requests, c)) s.requests.set(status, c);
     return c;
   };
-  const series = new Map<string, RouteSeries>();
-  const routeSeries = (route: string): RouteSeries =>
-    series.get(route) ??
-      bind(
-        [m.requestSize, m.responseSize],
-        () => ({
-          requestSize: m.requestSize.labels({ handler: route }),
-          responseSize: m.responseSize.labels({ handler: route }),
-          methods: new Map(),
-        }),
-        (r) => series.set(route, r),
-      );
-  const methodSeries = (r: RouteSeries, route: string, method: string): MethodSeries =>
-    r.methods.get(method) ??
-      bind(
-        [m.duration],
-        () => ({ duration: m.duration.labels({ method, handler: route }), requests: new Map() }),
-        (s) => r.methods.set(method, s),
-      );
-  const requestsChild = (s: MethodSeries, route: string, method: string, status: number) =>
-    s.requests.get(status) ??
-      bind(
-        [m.requests],
-        () => m.requests.labels({ method, status: statusLabel(status, group), handler: route }),
-        (c) => s.requests.set(status, c),
-      );
 
+  // Once per route and error class, through the registry's log: a failing
+  // handler may fail every request, and each one is counted anyway (status
+  // 500 in http_requests_total). The message is left out, as it may carry
+  // anything (a token in a URL); `onError` receives the error itself.
+  const reportOnce = (what: string, route: string, error: unknown) => {
+    const kind = error instanceof Error ? error.name : typeof error;
+    registry.logOnce(
+      `instrument\u0000${what}\u0000${route}\u0000${kind}`,
+      `${what} for "${route}" threw ${kind} (reported once; pass onError to see each error)`,
+    );
+  };
   const fail = (route: string, method: string, error: unknown): Response => {
     try {
       if (onError) onError({ handler: route, method, error });
-      else console.error(`[http] handler for "${route}" threw:`, error);
+      else reportOnce("handler", route, error);
     } catch { /* a failing error hook must not fail the request */ }
     return new Response("Internal Server Error\n", {
       status: 500,
@@ -318,7 +326,7 @@ export function instrument<A extends unknown[]>(
       try {
         onRequest({ handler: route, method, status, seconds });
       } catch (error) {
-        console.error(`[http] onRequest hook failed for "${route}":`, error);
+        reportOnce("onRequest hook", route, error);
       }
     }
     return response;

@@ -23,7 +23,7 @@ const METHODS = new Set([
  *
  * @example
  * ```ts
- * import { methodLabel } from "@securetrack/metrics";
+ * import { methodLabel } from "./methods.ts";
  * methodLabel("get"); // "GET"
  * methodLabel("BREW"); // "OTHER"
  * ```

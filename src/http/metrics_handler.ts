@@ -69,7 +69,7 @@ export function metricsHandler(
       body = await registry.metrics(format, { timeoutMs, created });
     } catch (error) {
       const kind = error instanceof Error ? error.name : typeof error;
-      console.error(`[metrics] rendering the scrape failed (${kind})`);
+      registry.logOnce(`render\u0000${kind}`, `rendering a scrape failed (${kind})`);
       return new Response(`Internal Server Error: rendering metrics failed (${kind})\n`, {
         status: 500,
         headers: { "Content-Type": "text/plain; charset=utf-8" },

@@ -16,7 +16,7 @@ export const UNMATCHED_HANDLER = "none";
  *
  * @example
  * ```ts
- * import { RouteTable } from "@securetrack/metrics";
+ * import { RouteTable } from "./routes.ts";
  * const routes = new RouteTable(["/metrics", "/users/:id"]);
  * routes.match("/users/42"); // "/users/:id"
  * routes.match("/wp-admin"); // "none"

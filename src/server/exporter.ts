@@ -51,7 +51,8 @@ let collectorsRegistered = false;
 export function createExporter(options: ExporterOptions = {}): Exporter {
   if (!collectorsRegistered) {
     collectorsRegistered = true;
-    registerProcessMetrics(defaultRegistry, options.quiet);
+    if (options.quiet) defaultRegistry.log = () => {};
+    registerProcessMetrics(defaultRegistry);
     registerRuntimeMetrics(defaultRegistry);
   }
   const cluster = options.cluster

@@ -10,7 +10,7 @@
 import { Counter } from "../core/counter.ts";
 import { Gauge } from "../core/gauge.ts";
 import { Histogram } from "../core/histogram.ts";
-import { Metric } from "../core/metric.ts";
+import { MetricVec } from "../core/vec.ts";
 import type { Registry } from "../core/registry.ts";
 import { Summary } from "../core/summary.ts";
 import { DEFAULT_BUCKETS } from "../core/buckets.ts";
@@ -289,7 +289,7 @@ export function createMetrics(registry: Registry, options: TrackingOptions = {})
     ] as const
   ) {
     const previous = registry.get(name);
-    if (previous instanceof Metric && previous.maxSeries !== cap) {
+    if (previous instanceof MetricVec && previous.maxSeries !== cap) {
       throw new TypeError(
         `createTracking: ${name} is already registered in this registry with ` +
           `${option} ${previous.maxSeries}, not ${cap}`,

@@ -60,10 +60,6 @@ import type { AppError, AppRequest } from "./app.ts";
 import { customMetrics, customRegistry } from "./_custom.ts";
 import { bindTracking, type Tracking } from "./tracking.ts";
 
-// The core API too, so that one import gives both (`Registry` for
-// `createTracking`, `Counter` for metrics of your own), and so that every type
-// this module's API mentions is public from this entry point as well.
-export * from "../mod.ts";
 export { customRegistry } from "./_custom.ts";
 export { createTracking, type Tracking } from "./tracking.ts";
 export {

@@ -7,7 +7,8 @@
  * @module
  */
 
-import { Counter, joinCluster, Registry } from "../../src/mod.ts";
+import { Counter, Registry } from "../../src/mod.ts";
+import { joinCluster } from "../../src/cluster/mod.ts";
 
 const registry = new Registry();
 const counter = new Counter({ name: "child_total", help: "c", registry });

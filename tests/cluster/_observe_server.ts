@@ -12,7 +12,8 @@
  * @module
  */
 
-import { joinCluster, Registry, Summary } from "../../src/mod.ts";
+import { Registry, Summary } from "../../src/mod.ts";
+import { joinCluster } from "../../src/cluster/mod.ts";
 import { CHANNEL, SUMMARY } from "./_observe_options.ts";
 
 const registry = new Registry();

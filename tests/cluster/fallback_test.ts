@@ -10,7 +10,8 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import process from "node:process";
-import { Counter, joinCluster, Registry } from "../../src/mod.ts";
+import { Counter, Registry } from "../../src/mod.ts";
+import { joinCluster } from "../../src/cluster/mod.ts";
 import { parseText } from "../_support/parse.ts";
 import { fetchText, REPO_ROOT, samplesNamed, sleep, startMain } from "../server/_support.ts";
 import { DENO_ONLY, isDeno, waitForCluster } from "./_support.ts";
@@ -23,13 +24,9 @@ function channel(): string {
 describe("joinCluster alone in its process", () => {
   it("does not throw, reports not shared, keeps metrics per process, says at most one line", async () => {
     const logs: string[] = [];
-    const registry = new Registry();
+    const registry = new Registry({ log: (m) => logs.push(m) });
     const counter = new Counter({ name: "alone_total", help: "a", registry });
-    const cluster = joinCluster({
-      registries: { default: registry },
-      channel: channel(),
-      log: (m) => logs.push(m),
-    });
+    const cluster = joinCluster({ registries: { default: registry }, channel: channel() });
     try {
       counter.inc(2);
       await sleep(200); // long enough for any peer on the channel to answer (there is none)

@@ -1,11 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import {
-  escapeHelp,
-  escapeLabelValue,
-  validateLabelNames,
-  validateMetricName,
-} from "../../src/core/labels.ts";
+import { validateLabelNames, validateMetricName } from "../../src/core/labels.ts";
+import { escapeHelp, escapeLabelValue } from "../../src/model/escape.ts";
 import { Counter } from "../../src/core/counter.ts";
 import { Gauge } from "../../src/core/gauge.ts";
 import { Histogram } from "../../src/core/histogram.ts";

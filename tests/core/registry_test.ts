@@ -10,8 +10,8 @@ import { Counter } from "../../src/core/counter.ts";
 import { Gauge } from "../../src/core/gauge.ts";
 import { Histogram } from "../../src/core/histogram.ts";
 import { Summary } from "../../src/core/summary.ts";
-import type { Collector } from "../../src/core/metric.ts";
-import type { MetricFamily } from "../../src/core/family.ts";
+import type { Collector } from "../../src/core/collector.ts";
+import type { MetricFamily } from "../../src/model/family.ts";
 import { parseSamples, samplesNamed, valueOf } from "./_exposition.ts";
 
 async function scrape(registry: Registry) {

@@ -4,21 +4,15 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Counter, Gauge, Histogram, Registry, Summary } from "../../src/mod.ts";
-import type { SharedSegment } from "../../src/core/shared.ts";
+import { attachSegment, shareCollector } from "../../src/core/collector.ts";
 import { getLocalWorker } from "../../src/core/merge.ts";
-
-interface Shareable {
-  share(worker: string): SharedSegment;
-  attach(segment: SharedSegment): void;
-}
 
 /** Shares every metric of `a` (as worker "a") and `b` (as "b") and attaches each to the other. */
 function link(a: Registry, b: Registry): void {
-  for (const m of a.getAll()) {
-    const other = b.get(m.name) as unknown as Shareable;
-    const mine = m as unknown as Shareable;
-    other.attach(mine.share("a"));
-    mine.attach(other.share("b"));
+  for (const mine of a.getAll()) {
+    const other = b.get(mine.name)!;
+    assert.ok(attachSegment(other, shareCollector(mine, "a")!));
+    assert.ok(attachSegment(mine, shareCollector(other, "b")!));
   }
 }
 

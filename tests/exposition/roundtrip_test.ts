@@ -18,14 +18,14 @@ import {
   type GaugeChild,
   Histogram,
   type HistogramChild,
-  OVERFLOW_METRIC,
-  OVERFLOW_VALUE,
   Registry,
   Summary,
   type SummaryChild,
   toOpenMetrics,
   toText,
 } from "../../src/mod.ts";
+import { OVERFLOW_METRIC } from "../../src/core/registry.ts";
+import { OVERFLOW_VALUE } from "../../src/core/series.ts";
 import { type Family, parseOpenMetrics, parseText, seriesKey } from "../_support/parse.ts";
 import { int, mulberry32, pick, type Random, randomDouble } from "../_support/random.ts";
 

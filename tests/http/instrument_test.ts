@@ -552,20 +552,35 @@ describe("instrument: options and edge cases", () => {
     assert.ok(logged.length >= 1, "the broken onRequest hook is logged");
   });
 
-  it("without onError the error is logged with console.error", async () => {
+  it("without onError a failing handler is reported once per route and error class, through the registry's log", async () => {
+    const logged: string[] = [];
+    const registry = new Registry({ log: (m) => logged.push(m) });
+    const handler = instrument(makeApp(), { registry, routes: ROUTES });
+    for (let i = 0; i < 3; i++) assert.equal((await handler(wireLike("/throw"))).status, 500);
+    assert.equal(logged.length, 1, `logged: ${JSON.stringify(logged)}`);
+    assert.match(logged[0], /"\/throw" threw RangeError/);
+    // The message may carry anything (a token in a URL): only the class is named.
+    assert.doesNotMatch(logged[0], /boom from/);
+    assert.equal(
+      valueIn(await scrape(registry), "http_requests_total", requests("GET", "5xx", "/throw")),
+      3,
+    );
+  });
+
+  it("without a log option the report is one line on stderr", async () => {
     const logged: unknown[][] = [];
     const original = console.error;
     console.error = (...args: unknown[]) => void logged.push(args);
-    let res: Response;
     try {
       const { handler } = wrap();
-      res = await handler(wireLike("/throw"));
+      assert.equal((await handler(wireLike("/throw"))).status, 500);
+      assert.equal((await handler(wireLike("/throw"))).status, 500);
     } finally {
       console.error = original;
     }
-    assert.equal(res.status, 500);
     assert.equal(logged.length, 1);
-    assert.ok(logged[0].some((a) => a instanceof RangeError), "the error itself is logged");
+    assert.equal(logged[0].length, 1);
+    assert.match(String(logged[0][0]), /^\[metrics\] handler for "\/throw" threw RangeError/);
   });
 
   it("extra arguments (Deno's info, Bun's server) reach the handler", async () => {

@@ -5,9 +5,9 @@
  * @module
  */
 
-import type { MetricFamily, MetricType } from "../core/family.ts";
-import { escapeLabelValue } from "../core/labels.ts";
-import type { Collector } from "../core/metric.ts";
+import type { MetricFamily, MetricType } from "../model/family.ts";
+import { escapeLabelValue } from "../model/escape.ts";
+import type { Collector } from "../core/collector.ts";
 
 /** A {@linkcode Collector} of a single value read by `read()` at each scrape. */
 export class ScalarCollector implements Collector {

@@ -1,0 +1,33 @@
+/**
+ * HTTP request instrumentation: `instrument()` wraps any web-standard fetch
+ * handler (`Deno.serve`, `Bun.serve`, Hono's `app.fetch`, …) and records the
+ * standard request metrics (`http_requests_total`, durations, sizes,
+ * requests in progress) labelled by route template, never by raw path.
+ * The `/metrics` handler itself, `metricsHandler`, comes from the root entry.
+ *
+ * @example
+ * ```ts ignore
+ * import { metricsHandler, Registry } from "@securetrack/metrics";
+ * import { instrument } from "@securetrack/metrics/http";
+ *
+ * const registry = new Registry();
+ * const metrics = metricsHandler(registry);
+ * const app = (req: Request) =>
+ *   new URL(req.url).pathname === "/metrics" ? metrics(req) : new Response("hello");
+ * Deno.serve(instrument(app, { registry, routes: ["/", "/metrics", "/users/:id"] }));
+ * ```
+ *
+ * @module
+ */
+
+export {
+  type ErrorRecord,
+  HIGHR_BUCKETS,
+  type HttpMetrics,
+  httpMetrics,
+  instrument,
+  type InstrumentOptions,
+  LOWR_BUCKETS,
+  type RequestRecord,
+} from "./instrument.ts";
+export { UNMATCHED_HANDLER } from "./routes.ts";
