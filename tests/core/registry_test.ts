@@ -432,6 +432,34 @@ describe("Registry: collection", () => {
     assert.equal(valueOf(await scrape(registry), "slowish"), 3);
   });
 
+  it("reports through its log option: once per failing collector, one line each", async () => {
+    const lines: string[] = [];
+    const registry = new Registry({ log: (m) => lines.push(m) });
+    registry.register({
+      name: "broken",
+      collect: () => {
+        throw new SyntaxError("secret-token-123 in a message");
+      },
+    });
+    for (let i = 0; i < 3; i++) await registry.collect();
+    assert.equal(lines.length, 1, JSON.stringify(lines));
+    assert.match(lines[0], /collecting "broken" failed \(SyntaxError\)/);
+    assert.doesNotMatch(lines[0], /secret-token/);
+    assert.doesNotMatch(lines[0], /\n/);
+    assert.equal(valueOf(await scrape(registry), COLLECT_ERRORS_METRIC, { metric: "broken" }), 4);
+    assert.throws(() => new Registry({ log: "stderr" as never }), /log must be a function/);
+  });
+
+  it("its log can be reassigned, and logOnce says each key once", () => {
+    const registry = new Registry();
+    const lines: string[] = [];
+    registry.log = (m) => lines.push(m);
+    registry.logOnce("k", "first");
+    registry.logOnce("k", "again");
+    registry.logOnce("other", "second");
+    assert.deepEqual(lines, ["first", "second"]);
+  });
+
   it("the overflow counter lives in the metric's own registry", async () => {
     const r1 = new Registry();
     const r2 = new Registry();

@@ -106,6 +106,31 @@ describe("shared storage merges workers at collect", () => {
     assert.equal(ga[0].get(), 8, "get() reports the cluster-wide value");
   });
 
+  it("the registry's own counters merge across workers like any counter", async () => {
+    const a = new Registry();
+    const b = new Registry();
+    const ca = new Counter({
+      name: "u_total",
+      help: "u",
+      labelNames: ["u"],
+      maxSeries: 1,
+      registry: a,
+    });
+    const cb = new Counter({
+      name: "u_total",
+      help: "u",
+      labelNames: ["u"],
+      maxSeries: 1,
+      registry: b,
+    });
+    for (let i = 0; i < 3; i++) ca.inc({ u: `a${i}` }); // 2 folded in worker a
+    for (let i = 0; i < 5; i++) cb.inc({ u: `b${i}` }); // 4 folded in worker b
+    link(a, b);
+    const text = await a.metrics();
+    assert.match(text, /^metrics_series_overflow_total\{metric="u_total"\} 6$/m);
+    assert.equal(text, await b.metrics(), "both workers report the same scrape");
+  });
+
   it("removed series disappear from every worker's scrape", async () => {
     const a = new Registry();
     const b = new Registry();

@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Registry } from "../../src/core/registry.ts";
+import { Counter } from "../../src/core/counter.ts";
 import {
   HIGHR_BUCKETS,
   httpMetrics,
@@ -581,6 +582,31 @@ describe("instrument: options and edge cases", () => {
     assert.equal(logged.length, 1);
     assert.equal(logged[0].length, 1);
     assert.match(String(logged[0][0]), /^\[metrics\] handler for "\/throw" threw RangeError/);
+  });
+
+  it("a metric at its series cap: each request past it is counted as folded, none is cached", async () => {
+    const registry = new Registry();
+    // Same signature as instrument's own counter, so instrument reuses it, cap included.
+    new Counter({
+      name: "http_requests_total",
+      help: "Total number of requests by method, status and handler.",
+      labelNames: ["method", "status", "handler"],
+      maxSeries: 2,
+      registry,
+    });
+    const handler = instrument(makeApp(), { registry, routes: ROUTES });
+    await handler(wireLike("/"));
+    await handler(wireLike("/users/1"));
+    for (let i = 0; i < 5; i++) await handler(wireLike("/echo"));
+    const fams = await scrape(registry);
+    const over = { method: "__overflow__", status: "__overflow__", handler: "__overflow__" };
+    assert.equal(valueIn(fams, "http_requests_total", over), 5);
+    assert.equal(
+      valueIn(fams, "metrics_series_overflow_total", { metric: "http_requests_total" }),
+      5,
+    );
+    // The routes bound before the cap keep their own series.
+    assert.equal(valueIn(fams, "http_requests_total", requests("GET", "2xx", "/users/:id")), 1);
   });
 
   it("extra arguments (Deno's info, Bun's server) reach the handler", async () => {
