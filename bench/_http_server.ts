@@ -8,7 +8,7 @@
  * - `scrape`: the instrumented handler plus `/metrics` serving a registry
  *   that also holds a counter with 10,000 labelled series (the shape of the
  *   scrape row in `core.bench.ts`); `/metrics` is itself instrumented, as in
- *   the exporter (`src/server/app.ts`).
+ *   the exporter (`app/app.ts`).
  * - The `PROFILE_MODES`: what `instrument()` does per request, rebuilt step
  *   by step, each mode adding one ingredient to the one before (`+async`:
  *   an async wrapper; `+route`: reads `request.url` and `request.method` and

@@ -1,5 +1,5 @@
 /**
- * `src/server/worker.ts` without the cluster, for `cluster_rps.ts`'s
+ * `app/worker.ts` without the cluster, for `cluster_rps.ts`'s
  * reference row: the same exporter under `deno serve --parallel`, each worker
  * keeping its own metrics, to tell the cost of two workers on this machine
  * from the cost of sharing their metrics.
@@ -7,9 +7,11 @@
  * @module
  */
 
-import { createExporter } from "../src/server/exporter.ts";
+import { defaultRegistry } from "../src/mod.ts";
+import { customRegistry } from "../src/tracking/mod.ts";
+import { createExporter } from "../app/exporter.ts";
 
-const exporter = createExporter({ cluster: false });
+const exporter = createExporter({ registry: defaultRegistry, customRegistry, cluster: false });
 
 /** The fetch handler `deno serve` calls. */
 export default { fetch: exporter.fetch } satisfies Deno.ServeDefaultExport;

@@ -5,7 +5,7 @@
  * - `deno task start --workers N`: main.ts with the start task's own flags
  *   (one `Deno.serve` for N = 1; N server threads sharing the port and their
  *   metrics for N > 1);
- * - `DENO_JOBS=N deno serve --parallel src/server/worker.ts`, with the flags
+ * - `DENO_JOBS=N deno serve --parallel app/worker.ts`, with the flags
  *   its module doc gives.
  *
  * Each run starts a fresh server on 127.0.0.1, waits until its workers have
@@ -77,15 +77,15 @@ function startTaskFlags(): string[] {
   return taskFlags(Deno.readTextFileSync(new URL("deno.json", ROOT)), "start", "main.ts");
 }
 
-/** The flags `src/server/worker.ts` documents for `deno serve --parallel` (without the port). */
+/** The flags `app/worker.ts` documents for `deno serve --parallel` (without the port). */
 function workerFlags(): string[] {
-  const text = Deno.readTextFileSync(new URL("src/server/worker.ts", ROOT));
+  const text = Deno.readTextFileSync(new URL("app/worker.ts", ROOT));
   const block = /```sh\n([\s\S]*?)```/.exec(text)?.[1] ?? "";
   const words = block.split("\n").map((l) => l.replace(/^\s*\*\s?/, "")).join(" ")
     .replaceAll("\\", " ").split(/\s+/).filter((w) => w !== "");
   const from = words.indexOf("--parallel");
-  const to = words.indexOf("src/server/worker.ts");
-  if (from < 0 || to < from) throw new Error("src/server/worker.ts: no deno serve command");
+  const to = words.indexOf("app/worker.ts");
+  if (from < 0 || to < from) throw new Error("app/worker.ts: no deno serve command");
   const flags = words.slice(from + 1, to);
   const port = flags.indexOf("--port");
   if (port >= 0) flags.splice(port, 2);
@@ -113,8 +113,8 @@ const CONFIGS: Config[] = [1, 2].flatMap((n): Config[] => [
     }),
   },
   {
-    name: `DENO_JOBS=${n} deno serve --parallel src/server/worker.ts`,
-    kind: "`DENO_JOBS=N deno serve --parallel src/server/worker.ts`",
+    name: `DENO_JOBS=${n} deno serve --parallel app/worker.ts`,
+    kind: "`DENO_JOBS=N deno serve --parallel app/worker.ts`",
     workers: n,
     command: () => ({
       args: [
@@ -125,7 +125,7 @@ const CONFIGS: Config[] = [1, 2].flatMap((n): Config[] => [
         "--host",
         "127.0.0.1",
         ...workerFlags(),
-        "src/server/worker.ts",
+        "app/worker.ts",
       ],
       env: { DENO_JOBS: String(n) },
     }),

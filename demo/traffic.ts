@@ -1,5 +1,5 @@
 /**
- * Demo traffic for the exporter's `--demo` routes (`src/server/demo.ts`):
+ * Demo traffic for the exporter's `--demo` routes (`app/demo.ts`):
  * simulated users who register, log in (sometimes failing), use features,
  * act, upload to their workspaces, ask the LLM, hit a few wrong URLs and log
  * out, so that every metric of the catalogue moves.

@@ -17,9 +17,17 @@ function files(dir: string): string[] {
 }
 
 describe("package", () => {
-  it("src/ and main.ts import nothing but relative modules and runtime built-ins", () => {
+  // app/ and main.ts are not published, but they ship in the repository and
+  // run with `deno task start`: no dependency there either.
+  it("src/, app/ and main.ts import nothing but relative modules and runtime built-ins", () => {
     const offenders: string[] = [];
-    for (const file of [...files(join(root, "src")), join(root, "main.ts")]) {
+    const sources = [
+      ...files(join(root, "src")),
+      ...files(join(root, "app")),
+      join(root, "main.ts"),
+    ];
+    assert.ok(sources.some((f) => f.startsWith(join(root, "app"))), "no app/ files found");
+    for (const file of sources) {
       const text = readFileSync(file, "utf8");
       for (const m of text.matchAll(/^\s*(?:import|export)[^;]*?from\s+["']([^"']+)["']/gm)) {
         const spec = m[1];
@@ -34,7 +42,7 @@ describe("package", () => {
   });
 
   it(
-    "deno publish --dry-run succeeds and ships both entry points, not the tests",
+    "deno publish --dry-run succeeds and ships the library only: src/, README.md, LICENSE, deno.json",
     { skip: typeof Deno === "undefined" && "needs the deno binary (runs under Deno)" },
     () => {
       const run = spawnSync(process.execPath, ["publish", "--dry-run", "--allow-dirty"], {
@@ -48,6 +56,16 @@ describe("package", () => {
       assert.match(out, /src\/mod\.ts/);
       assert.match(out, /src\/tracking\/mod\.ts/);
       assert.doesNotMatch(out, /\/tests\//);
+      // The listed files: "   file:///.../path (1.2KB)", one a line.
+      const listed = [...out.matchAll(/^\s*(file:\/\/\S+) \(/gm)].map((m) =>
+        decodeURIComponent(new URL(m[1]).pathname).slice(root.length)
+      );
+      assert.ok(listed.includes("src/mod.ts"), `src/mod.ts not listed in:\n${out}`);
+      assert.ok(listed.includes("src/tracking/mod.ts"), `src/tracking/mod.ts not listed`);
+      const outside = listed.filter((f) =>
+        !f.startsWith("src/") && !["README.md", "LICENSE", "deno.json"].includes(f)
+      );
+      assert.deepEqual(outside, [], "published files outside src/ (the app, main.ts, ...)");
     },
   );
 });

@@ -9,7 +9,7 @@
  */
 
 import { type Family, parseText, seriesKey } from "../_support/parse.ts";
-import { isDeno, type MainProcess, spawnDeno, waitForListening } from "../server/_support.ts";
+import { isDeno, type MainProcess, spawnDeno, waitForListening } from "../app/_support.ts";
 
 export { isDeno };
 

@@ -13,7 +13,7 @@ import process from "node:process";
 import { Counter, Registry } from "../../src/mod.ts";
 import { joinCluster } from "../../src/cluster/mod.ts";
 import { parseText } from "../_support/parse.ts";
-import { fetchText, REPO_ROOT, samplesNamed, sleep, startMain } from "../server/_support.ts";
+import { fetchText, REPO_ROOT, samplesNamed, sleep, startMain } from "../app/_support.ts";
 import { DENO_ONLY, isDeno, waitForCluster } from "./_support.ts";
 
 /** A channel no other test (or server) uses. */
@@ -81,7 +81,7 @@ describe("deno task start: what it says about sharing", { skip: DENO_ONLY }, () 
       const heap = samplesNamed(parseText(body), "deno_heap_size_used_bytes");
       assert.equal(heap.length, 1, "one process, one heap series");
       assert.deepEqual(heap[0].labels, {}, "no worker label in one process");
-      assert.doesNotMatch(main.stdout(), /threads/);
+      assert.doesNotMatch(main.stdout() + main.stderr(), /threads/);
       assert.doesNotMatch(main.stderr(), /shar|cop(y|ies)|each worker/i);
     } finally {
       await main.kill();
@@ -91,7 +91,7 @@ describe("deno task start: what it says about sharing", { skip: DENO_ONLY }, () 
   it("DENO_JOBS=4: memory is shared (no fallback notice) and start-up notices appear once", async () => {
     const main = await startMain([], { DENO_JOBS: "4", WORKERS: "" });
     try {
-      assert.match(main.stdout(), /with 4 threads/);
+      assert.match(main.stderr(), /with 4 threads/);
       // Every thread's runtime series reaches a scrape (the threads meet a few
       // milliseconds after they all listen: the first scrape may come sooner).
       await waitForCluster(main.origin, 4, 3);

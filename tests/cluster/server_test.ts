@@ -1,7 +1,7 @@
 /**
  * The exporter on several workers of one process, end to end: `deno task
  * start` with 4 server threads (from `DENO_JOBS`, and from `--workers`), and
- * `src/server/worker.ts` under `DENO_JOBS=4 deno serve --parallel`. Requests
+ * `app/worker.ts` under `DENO_JOBS=4 deno serve --parallel`. Requests
  * go over new connections, so the kernel spreads them over the workers;
  * every scrape, whichever worker answers it, must report the totals of all.
  *
@@ -12,7 +12,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import type { Family } from "../_support/parse.ts";
-import { REPO_ROOT, samplesNamed, startMain, valueIn } from "../server/_support.ts";
+import { REPO_ROOT, samplesNamed, startMain, valueIn } from "../app/_support.ts";
 import {
   assertMonotonic,
   DENO_ONLY,
@@ -40,18 +40,18 @@ interface Server {
 }
 
 /**
- * The flags `src/server/worker.ts` documents for `deno serve --parallel`
+ * The flags `app/worker.ts` documents for `deno serve --parallel`
  * (its module doc's sh block, without the port), so the test runs it as the
  * documentation says.
  */
 function workerModuleFlags(): string[] {
-  const source = readFileSync(`${REPO_ROOT}src/server/worker.ts`, "utf8");
+  const source = readFileSync(`${REPO_ROOT}app/worker.ts`, "utf8");
   const block = /```sh\n([\s\S]*?)```/.exec(source)?.[1];
-  if (block === undefined) throw new Error("src/server/worker.ts: no sh block in its module doc");
+  if (block === undefined) throw new Error("app/worker.ts: no sh block in its module doc");
   const words = block.split("\n").map((l) => l.replace(/^\s*\*\s?/, "")).join(" ")
     .replaceAll("\\", " ").split(/\s+/).filter((w) => w !== "");
   const from = words.indexOf("--parallel");
-  const to = words.indexOf("src/server/worker.ts");
+  const to = words.indexOf("app/worker.ts");
   if (from < 0 || to < from) throw new Error(`unexpected command in worker.ts: ${block}`);
   const flags = words.slice(from + 1, to);
   const port = flags.indexOf("--port");
@@ -90,11 +90,9 @@ const MODES: { name: string; start: () => Promise<Server> }[] = [
       ),
   },
   {
-    name: `DENO_JOBS=${WORKERS} deno serve --parallel src/server/worker.ts`,
+    name: `DENO_JOBS=${WORKERS} deno serve --parallel app/worker.ts`,
     start: () =>
-      started(() =>
-        startServe("src/server/worker.ts", workerModuleFlags(), WORKERS, { DEMO: "1" })
-      ),
+      started(() => startServe("app/worker.ts", workerModuleFlags(), WORKERS, { DEMO: "1" })),
   },
 ];
 

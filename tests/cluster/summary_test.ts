@@ -12,7 +12,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Registry, Summary } from "../../src/mod.ts";
 import { parseText } from "../_support/parse.ts";
-import { seeded, sleep, valueIn } from "../server/_support.ts";
+import { seeded, sleep, valueIn } from "../app/_support.ts";
 import { PERCENTILES, SUMMARY } from "./_observe_options.ts";
 import { DENO_ONLY, isDeno, type ServeProcess, startServe } from "./_support.ts";
 

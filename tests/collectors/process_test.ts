@@ -5,7 +5,7 @@ import { Registry } from "../../src/core/registry.ts";
 import { registerProcessMetrics } from "../../src/collectors/process.ts";
 import { family, parseOpenMetrics, parseText } from "../_support/parse.ts";
 import { checkMetrics, hasPromtool } from "../_support/promtool.ts";
-import { isBun, valueIn } from "../server/_support.ts";
+import { isBun, valueIn } from "../app/_support.ts";
 
 const ALWAYS = [
   "process_cpu_seconds_total",

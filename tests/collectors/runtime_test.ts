@@ -9,7 +9,7 @@ import { Registry } from "../../src/core/registry.ts";
 import { registerRuntimeMetrics, runtimeName } from "../../src/collectors/runtime.ts";
 import { family, parseOpenMetrics, parseText } from "../_support/parse.ts";
 import { checkMetrics, hasPromtool } from "../_support/promtool.ts";
-import { isBun, isDeno, sleep, valueIn } from "../server/_support.ts";
+import { isBun, isDeno, sleep, valueIn } from "../app/_support.ts";
 
 // Independent of runtimeName(): node:process says which runtime this is.
 const versions = process.versions as Record<string, string | undefined>;

@@ -23,7 +23,7 @@ import { parseDemoArgs } from "../../demo/main.ts";
 import { taskFlags } from "../../demo/server.ts";
 import { Registry } from "../../src/mod.ts";
 import { createMetrics, LLMError, LLMService } from "../../src/tracking/mod.ts";
-import { isDeno, REPO_ROOT, serveOnLoopback, sleep } from "../server/_support.ts";
+import { isDeno, REPO_ROOT, serveOnLoopback, sleep } from "../app/_support.ts";
 
 const denoOnly = !isDeno && "the fake LLM API and the demo task run under Deno only";
 

@@ -28,7 +28,7 @@ import { join } from "node:path";
 import { type FakeLLMServer, startFakeLLM } from "../../demo/fake_llm.ts";
 import { runTraffic, type SentRequest } from "../../demo/traffic.ts";
 import { panelExpressions, recordingRuleNames } from "../operations/_dashboards.ts";
-import { isDeno, type MainProcess, startMain } from "../server/_support.ts";
+import { isDeno, type MainProcess, startMain } from "../app/_support.ts";
 import {
   type ApiSeries,
   hasPrometheus,

@@ -23,7 +23,7 @@ import {
   serveOnLoopback,
   sleep,
   valueIn,
-} from "../server/_support.ts";
+} from "../app/_support.ts";
 
 // prometheus-fastapi-instrumentator's defaults, typed in from its
 // `metrics.default()` (src/prometheus_fastapi_instrumentator/metrics.py),

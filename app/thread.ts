@@ -13,7 +13,11 @@
 
 /// <reference lib="deno.worker" />
 
+import { defaultRegistry } from "../src/mod.ts";
+import { customRegistry } from "../src/tracking/mod.ts";
 import { createExporter } from "./exporter.ts";
+import { silentLog, stderrLog } from "./log.ts";
+import { unhandledError } from "./serve.ts";
 
 /** What the main thread tells a server thread. */
 export interface ThreadConfig {
@@ -21,27 +25,32 @@ export interface ThreadConfig {
   port: number;
   authToken: string | undefined;
   demo: boolean;
-  /** Skip start-up notices (every thread but the first). */
+  /**
+   * Drop this thread's notices about the runtime (every thread would print
+   * the same ones: only the first does). Errors are logged by every thread.
+   */
   quiet?: boolean;
 }
 
 self.onmessage = (event: MessageEvent<{ start: ThreadConfig }>) => {
   const config = event.data.start;
+  // A function cannot cross postMessage: a thread logs to its own stderr.
+  const log = stderrLog;
   const exporter = createExporter({
+    registry: defaultRegistry,
+    customRegistry,
     authToken: config.authToken,
     demo: config.demo,
     cluster: true,
-    quiet: config.quiet,
+    log,
+    notices: config.quiet ? silentLog : log,
   });
   const server = Deno.serve({
     hostname: config.hostname,
     port: config.port,
     reusePort: true,
     onListen: ({ port }) => self.postMessage({ listening: port }),
-    onError(error) {
-      console.error("[server] unhandled error while serving a request:", error);
-      return new Response("Internal Server Error\n", { status: 500 });
-    },
+    onError: unhandledError(log),
   }, exporter.fetch);
   self.onmessage = async (e: MessageEvent<{ meet?: number } | "stop">) => {
     if (typeof e.data === "object" && e.data.meet !== undefined) {

@@ -10,18 +10,7 @@
  * @module
  */
 
-import {
-  FeatureMetrics,
-  LLMService,
-  observeAnalysisComplexity,
-  setWorkspaceSize,
-  trackAuthFailure,
-  trackSessionEnd,
-  trackSessionStart,
-  trackUserLogin,
-  trackUserRegistration,
-  UserActionTimer,
-} from "../tracking/mod.ts";
+import type { LLMService, Tracking } from "../src/tracking/mod.ts";
 import type { RouteHandler } from "./app.ts";
 
 /** Thrown by a demo feature asked to fail (`?fail=1`), so it shows up as an error type. */
@@ -54,6 +43,7 @@ const ok = (body: Record<string, unknown> = {}): Response => Response.json({ ok:
 
 /**
  * The demo routes, keyed by pathname template, for `createApp({ routes })`.
+ * They record into `tracking`'s registry (`createTracking(customRegistry)`).
  * `llm` gives the client `/api/llm/chat` uses for a model (default: one per
  * model, configured from the `LLM_*` environment variables, created on first
  * use); `?model=` picks the model (at most 8 distinct ones, then the default).
@@ -62,20 +52,33 @@ const ok = (body: Record<string, unknown> = {}): Response => Response.json({ ok:
  * ```ts
  * import { createApp } from "./app.ts";
  * import { demoRoutes } from "./demo.ts";
- * import { Registry } from "../mod.ts";
- * import { customRegistry } from "../tracking/mod.ts";
- * const app = createApp({ registry: new Registry(), customRegistry, routes: demoRoutes() });
+ * import { createTracking, Registry } from "../src/tracking/mod.ts";
+ * const customRegistry = new Registry();
+ * const routes = demoRoutes(createTracking(customRegistry));
+ * const app = createApp({ registry: new Registry(), customRegistry, routes });
  * ```
  */
 export function demoRoutes(
+  tracking: Tracking,
   llm?: (model: string | undefined) => LLMService,
 ): Record<string, RouteHandler> {
+  const {
+    FeatureMetrics,
+    UserActionTimer,
+    observeAnalysisComplexity,
+    setWorkspaceSize,
+    trackAuthFailure,
+    trackSessionEnd,
+    trackSessionStart,
+    trackUserLogin,
+    trackUserRegistration,
+  } = tracking;
   const clients = new Map<string, LLMService>();
   const getLLM = llm ?? ((model: string | undefined) => {
     const key = model !== undefined && (clients.has(model) || clients.size < 8) ? model : "";
     let client = clients.get(key);
     if (client === undefined) {
-      client = new LLMService(key === "" ? {} : { model: key });
+      client = new tracking.LLMService(key === "" ? {} : { model: key });
       clients.set(key, client);
     }
     return client;

@@ -7,7 +7,7 @@ import { Registry } from "../../src/core/registry.ts";
 import { registerProcessMetrics } from "../../src/collectors/process.ts";
 import { registerRuntimeMetrics } from "../../src/collectors/runtime.ts";
 import type { ErrorRecord, RequestRecord } from "../../src/http/instrument.ts";
-import { type AppOptions, createApp } from "../../src/server/app.ts";
+import { type AppOptions, createApp } from "../../app/app.ts";
 import { family, parseOpenMetrics, parseText } from "../_support/parse.ts";
 import { checkMetrics, hasPromtool } from "../_support/promtool.ts";
 import { fetchText, seeded, seriesKeys, serveOnLoopback, valueIn } from "./_support.ts";

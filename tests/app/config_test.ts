@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { ConfigError, parseConfig, type ServerConfig } from "../../src/server/config.ts";
+import { ConfigError, parseConfig, type ServerConfig } from "../../app/config.ts";
 
 const TOKEN = "tok-9f8e7d6c5b4a";
 

@@ -1,23 +1,18 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import type { RunningServer } from "../../src/server/serve.ts";
-import { startServer } from "../../src/server/serve.ts";
+import type { RunningServer } from "../../app/serve.ts";
+import { startServer, unhandledError } from "../../app/serve.ts";
 import { fetchText, gate, isDeno } from "./_support.ts";
 
 const skip = !isDeno && "startServer runs on Deno.serve; run these under deno test";
 
-/** startServer with its listening line captured instead of printed. */
+/** startServer with its listening line captured (its `log` option) instead of printed. */
 async function start(
   handler: (request: Request) => Response | Promise<Response>,
 ): Promise<{ server: RunningServer; logged: string[] }> {
   const logged: string[] = [];
-  const original = console.log;
-  console.log = (...args: unknown[]) => void logged.push(args.join(" "));
-  try {
-    return { server: await startServer({ hostname: "127.0.0.1", port: 0 }, handler), logged };
-  } finally {
-    console.log = original;
-  }
+  const log = (message: string) => void logged.push(message);
+  return { server: await startServer({ hostname: "127.0.0.1", port: 0, log }, handler), logged };
 }
 
 describe("startServer", { skip }, () => {
@@ -72,6 +67,24 @@ describe("startServer", { skip }, () => {
       await pending.catch(() => {});
       await server.finished;
     }
+  });
+});
+
+describe("unhandledError (Deno.serve's onError)", () => {
+  it("answers 500 every time, and logs one line per error type", async () => {
+    const logged: string[] = [];
+    const onError = unhandledError((m) => logged.push(m));
+    for (let i = 0; i < 3; i++) {
+      assert.equal(onError(new TypeError(`broken\nsecond line ${i}`)).status, 500);
+      assert.equal(await onError(new RangeError("out")).text(), "Internal Server Error\n");
+    }
+    assert.equal(logged.length, 2, logged.join("\n"));
+    assert.match(
+      logged[0],
+      /^\[server\] unhandled error while serving a request: TypeError: broken /,
+    );
+    assert.match(logged[1], /RangeError: out/);
+    for (const line of logged) assert.ok(!line.includes("\n"), "one line");
   });
 });
 

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { errorType, type Log, onceEach, stderrLog } from "./log.ts";
+
 /** A server started by {@linkcode startServer}. */
 export interface RunningServer {
   /** The address actually bound (the port is real even when 0 was asked for). */
@@ -18,11 +20,31 @@ export interface RunningServer {
   shutdown(timeoutMs?: number): Promise<boolean>;
 }
 
-/** Starts `handler` on `Deno.serve` and logs where it listens. */
+/**
+ * `Deno.serve`'s `onError`: a 500, and one line in `log` per error type
+ * (never once per request). Reached only by an error outside the exporter's
+ * own handling (`instrument` turns a throwing route into a 500 itself).
+ */
+export function unhandledError(log: Log): (error: unknown) => Response {
+  const report = onceEach(log);
+  return (error) => {
+    const type = errorType(error);
+    const detail = error instanceof Error ? `: ${error.message.split("\n")[0]}` : "";
+    report(
+      type,
+      `[server] unhandled error while serving a request: ${type}${detail} ` +
+        `(reported once per error type)`,
+    );
+    return new Response("Internal Server Error\n", { status: 500 });
+  };
+}
+
+/** Starts `handler` on `Deno.serve` and logs where it listens (`log`, default stderr). */
 export function startServer(
-  options: { hostname: string; port: number },
+  options: { hostname: string; port: number; log?: Log },
   handler: (request: Request) => Response | Promise<Response>,
 ): Promise<RunningServer> {
+  const log = options.log ?? stderrLog;
   return new Promise((resolve) => {
     // Deno calls onListen from inside Deno.serve(), before `server` is
     // assigned: resolve once both the address and the server are known.
@@ -50,17 +72,14 @@ export function startServer(
       port: options.port,
       onListen({ hostname, port }) {
         const host = hostname.includes(":") ? `[${hostname}]` : hostname;
-        console.log(
+        log(
           `securetrack-metrics listening on http://${host}:${port}/ ` +
             `(/metrics, /custom_metrics, /healthz)`,
         );
         addr = { hostname, port };
         ready();
       },
-      onError(error) {
-        console.error("[server] unhandled error while serving a request:", error);
-        return new Response("Internal Server Error\n", { status: 500 });
-      },
+      onError: unhandledError(log),
     }, handler);
     ready();
   });
@@ -68,16 +87,22 @@ export function startServer(
 
 /**
  * On the first SIGTERM or SIGINT: stop accepting, let in-flight requests
- * finish (at most `timeoutMs`), then exit 0. A second signal exits at once.
+ * finish (at most `timeoutMs`, default 10,000), then exit 0. A second signal
+ * exits at once. Says so in `log` (default stderr).
  */
-export function exitOnSignals(server: RunningServer, timeoutMs = 10_000): void {
+export function exitOnSignals(
+  server: RunningServer,
+  options: { log?: Log; timeoutMs?: number } = {},
+): void {
+  const log = options.log ?? stderrLog;
+  const timeoutMs = options.timeoutMs ?? 10_000;
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) Deno.exit(0);
     stopping = true;
-    console.log(`${signal} received: draining in-flight requests (at most ${timeoutMs} ms)`);
+    log(`${signal} received: draining in-flight requests (at most ${timeoutMs} ms)`);
     const drained = await server.shutdown(timeoutMs);
-    console.log(drained ? "stopped" : "stopped with requests still in flight");
+    log(drained ? "stopped" : "stopped with requests still in flight");
     Deno.exit(0);
   };
   for (const signal of ["SIGTERM", "SIGINT"] as const) {

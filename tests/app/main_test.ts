@@ -54,9 +54,10 @@ describe("main.ts: the start task", { skip }, () => {
     assert.ok(flags.some((f) => f.startsWith("--allow-env")), flags.join(" "));
   });
 
-  it("prints where it listens and serves /, /healthz and 404", async () => {
-    await withMain([], {}, async ({ origin, stdout }) => {
-      assert.match(stdout(), /listening on http:\/\/127\.0\.0\.1:\d+\//);
+  it("says where it listens (one line on stderr, nothing on stdout) and serves /, /healthz and 404", async () => {
+    await withMain([], {}, async ({ origin, stdout, stderr }) => {
+      assert.match(stderr(), /^securetrack-metrics listening on http:\/\/127\.0\.0\.1:\d+\//m);
+      assert.equal(stdout(), "");
       const index = await fetchText(origin + "/");
       assert.equal(index.status, 200);
       for (const p of ["/metrics", "/custom_metrics", "/healthz"]) {
@@ -321,6 +322,12 @@ describe("main.ts: graceful shutdown", { skip }, () => {
         const exit = await exited;
         assert.notEqual(exit, "still running", `${sig}: not stopped within 2 s`);
         assert.deepEqual(exit, { code: 0, signal: null }, main.stderr());
+        // The lines operators read, on stderr.
+        assert.match(
+          main.stderr(),
+          new RegExp(`^${sig} received: draining in-flight requests`, "m"),
+        );
+        assert.match(main.stderr(), /^stopped$/m);
         await assert.rejects(fetch(main.origin + "/healthz"), "it no longer accepts connections");
       } finally {
         await main.kill();

@@ -6,10 +6,10 @@
  * @module
  */
 
-import type { Registry } from "../core/registry.ts";
-import { instrument, type InstrumentOptions } from "../http/instrument.ts";
-import { metricsHandler } from "../http/metrics_handler.ts";
-import { pathnameOf, RouteTable } from "../http/routes.ts";
+import { metricsHandler, type Registry } from "../src/mod.ts";
+import { instrument, type InstrumentOptions } from "../src/http/mod.ts";
+// Not public yet (the compiled router will be, in ./http): the module itself.
+import { pathnameOf, RouteTable } from "../src/http/routes.ts";
 import { bearerAuth } from "./auth.ts";
 
 /** A route handler: a web-standard fetch handler. */
@@ -38,7 +38,7 @@ const TEXT = { "Content-Type": "text/plain; charset=utf-8" };
  *
  * @example
  * ```ts
- * import { Registry } from "../mod.ts";
+ * import { Registry } from "../src/mod.ts";
  * import { createApp } from "./app.ts";
  * const app = createApp({ registry: new Registry(), customRegistry: new Registry() });
  * const res = await app(new Request("http://localhost/healthz"));

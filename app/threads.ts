@@ -3,23 +3,28 @@
  * starts server threads (Web Workers, see `thread.ts`) that share one port
  * with `reusePort` and merge their metrics through the cluster module.
  * Needs `--unstable-net` (Deno 2.9 gates `reusePort` behind it) and read
- * access to `src/` (a worker loads its module from disk).
+ * access to `app/` and `src/` (a worker loads its module, `app/thread.ts`,
+ * and what it imports from disk).
  *
  * @module
  */
 
+import { type Log, stderrLog } from "./log.ts";
 import type { RunningServer } from "./serve.ts";
 import type { ThreadConfig } from "./thread.ts";
 
 /**
  * Starts `count` server threads on `config.hostname:config.port` (port 0: the
  * first thread picks a free port and the others join it) and logs where
- * they listen. Resolves when all listen.
+ * they listen (`log`, default stderr). Resolves when all listen. Only the
+ * first thread prints its notices about the runtime (the others' would be
+ * the same); each thread logs its own errors to stderr.
  */
 export async function startThreads(
-  config: Omit<ThreadConfig, "port"> & { port: number },
+  options: Omit<ThreadConfig, "quiet"> & { log?: Log },
   count: number,
 ): Promise<RunningServer> {
+  const { log = stderrLog, ...config } = options;
   const threads: Worker[] = [];
   const start = (port: number): Promise<number> => {
     const worker = new Worker(new URL("./thread.ts", import.meta.url), { type: "module" });
@@ -32,7 +37,8 @@ export async function startThreads(
         e.preventDefault();
         reject(new Error(`server thread failed to start: ${e.message}`));
       };
-      worker.postMessage({ start: { ...config, port, quiet: threads.length > 1 } });
+      const thread: ThreadConfig = { ...config, port, quiet: threads.length > 1 };
+      worker.postMessage({ start: thread });
     });
   };
   const port = await start(config.port);
@@ -48,13 +54,13 @@ export async function startThreads(
     })
   ));
   if (met.some((peers) => peers < count - 1)) {
-    console.error(
+    log(
       `[metrics] some server threads did not meet all peers within 5 s (${met.join(", ")} of ` +
         `${count - 1}); their metrics merge once they do`,
     );
   }
   const host = config.hostname.includes(":") ? `[${config.hostname}]` : config.hostname;
-  console.log(
+  log(
     `securetrack-metrics listening on http://${host}:${port}/ ` +
       `(/metrics, /custom_metrics, /healthz) with ${count} threads`,
   );

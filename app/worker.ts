@@ -5,7 +5,7 @@
  *
  * ```sh
  * DENO_JOBS=4 deno serve --parallel --port 8000 --no-prompt --allow-net \
- *   --allow-env=METRICS_AUTH_TOKEN,DEMO,LLM_BASE_URL,LLM_API_KEY,LLM_MODEL src/server/worker.ts
+ *   --allow-env=METRICS_AUTH_TOKEN,DEMO,LLM_BASE_URL,LLM_API_KEY,LLM_MODEL app/worker.ts
  * ```
  *
  * Configuration comes from the environment (`METRICS_AUTH_TOKEN`, `DEMO`);
@@ -14,6 +14,8 @@
  * @module
  */
 
+import { defaultRegistry } from "../src/mod.ts";
+import { customRegistry } from "../src/tracking/mod.ts";
 import { createExporter } from "./exporter.ts";
 
 function env(name: string): string | undefined {
@@ -27,6 +29,8 @@ function env(name: string): string | undefined {
 const token = env("METRICS_AUTH_TOKEN");
 const demo = env("DEMO");
 const exporter = createExporter({
+  registry: defaultRegistry,
+  customRegistry,
   authToken: token === "" ? undefined : token,
   demo: demo === "1" || demo === "true",
   cluster: true,

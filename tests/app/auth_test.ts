@@ -1,8 +1,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Registry } from "../../src/core/registry.ts";
-import { bearerAuth } from "../../src/server/auth.ts";
-import { createApp } from "../../src/server/app.ts";
+import { bearerAuth } from "../../app/auth.ts";
+import { createApp } from "../../app/app.ts";
 import { fetchText, serveOnLoopback } from "./_support.ts";
 
 const TOKEN = "s3cr3t-token_0123456789";

@@ -1,0 +1,15 @@
+/**
+ * The SecureTrack exporter application (not part of the published package):
+ * configuration, the fetch handler with its endpoints and auth, running it
+ * on `Deno.serve`, and how it reports. Used by `main.ts`.
+ *
+ * @module
+ */
+
+export { type AppOptions, createApp, type RouteHandler } from "./app.ts";
+export { bearerAuth } from "./auth.ts";
+export { ConfigError, parseConfig, type ServerConfig, USAGE } from "./config.ts";
+export { exitOnSignals, type RunningServer, startServer, unhandledError } from "./serve.ts";
+export { createExporter, type Exporter, type ExporterOptions } from "./exporter.ts";
+export { type Log, silentLog, stderrLog } from "./log.ts";
+export { startThreads } from "./threads.ts";
