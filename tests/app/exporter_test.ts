@@ -146,6 +146,6 @@ describe("createExporter: reporting", () => {
     assert.deepEqual(logged, []);
     // One notice where /proc cannot be read (Deno without --allow-all), none elsewhere.
     assert.ok(notices.length <= 1, notices.join("\n"));
-    for (const n of notices) assert.match(n, /^\[metrics\] .* left out: /);
+    for (const n of notices) assert.match(n, /^process_\w+(, process_\w+)* left out: /);
   });
 });
