@@ -97,21 +97,3 @@ export function utf8Length(text: string): number {
   }
   return bytes;
 }
-
-/**
- * Reads an environment variable without ever throwing: under Deno without
- * `--allow-env` the read is refused, which for a default must mean "unset".
- */
-export function readEnv(name: string): string | undefined {
-  const g = globalThis as {
-    Deno?: { env?: { get(name: string): string | undefined } };
-    process?: { env?: Record<string, string | undefined> };
-  };
-  let value: string | undefined;
-  try {
-    value = g.Deno?.env !== undefined ? g.Deno.env.get(name) : g.process?.env?.[name];
-  } catch {
-    return undefined;
-  }
-  return value === "" ? undefined : value;
-}
