@@ -5,19 +5,7 @@
  * @module
  */
 
-/**
- * Longest label value the tracking helpers keep, in UTF-16 code units. Longer
- * values are cut to this length (never inside a surrogate pair), so a stray
- * paragraph of text cannot bloat every scrape.
- *
- * @example
- * ```ts
- * import { MAX_LABEL_VALUE_LENGTH, trackUserAction } from "@securetrack/metrics/tracking";
- * trackUserAction("x".repeat(500)); // counted as action_type "xxx…" of 128 characters
- * console.log(MAX_LABEL_VALUE_LENGTH); // 128
- * ```
- */
-export const MAX_LABEL_VALUE_LENGTH = 128;
+import { MAX_LABEL_VALUE_LENGTH } from "./catalogue.ts";
 
 function describe(value: unknown): string {
   if (value === null) return "null";
@@ -96,22 +84,4 @@ export function utf8Length(text: string): number {
     } else bytes += 3;
   }
   return bytes;
-}
-
-/**
- * Reads an environment variable without ever throwing: under Deno without
- * `--allow-env` the read is refused, which for a default must mean "unset".
- */
-export function readEnv(name: string): string | undefined {
-  const g = globalThis as {
-    Deno?: { env?: { get(name: string): string | undefined } };
-    process?: { env?: Record<string, string | undefined> };
-  };
-  let value: string | undefined;
-  try {
-    value = g.Deno?.env !== undefined ? g.Deno.env.get(name) : g.process?.env?.[name];
-  } catch {
-    return undefined;
-  }
-  return value === "" ? undefined : value;
 }

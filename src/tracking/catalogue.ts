@@ -17,6 +17,20 @@ import { DEFAULT_BUCKETS } from "../core/buckets.ts";
 import { DEFAULT_MAX_SERIES } from "../core/series.ts";
 
 /**
+ * Longest label value the tracking helpers keep, in UTF-16 code units. Longer
+ * values are cut to this length (never inside a surrogate pair), so a stray
+ * paragraph of text cannot bloat every scrape.
+ *
+ * @example
+ * ```ts
+ * import { MAX_LABEL_VALUE_LENGTH, trackUserAction } from "@securetrack/metrics/tracking";
+ * trackUserAction("x".repeat(500)); // counted as action_type "xxx…" of 128 characters
+ * console.log(MAX_LABEL_VALUE_LENGTH); // 128
+ * ```
+ */
+export const MAX_LABEL_VALUE_LENGTH = 128;
+
+/**
  * Buckets of `llm_request_duration_seconds`: the OpenTelemetry GenAI
  * semantic conventions' advisory buckets for `gen_ai.client.operation.duration`
  * (0.01 s doubling to 81.92 s), extended by two more doublings to 327.68 s.

@@ -7,11 +7,10 @@
  */
 
 import type { TrackingMetrics } from "./catalogue.ts";
-import { customMetrics } from "./_custom.ts";
 import { errorClassName, labelValue } from "./_validate.ts";
 
 /**
- * Options for {@linkcode FeatureMetrics}.
+ * Options for `FeatureMetrics` ({@linkcode FeatureMetricsBase}).
  *
  * @example
  * ```ts
@@ -24,31 +23,37 @@ import { errorClassName, labelValue } from "./_validate.ts";
  * ```
  */
 export interface FeatureMetricsOptions {
-  /** The catalogue to record into. Absent: the one in `customRegistry`. */
+  /**
+   * The catalogue to record into. Absent: that of the class (`customRegistry`'s
+   * for the `FeatureMetrics` of `@securetrack/metrics/tracking`).
+   */
   metrics?: TrackingMetrics;
 }
 
 /**
- * One run of a feature, for `using`: created when the feature starts; when
- * disposed (or {@linkcode FeatureMetrics.end}ed), it counts one use in
+ * The class behind `FeatureMetrics` (and `createTracking(...).FeatureMetrics`),
+ * which bind it to their registry's catalogue: one run of a feature, for
+ * `using`. Created when the feature starts; when disposed (or
+ * {@linkcode FeatureMetricsBase.end}ed), it counts one use in
  * `feature_usage_total{feature_name}` and observes the elapsed time in
  * `feature_duration_seconds{feature_name}`, once.
  *
  * Dispose cannot see an exception leaving the block, so an error is
- * recorded with {@linkcode FeatureMetrics.fail} (or use
- * {@linkcode trackFeature}, which does both). A failed run still counts as a
- * use, so that `feature_errors_total / feature_usage_total` is an error rate.
+ * recorded with {@linkcode FeatureMetricsBase.fail} (or use `trackFeature`,
+ * which does both). A failed run still counts as a use, so that
+ * `feature_errors_total / feature_usage_total` is an error rate.
  *
  * The feature name is a label: keep it to a fixed set of names. Throws a
  * `TypeError` for an empty or non-string name; names longer than 128
- * characters are truncated.
+ * characters are truncated. Constructed directly (it is exported as a type
+ * only), it needs `options.metrics`.
  *
  * @example
  * ```ts
- * import { FeatureMetrics } from "@securetrack/metrics/tracking";
+ * import { FeatureMetrics, type FeatureMetricsBase } from "@securetrack/metrics/tracking";
  *
  * function analyzeThreats(input: string): string[] {
- *   using feature = new FeatureMetrics("threat_analysis");
+ *   using feature: FeatureMetricsBase = new FeatureMetrics("threat_analysis");
  *   try {
  *     return input.split(",");
  *   } catch (error) {
@@ -59,17 +64,27 @@ export interface FeatureMetricsOptions {
  * analyzeThreats("spoofing,tampering");
  * ```
  */
-export class FeatureMetrics implements Disposable {
+export class FeatureMetricsBase implements Disposable {
   /** The `feature_name` label (after truncation). */
   readonly featureName: string;
   readonly #m: TrackingMetrics;
   readonly #start: number;
   #seconds = -1;
 
-  /** Starts timing a run of `featureName`. */
+  /**
+   * Starts timing a run of `featureName`, recording into `options.metrics`
+   * (through `FeatureMetrics`: by default, the catalogue it is bound to).
+   */
   constructor(featureName: string, options: FeatureMetricsOptions = {}) {
     this.featureName = labelValue("FeatureMetrics", "featureName", featureName);
-    this.#m = options.metrics ?? customMetrics;
+    const m = options?.metrics;
+    if (m === undefined) {
+      throw new TypeError(
+        "FeatureMetrics: no catalogue: pass { metrics }, or use the FeatureMetrics of " +
+          "@securetrack/metrics/tracking or of createTracking(registry)",
+      );
+    }
+    this.#m = m;
     this.#start = performance.now();
   }
 
@@ -95,7 +110,7 @@ export class FeatureMetrics implements Disposable {
     return this.#seconds;
   }
 
-  /** Same as {@linkcode FeatureMetrics.end}. */
+  /** Same as {@linkcode FeatureMetricsBase.end}. */
   [Symbol.dispose](): void {
     this.end();
   }
@@ -142,7 +157,7 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 
 /** Runs `fn` as one run of the feature: usage, duration and any error. */
 function run<T>(m: TrackingMetrics, name: string, fn: () => T): T {
-  const feature = new FeatureMetrics(name, { metrics: m });
+  const feature = new FeatureMetricsBase(name, { metrics: m });
   let result: T;
   try {
     result = fn();
@@ -202,11 +217,14 @@ export function featureTrackers(m: TrackingMetrics): FeatureTrackers {
   };
 }
 
-/** Builds the `FeatureMetrics` class bound to catalogue `m`. */
-export function boundFeatureMetrics(m: TrackingMetrics): typeof FeatureMetrics {
-  return class extends FeatureMetrics {
+/**
+ * Builds the `FeatureMetrics` class bound to catalogue `m`: it records into
+ * `m` unless given other `metrics`.
+ */
+export function boundFeatureMetrics(m: TrackingMetrics): typeof FeatureMetricsBase {
+  return class FeatureMetrics extends FeatureMetricsBase {
     constructor(featureName: string, options: FeatureMetricsOptions = {}) {
-      super(featureName, { metrics: m, ...options });
+      super(featureName, { ...options, metrics: options?.metrics ?? m });
     }
   };
 }

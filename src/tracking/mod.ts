@@ -54,13 +54,19 @@
  * @module
  */
 
-import type { LLMMethodDecorator, TrackLLMMethodOptions, TrackLLMOptions } from "./llm.ts";
-import type { FeatureWrapper } from "./feature.ts";
+import type {
+  LLMMethodDecorator,
+  LLMServiceConstructor,
+  TrackLLMMethodOptions,
+  TrackLLMOptions,
+} from "./llm.ts";
+import type { FeatureMetricsBase, FeatureWrapper } from "./feature.ts";
+import type { UserActionTimerBase } from "./user.ts";
 import type { AppError, AppRequest } from "./app.ts";
-import { customMetrics, customRegistry } from "./_custom.ts";
-import { bindTracking, type Tracking } from "./tracking.ts";
+import type { LLMClient } from "../llm/client.ts";
+import { Registry } from "../core/registry.ts";
+import { createTracking, type Tracking } from "./tracking.ts";
 
-export { customRegistry } from "./_custom.ts";
 export { createTracking, type Tracking } from "./tracking.ts";
 export {
   ANALYSIS_COMPLEXITY_BUCKETS,
@@ -70,46 +76,181 @@ export {
   createMetrics,
   FEATURE_DURATION_BUCKETS,
   LLM_DURATION_BUCKETS,
+  MAX_LABEL_VALUE_LENGTH,
   type TrackingMetrics,
   type TrackingOptions,
   USER_ACTION_DURATION_BUCKETS,
 } from "./catalogue.ts";
-export {
-  CHAT_ENDPOINT,
-  CHAT_STREAM_ENDPOINT,
-  type ChatMessage,
-  DEFAULT_LLM_BASE_URL,
-  DEFAULT_LLM_TIMEOUT_MS,
-  type FetchFunction,
-  type LLMMethodDecorator,
-  type LLMRequest,
-  type LLMResponse,
-  LLMService,
-  type LLMServiceOptions,
-  type LLMTrackers,
-  type TokenUsage,
-  type TrackLLMMethodOptions,
-  type TrackLLMOptions,
+// The LLM client itself (LLMClient, LLMError, the request and response
+// types) is `@securetrack/metrics/llm`; this module binds it to the catalogue.
+export type {
+  LLMMethodDecorator,
+  LLMServiceConstructor,
+  LLMServiceOptions,
+  LLMTrackers,
+  TrackLLMMethodOptions,
+  TrackLLMOptions,
 } from "./llm.ts";
-export {
-  classifyLLMError,
-  LLM_ERROR_TYPES,
-  LLMError,
-  type LLMErrorOptions,
-  type LLMErrorType,
-} from "./errors.ts";
-export {
-  FeatureMetrics,
-  type FeatureMetricsOptions,
-  type FeatureTrackers,
-  type FeatureWrapper,
+export type {
+  FeatureMetricsBase,
+  FeatureMetricsOptions,
+  FeatureTrackers,
+  FeatureWrapper,
 } from "./feature.ts";
 export type { SessionTrackers } from "./session.ts";
-export { UserActionTimer, type UserActionTimerOptions, type UserTrackers } from "./user.ts";
+export type { UserActionTimerBase, UserActionTimerOptions, UserTrackers } from "./user.ts";
 export type { AppError, AppRequest, AppTrackers } from "./app.ts";
-export { MAX_LABEL_VALUE_LENGTH } from "./_validate.ts";
 
-const custom: Tracking = bindTracking(customRegistry, customMetrics);
+/**
+ * The registry of the SecureTrack catalogue, served at `/custom_metrics`
+ * (apart from `defaultRegistry`, served at `/metrics`). The module-level
+ * helpers and classes record into it; all 20 metrics are registered on
+ * import.
+ *
+ * @example
+ * ```ts
+ * import { customRegistry, trackUserLogin } from "@securetrack/metrics/tracking";
+ * trackUserLogin();
+ * console.log(await customRegistry.metrics());
+ * ```
+ */
+export const customRegistry: Registry = new Registry();
+
+/** The catalogue in `customRegistry` and every helper bound to it. */
+const custom: Tracking = createTracking(customRegistry);
+
+/**
+ * A client for any OpenAI-compatible chat-completions API: the `LLMClient`
+ * of `@securetrack/metrics/llm` (same options, methods and errors), which
+ * records every call in {@linkcode customRegistry} (or in the catalogue
+ * given as `metrics`):
+ *
+ * - `llm_requests_total{model,endpoint}` and
+ *   `llm_request_duration_seconds{model,endpoint}` for every call, successful
+ *   or not (`endpoint` is `"chat"` for `generateResponse`, `"chat_stream"`
+ *   for `streamResponse`; a stream's duration runs until its last chunk);
+ * - on success, `llm_tokens_total{model,type="prompt"|"completion"}` from the
+ *   API's `usage` (a stream asks for it with
+ *   `stream_options.include_usage`), and `llm_completion_size_bytes{model}`,
+ *   the UTF-8 size of the completion text;
+ * - on failure, `llm_errors_total{model,error_type}` (the `type` of the
+ *   `LLMError` then thrown) and, for HTTP 429, `llm_rate_limits_total`.
+ *
+ * A stream its consumer stops early (`break` out of `for await`) counts as a
+ * successful call with the bytes received so far, and no tokens unless the
+ * usage had already arrived (the API sends it last).
+ *
+ * The `model` label is the model asked for (truncated to 128 characters),
+ * not the (often dated) name the API answers with, so that its values stay
+ * the few the application uses. The API key is never in a label, an error
+ * message or a log line. `createTracking(registry).LLMService` records into
+ * `registry` instead.
+ *
+ * @example
+ * ```ts
+ * import { LLMError } from "@securetrack/metrics/llm";
+ * import { customRegistry, LLMService } from "@securetrack/metrics/tracking";
+ *
+ * const llm = new LLMService({ baseUrl: "http://127.0.0.1:11434/v1", model: "llama3.2" });
+ * try {
+ *   const response = await llm.generateResponse({ prompt: "Your prompt here" });
+ *   console.log(response.text, response.usage?.completionTokens);
+ *   for await (const chunk of llm.streamResponse({ prompt: "Tell me a story" })) {
+ *     console.log(chunk);
+ *   }
+ * } catch (error) {
+ *   if (!(error instanceof LLMError)) throw error;
+ *   console.error(error.type); // the error_type it was counted under
+ * }
+ * console.log(await customRegistry.metrics());
+ * ```
+ */
+export const LLMService: LLMServiceConstructor = custom.LLMService;
+/**
+ * An instance of {@linkcode LLMService}: an `LLMClient` of
+ * `@securetrack/metrics/llm`.
+ *
+ * @example
+ * ```ts
+ * import { LLMService } from "@securetrack/metrics/tracking";
+ * const clients = new Map<string, LLMService>();
+ * clients.set("llama3.2", new LLMService({ baseUrl: "http://127.0.0.1:11434/v1", model: "llama3.2" }));
+ * ```
+ */
+export type LLMService = LLMClient;
+
+/**
+ * One run of a feature, for `using`, recorded in {@linkcode customRegistry}
+ * (or in the catalogue given as `metrics`): created when the feature starts;
+ * when disposed (or `end()`ed), it counts one use in
+ * `feature_usage_total{feature_name}` and observes the elapsed time in
+ * `feature_duration_seconds{feature_name}`, once. An error is recorded with
+ * `fail(error)` (dispose cannot see it; or use {@linkcode trackFeature},
+ * which does both). See {@linkcode FeatureMetricsBase} for the methods.
+ * `createTracking(registry).FeatureMetrics` records into `registry`
+ * instead.
+ *
+ * @example
+ * ```ts
+ * import { FeatureMetrics } from "@securetrack/metrics/tracking";
+ *
+ * function analyzeThreats(input: string): string[] {
+ *   using feature = new FeatureMetrics("threat_analysis");
+ *   try {
+ *     return input.split(",");
+ *   } catch (error) {
+ *     feature.fail(error);
+ *     throw error;
+ *   }
+ * }
+ * analyzeThreats("spoofing,tampering");
+ * ```
+ */
+export const FeatureMetrics: typeof FeatureMetricsBase = custom.FeatureMetrics;
+/**
+ * An instance of {@linkcode FeatureMetrics}: a {@linkcode FeatureMetricsBase}.
+ *
+ * @example
+ * ```ts
+ * import { FeatureMetrics } from "@securetrack/metrics/tracking";
+ * const runs: FeatureMetrics[] = [new FeatureMetrics("a"), new FeatureMetrics("b")];
+ * for (const run of runs) run.end();
+ * ```
+ */
+export type FeatureMetrics = FeatureMetricsBase;
+
+/**
+ * Times one user action, for `using`, recorded in {@linkcode customRegistry}
+ * (or in the catalogue given as `metrics`): when disposed (or `end()`ed), it
+ * counts the action in `user_action_total{action_type}` and observes the
+ * elapsed time in `user_action_duration_seconds{action_type}`, once. See
+ * {@linkcode UserActionTimerBase} for the methods.
+ * `createTracking(registry).UserActionTimer` records into `registry`
+ * instead.
+ *
+ * @example
+ * ```ts
+ * import { UserActionTimer } from "@securetrack/metrics/tracking";
+ *
+ * async function uploadDocument(file: Blob): Promise<void> {
+ *   using _timer = new UserActionTimer("document_upload");
+ *   await file.arrayBuffer();
+ * }
+ * await uploadDocument(new Blob(["report"]));
+ * ```
+ */
+export const UserActionTimer: typeof UserActionTimerBase = custom.UserActionTimer;
+/**
+ * An instance of {@linkcode UserActionTimer}: a {@linkcode UserActionTimerBase}.
+ *
+ * @example
+ * ```ts
+ * import { UserActionTimer } from "@securetrack/metrics/tracking";
+ * const timer: UserActionTimer = new UserActionTimer("export_report");
+ * console.log(timer.end() >= 0); // true
+ * ```
+ */
+export type UserActionTimer = UserActionTimerBase;
 
 /**
  * A TC39 method decorator that records the `llm_*` metrics (requests,

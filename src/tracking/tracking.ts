@@ -9,15 +9,20 @@ import { createMetrics, type TrackingMetrics, type TrackingOptions } from "./cat
 import { type AppTrackers, appTrackers } from "./app.ts";
 import {
   boundFeatureMetrics,
-  type FeatureMetrics,
+  type FeatureMetricsBase,
   type FeatureTrackers,
   featureTrackers,
 } from "./feature.ts";
-import { boundLLMService, type LLMService, type LLMTrackers, llmTrackers } from "./llm.ts";
+import {
+  boundLLMService,
+  type LLMServiceConstructor,
+  type LLMTrackers,
+  llmTrackers,
+} from "./llm.ts";
 import { type SessionTrackers, sessionTrackers } from "./session.ts";
 import {
   boundUserActionTimer,
-  type UserActionTimer,
+  type UserActionTimerBase,
   type UserTrackers,
   userTrackers,
 } from "./user.ts";
@@ -44,11 +49,11 @@ export interface Tracking
   /** The 20 metrics, for reading values or binding children directly. */
   readonly metrics: TrackingMetrics;
   /** `LLMService`, recording into this registry unless given other `metrics`. */
-  readonly LLMService: typeof LLMService;
+  readonly LLMService: LLMServiceConstructor;
   /** `FeatureMetrics`, recording into this registry unless given other `metrics`. */
-  readonly FeatureMetrics: typeof FeatureMetrics;
+  readonly FeatureMetrics: typeof FeatureMetricsBase;
   /** `UserActionTimer`, recording into this registry unless given other `metrics`. */
-  readonly UserActionTimer: typeof UserActionTimer;
+  readonly UserActionTimer: typeof UserActionTimerBase;
 }
 
 /** Binds every helper to catalogue `metrics` of `registry`. */

@@ -6,11 +6,10 @@
  */
 
 import type { TrackingMetrics } from "./catalogue.ts";
-import { customMetrics } from "./_custom.ts";
 import { labelValue, nonNegative } from "./_validate.ts";
 
 /**
- * Options for {@linkcode UserActionTimer}.
+ * Options for `UserActionTimer` ({@linkcode UserActionTimerBase}).
  *
  * @example
  * ```ts
@@ -22,40 +21,57 @@ import { labelValue, nonNegative } from "./_validate.ts";
  * ```
  */
 export interface UserActionTimerOptions {
-  /** The catalogue to record into. Absent: the one in `customRegistry`. */
+  /**
+   * The catalogue to record into. Absent: that of the class (`customRegistry`'s
+   * for the `UserActionTimer` of `@securetrack/metrics/tracking`).
+   */
   metrics?: TrackingMetrics;
 }
 
 /**
- * Times one user action, for `using`: when disposed (or
- * {@linkcode UserActionTimer.end}ed), it counts the action in
+ * The class behind `UserActionTimer` (and
+ * `createTracking(...).UserActionTimer`), which bind it to their registry's
+ * catalogue: times one user action, for `using`. When disposed (or
+ * {@linkcode UserActionTimerBase.end}ed), it counts the action in
  * `user_action_total{action_type}` and observes the elapsed time in
  * `user_action_duration_seconds{action_type}`, once. Throws a `TypeError`
  * for an empty or non-string action type; types longer than 128 characters
- * are truncated.
+ * are truncated. Constructed directly (it is exported as a type only), it
+ * needs `options.metrics`.
  *
  * @example
  * ```ts
- * import { UserActionTimer } from "@securetrack/metrics/tracking";
+ * import { UserActionTimer, type UserActionTimerBase } from "@securetrack/metrics/tracking";
  *
  * async function uploadDocument(file: Blob): Promise<void> {
- *   using _timer = new UserActionTimer("document_upload");
+ *   using _timer: UserActionTimerBase = new UserActionTimer("document_upload");
  *   await file.arrayBuffer();
  * }
  * await uploadDocument(new Blob(["report"]));
  * ```
  */
-export class UserActionTimer implements Disposable {
+export class UserActionTimerBase implements Disposable {
   /** The `action_type` label (after truncation). */
   readonly actionType: string;
   readonly #m: TrackingMetrics;
   readonly #start: number;
   #seconds = -1;
 
-  /** Starts timing an action of type `actionType`. */
+  /**
+   * Starts timing an action of type `actionType`, recording into
+   * `options.metrics` (through `UserActionTimer`: by default, the catalogue
+   * it is bound to).
+   */
   constructor(actionType: string, options: UserActionTimerOptions = {}) {
     this.actionType = labelValue("UserActionTimer", "actionType", actionType);
-    this.#m = options.metrics ?? customMetrics;
+    const m = options?.metrics;
+    if (m === undefined) {
+      throw new TypeError(
+        "UserActionTimer: no catalogue: pass { metrics }, or use the UserActionTimer of " +
+          "@securetrack/metrics/tracking or of createTracking(registry)",
+      );
+    }
+    this.#m = m;
     this.#start = performance.now();
   }
 
@@ -69,7 +85,7 @@ export class UserActionTimer implements Disposable {
     return this.#seconds;
   }
 
-  /** Same as {@linkcode UserActionTimer.end}. */
+  /** Same as {@linkcode UserActionTimerBase.end}. */
   [Symbol.dispose](): void {
     this.end();
   }
@@ -139,11 +155,14 @@ export function userTrackers(m: TrackingMetrics): UserTrackers {
   };
 }
 
-/** Builds the `UserActionTimer` class bound to catalogue `m`. */
-export function boundUserActionTimer(m: TrackingMetrics): typeof UserActionTimer {
-  return class extends UserActionTimer {
+/**
+ * Builds the `UserActionTimer` class bound to catalogue `m`: it records into
+ * `m` unless given other `metrics`.
+ */
+export function boundUserActionTimer(m: TrackingMetrics): typeof UserActionTimerBase {
+  return class UserActionTimer extends UserActionTimerBase {
     constructor(actionType: string, options: UserActionTimerOptions = {}) {
-      super(actionType, { metrics: m, ...options });
+      super(actionType, { ...options, metrics: options?.metrics ?? m });
     }
   };
 }

@@ -22,7 +22,8 @@ import { directive, parseDirective, startFakeLLM } from "../../demo/fake_llm.ts"
 import { parseDemoArgs } from "../../demo/main.ts";
 import { taskFlags } from "../../demo/server.ts";
 import { Registry } from "../../src/mod.ts";
-import { createMetrics, LLMError, LLMService } from "../../src/tracking/mod.ts";
+import { createMetrics, LLMService } from "../../src/tracking/mod.ts";
+import { LLMError } from "../../src/llm/mod.ts";
 import { isDeno, REPO_ROOT, serveOnLoopback, sleep } from "../app/_support.ts";
 
 const denoOnly = !isDeno && "the fake LLM API and the demo task run under Deno only";

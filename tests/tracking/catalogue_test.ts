@@ -25,7 +25,7 @@ import {
 } from "../../src/tracking/mod.ts";
 import { type Family, parseOpenMetrics, parseText } from "../_support/parse.ts";
 import { checkMetrics, hasPromtool } from "../_support/promtool.ts";
-import { completion, fakeLLM, sse } from "./_support.ts";
+import { completion, fakeLLM, sse } from "../llm/_support.ts";
 
 interface Row {
   section: string;

@@ -7,12 +7,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Registry } from "../../src/core/registry.ts";
-import {
-  classifyLLMError,
-  createTracking,
-  LLMError,
-  type Tracking,
-} from "../../src/tracking/mod.ts";
+import { classifyLLMError, LLMClient, LLMError } from "../../src/llm/mod.ts";
+import { createTracking, type Tracking } from "../../src/tracking/mod.ts";
 import { changes, expected, scrape } from "./_support.ts";
 
 function fresh(): Tracking {
@@ -272,5 +268,38 @@ describe("@trackLLM", () => {
     }
     await assert.rejects(new C().m(), /trackLLM: model must be a non-empty string/);
     assert.deepEqual(changes(new Map(), await scrape(t.registry)), new Map());
+  });
+});
+
+describe("LLMService (LLMClient with the recorder)", () => {
+  const answer = () =>
+    Promise.resolve(Response.json({
+      choices: [{ message: { content: "ok" } }],
+      usage: { prompt_tokens: 4, completion_tokens: 1 },
+    }));
+
+  it("is an LLMClient recording into its registry, or into explicit metrics", async () => {
+    const a = fresh();
+    const b = fresh();
+    const options = { baseUrl: "https://llm.invalid/v1", model: "gpt-4o", fetch: answer };
+    const own = new a.LLMService(options);
+    const other = new a.LLMService({ ...options, metrics: b.metrics });
+    assert.ok(own instanceof LLMClient);
+    await own.generateResponse({ prompt: "Hi" });
+    await other.generateResponse({ prompt: "Hi" });
+    await other.generateResponse({ prompt: "Hi" });
+    const requests = { model: "gpt-4o", endpoint: "chat" };
+    assert.equal(a.metrics.llmRequestsTotal.get(requests), 1);
+    assert.equal(b.metrics.llmRequestsTotal.get(requests), 2);
+    assert.equal(b.metrics.llmTokensTotal.get({ model: "gpt-4o", type: "prompt" }), 8);
+  });
+
+  it("names LLMService in its argument errors", () => {
+    const t = fresh();
+    assert.throws(() => new t.LLMService({ model: "" }), /^TypeError: LLMService: model must be/);
+    assert.throws(
+      () => new t.LLMService({ model: "m" }).streamResponse({ messages: [] }),
+      /LLMService\.streamResponse: messages must be a non-empty array/,
+    );
   });
 });

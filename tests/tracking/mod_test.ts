@@ -31,7 +31,8 @@ import {
   trackUserRegistration,
   UserActionTimer,
 } from "../../src/tracking/mod.ts";
-import { changes, completion, delta, expected, fakeLLM, scrape } from "./_support.ts";
+import { changes, delta, expected, scrape } from "./_support.ts";
+import { completion, fakeLLM } from "../llm/_support.ts";
 
 describe("module-level helpers", () => {
   it("the document's examples, in TypeScript, record into customRegistry", async () => {

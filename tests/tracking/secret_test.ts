@@ -8,8 +8,9 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { inspect } from "node:util";
 import { Registry } from "../../src/core/registry.ts";
-import { createTracking, LLMError } from "../../src/tracking/mod.ts";
-import { fakeLLM, refusedUrl } from "./_support.ts";
+import { LLMError } from "../../src/llm/mod.ts";
+import { createTracking } from "../../src/tracking/mod.ts";
+import { fakeLLM, refusedUrl } from "../llm/_support.ts";
 
 const KEY = "sk-live-9Zq4-UNIQUE-SECRET-b81e";
 

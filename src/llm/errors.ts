@@ -1,33 +1,37 @@
 /**
- * The typed errors of the LLM helpers, and the fixed set of `error_type`
- * values `llm_errors_total` is counted under.
+ * The typed error of the LLM client, {@linkcode LLMError}, and the fixed set
+ * of error types a failed call is classified under (the `error_type` label
+ * of `llm_errors_total` when the call is recorded by
+ * `@securetrack/metrics/tracking`).
  *
  * @module
  */
 
 /**
- * Every `error_type` value of `llm_errors_total`:
+ * Every error type of a failed LLM call (and `error_type` value of
+ * `llm_errors_total` when `@securetrack/metrics/tracking` records the call):
  *
  * - `timeout`: the call took longer than its `timeoutMs` (for a stream: no
  *   data arrived for `timeoutMs`).
  * - `aborted`: the caller's `AbortSignal` fired.
  * - `network`: no HTTP response: connection refused or reset, DNS failure,
  *   TLS error.
- * - `rate_limited`: HTTP 429. Also counted in `llm_rate_limits_total`, and
- *   kept apart from `http_4xx` so that `http_4xx` means "our request is
- *   wrong" (bad key, bad model, bad body), which needs a fix, not a back-off.
+ * - `rate_limited`: HTTP 429 (the tracking layer also counts it in
+ *   `llm_rate_limits_total`). Kept apart from `http_4xx` so that `http_4xx`
+ *   means "our request is wrong" (bad key, bad model, bad body), which needs
+ *   a fix, not a back-off.
  * - `http_4xx`: any other 4xx status.
  * - `http_5xx`: a 5xx status.
  * - `invalid_response`: a 2xx response that is not what the protocol says
  *   (not JSON, no `choices`, a malformed stream event, an error event inside
  *   a stream), or a status outside 2xx/4xx/5xx.
- * - `unknown`: an error thrown by a function wrapped with `trackLLMCall` or
- *   `@trackLLM` that none of the rules of {@linkcode classifyLLMError}
- *   recognise.
+ * - `unknown`: an error none of the rules of {@linkcode classifyLLMError}
+ *   recognise (thrown, say, by a call of another client wrapped with the
+ *   tracking layer's `trackLLMCall` or `@trackLLM`).
  *
  * @example
  * ```ts
- * import { LLM_ERROR_TYPES } from "@securetrack/metrics/tracking";
+ * import { LLM_ERROR_TYPES } from "@securetrack/metrics/llm";
  * console.log(LLM_ERROR_TYPES.includes("rate_limited")); // true
  * ```
  */
@@ -47,7 +51,7 @@ export const LLM_ERROR_TYPES: readonly LLMErrorType[] = Object.freeze([
  *
  * @example
  * ```ts
- * import { LLMError, type LLMErrorType } from "@securetrack/metrics/tracking";
+ * import { LLMError, type LLMErrorType } from "@securetrack/metrics/llm";
  * function retryable(type: LLMErrorType): boolean {
  *   return type === "rate_limited" || type === "http_5xx" || type === "timeout";
  * }
@@ -70,7 +74,7 @@ export type LLMErrorType =
  *
  * @example
  * ```ts
- * import { LLMError, type LLMErrorOptions } from "@securetrack/metrics/tracking";
+ * import { LLMError, type LLMErrorOptions } from "@securetrack/metrics/llm";
  * const options: LLMErrorOptions = { status: 429, retryAfterSeconds: 20 };
  * const error = new LLMError("rate_limited", "HTTP 429", options);
  * ```
@@ -85,15 +89,16 @@ export interface LLMErrorOptions {
 }
 
 /**
- * A failed LLM call, as thrown by {@linkcode LLMService} after it has been
- * counted in `llm_errors_total{error_type}`. `type` is the same value as the
- * label. The message names the model, the endpoint and what went wrong; it
- * never contains the API key (any occurrence in a response body quoted in
- * the message is replaced by `[redacted]`).
+ * A failed LLM call, as thrown by `LLMClient` (after its observer, if any,
+ * has seen it: the tracking layer counts it in
+ * `llm_errors_total{error_type}`, with `type` as the label). The message
+ * names the endpoint, the model and what went wrong; it never contains the
+ * API key (any occurrence in a response body quoted in the message is
+ * replaced by `[redacted]`).
  *
  * @example
  * ```ts
- * import { LLMError } from "@securetrack/metrics/tracking";
+ * import { LLMError } from "@securetrack/metrics/llm";
  * try {
  *   throw new LLMError("rate_limited", "gpt-4o chat: HTTP 429", { status: 429, retryAfterSeconds: 2 });
  * } catch (error) {
@@ -104,7 +109,7 @@ export interface LLMErrorOptions {
  * ```
  */
 export class LLMError extends Error {
-  /** What went wrong, as counted in `llm_errors_total{error_type}`. */
+  /** What went wrong: one of {@linkcode LLM_ERROR_TYPES}. */
   readonly type: LLMErrorType;
   /** HTTP status, when the API answered. */
   readonly status: number | undefined;
@@ -121,7 +126,7 @@ export class LLMError extends Error {
   }
 }
 
-/** `error_type` for an HTTP status that is not 2xx. */
+/** The error type of an HTTP status that is not 2xx. Internal: not exported by `mod.ts`. */
 export function statusErrorType(status: number): LLMErrorType {
   if (status === 429) return "rate_limited";
   if (status >= 400 && status < 500) return "http_4xx";
@@ -130,8 +135,9 @@ export function statusErrorType(status: number): LLMErrorType {
 }
 
 /**
- * The `error_type` an error thrown by an LLM call is counted under, by these
- * rules, in order:
+ * The error type of an error thrown by an LLM call made through any client
+ * (the `error_type` the tracking layer counts it under), by these rules, in
+ * order:
  *
  * 1. an {@linkcode LLMError}: its `type`;
  * 2. a numeric `status` or `statusCode` property (the shape of the OpenAI,
@@ -144,7 +150,7 @@ export function statusErrorType(status: number): LLMErrorType {
  *
  * @example
  * ```ts
- * import { classifyLLMError } from "@securetrack/metrics/tracking";
+ * import { classifyLLMError } from "@securetrack/metrics/llm";
  * console.log(classifyLLMError({ status: 503 })); // "http_5xx"
  * console.log(classifyLLMError(new DOMException("late", "TimeoutError"))); // "timeout"
  * ```

@@ -1,6 +1,9 @@
 /**
- * LLMService against a real chat-completions server on loopback: every
- * outcome, with the exact metric changes it must cause and nothing else.
+ * The LLM client against a real chat-completions server on loopback: every
+ * outcome. The first three groups run it as the tracking layer's
+ * `LLMService` (the client with the metric recorder as its observer), with
+ * the exact metric changes each outcome must cause and nothing else; the
+ * last one runs a bare `LLMClient` and checks what its observer is told.
  */
 
 import { describe, it } from "node:test";
@@ -11,25 +14,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Registry } from "../../src/core/registry.ts";
 import {
-  createTracking,
   LLM_ERROR_TYPES,
+  type LLMCallInfo,
+  LLMClient,
+  type LLMClientOptions,
   LLMError,
+  type LLMObserver,
   type LLMResponse,
-  LLMService,
-  type Tracking,
-} from "../../src/tracking/mod.ts";
-import {
-  changes,
-  completion,
-  delay,
-  expected,
-  fakeLLM,
-  isBun,
-  refusedUrl,
-  scrape,
-  sse,
-  valueOf,
-} from "./_support.ts";
+} from "../../src/llm/mod.ts";
+import { createTracking, LLMService, type Tracking } from "../../src/tracking/mod.ts";
+import { changes, expected, scrape, valueOf } from "../tracking/_support.ts";
+import { completion, delay, fakeLLM, isBun, refusedUrl, sse } from "./_support.ts";
 
 const KEY = "sk-test-SECRET-7f3a9c-DO-NOT-LEAK";
 const MODEL = "gpt-test";
@@ -677,12 +672,15 @@ describe("LLMService configuration", () => {
       // spawned `deno` all permissions, which would defeat this test.
       const D = (globalThis as unknown as { Deno: typeof Deno }).Deno;
       const mod = new URL("../../src/tracking/mod.ts", import.meta.url).href;
+      const llmMod = new URL("../../src/llm/mod.ts", import.meta.url).href;
       const dir = mkdtempSync(join(tmpdir(), "tracking-env-"));
       const file = join(dir, "main.ts");
       writeFileSync(
         file,
         `import { LLMService } from ${JSON.stringify(mod)};\n` +
-          `console.log(new LLMService({ model: "m" }).baseUrl);\n`,
+          `import { LLMClient } from ${JSON.stringify(llmMod)};\n` +
+          `console.log(new LLMService({ model: "m" }).baseUrl);\n` +
+          `console.log(new LLMClient({ model: "m" }).baseUrl);\n`,
       );
       let r;
       try {
@@ -696,7 +694,10 @@ describe("LLMService configuration", () => {
       }
       const decode = (b: Uint8Array) => new TextDecoder().decode(b);
       assert.equal(r.code, 0, decode(r.stderr));
-      assert.equal(decode(r.stdout).trim(), "https://api.openai.com/v1");
+      assert.equal(
+        decode(r.stdout).trim(),
+        "https://api.openai.com/v1\nhttps://api.openai.com/v1",
+      );
     },
   );
 
@@ -711,5 +712,193 @@ describe("LLMService configuration", () => {
       "timeout",
       "unknown",
     ]);
+  });
+});
+
+/** What an observer was told, in order. */
+type Told =
+  | { hook: "start"; call: LLMCallInfo; sent: number }
+  | { hook: "succeed"; response: LLMResponse }
+  | { hook: "fail"; error: LLMError };
+
+/** An observer writing down every hook call; `sent` counts the requests the API had then. */
+function recorder(sent: () => number = () => 0): { observer: LLMObserver; told: Told[] } {
+  const told: Told[] = [];
+  const observer: LLMObserver = {
+    start(call) {
+      told.push({ hook: "start", call, sent: sent() });
+      return {
+        succeed: (response) => void told.push({ hook: "succeed", response }),
+        fail: (error) => void told.push({ hook: "fail", error }),
+      };
+    },
+  };
+  return { observer, told };
+}
+
+describe("LLMClient and its observer", () => {
+  it("generateResponse: start before the request is sent, then succeed with the response", async () => {
+    const api = await fakeLLM(() => completion("Hi", { prompt_tokens: 2, completion_tokens: 1 }));
+    try {
+      const { observer, told } = recorder(() => api.received.length);
+      const llm = new LLMClient({ baseUrl: api.baseUrl, model: MODEL, observer });
+      const response = await llm.generateResponse({ prompt: "Hello", model: "m".repeat(200) });
+      assert.equal(response.text, "Hi");
+      assert.deepEqual(told, [
+        // The whole model name: truncating it for a label is the recorder's business.
+        { hook: "start", call: { model: "m".repeat(200), endpoint: "chat" }, sent: 0 },
+        { hook: "succeed", response },
+      ]);
+      assert.equal((told[1] as { response: LLMResponse }).response, response);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it("a failed call: fail with the very error thrown, and no succeed", async () => {
+    const api = await fakeLLM(() => new Response("busy", { status: 503 }));
+    try {
+      const { observer, told } = recorder();
+      const llm = new LLMClient({ baseUrl: api.baseUrl, model: MODEL, observer });
+      const error = await rejection(llm.generateResponse({ prompt: "Hi" }));
+      assert.equal(error.type, "http_5xx");
+      assert.equal(told.length, 2);
+      assert.deepEqual(told[0], {
+        hook: "start",
+        call: { model: MODEL, endpoint: "chat" },
+        sent: 0,
+      });
+      assert.deepEqual(told[1], { hook: "fail", error });
+      assert.equal((told[1] as { error: LLMError }).error, error);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it("a stream starts when its iteration does, and succeeds with the whole response", async () => {
+    const api = await fakeLLM(() => sse(["a", "b"], { prompt_tokens: 3, completion_tokens: 2 }));
+    try {
+      const { observer, told } = recorder();
+      const llm = new LLMClient({ baseUrl: api.baseUrl, model: MODEL, observer });
+      const stream = llm.streamResponse({ prompt: "Hi" });
+      assert.deepEqual(told, []);
+      const got: string[] = [];
+      let result: IteratorResult<string, LLMResponse>;
+      while (!(result = await stream.next()).done) got.push(result.value);
+      assert.deepEqual(got, ["a", "b"]);
+      assert.deepEqual(told, [
+        { hook: "start", call: { model: MODEL, endpoint: "chat_stream" }, sent: 0 },
+        { hook: "succeed", response: result.value },
+      ]);
+      assert.deepEqual(result.value.usage, {
+        promptTokens: 3,
+        completionTokens: 2,
+        totalTokens: 5,
+      });
+    } finally {
+      await api.close();
+    }
+  });
+
+  it("a stream stopped early succeeds once, with the text received so far", async () => {
+    const api = await fakeLLM(() =>
+      sse(["one", "two"], { prompt_tokens: 1, completion_tokens: 2 })
+    );
+    try {
+      const { observer, told } = recorder();
+      const llm = new LLMClient({ baseUrl: api.baseUrl, model: MODEL, observer });
+      for await (const _ of llm.streamResponse({ prompt: "Hi" })) break;
+      assert.equal(told.length, 2);
+      assert.deepEqual(told[1], {
+        hook: "succeed",
+        response: {
+          text: "one",
+          model: "fake-model-2025-01-01",
+          usage: undefined,
+          finishReason: undefined,
+        },
+      });
+    } finally {
+      await api.close();
+    }
+  });
+
+  it("a failing stream: fail once, after the good chunks", async () => {
+    const api = await fakeLLM(() => sse(["ok"], undefined, { extra: ["data: {oops\n\n"] }));
+    try {
+      const { observer, told } = recorder();
+      const llm = new LLMClient({ baseUrl: api.baseUrl, model: MODEL, observer });
+      const error = await rejection(drain(llm.streamResponse({ prompt: "Hi" })));
+      assert.equal(error.type, "invalid_response");
+      assert.deepEqual(told.map((t) => t.hook), ["start", "fail"]);
+      assert.equal((told[1] as { error: LLMError }).error, error);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it("a bad request is rejected before anything starts", async () => {
+    const { observer, told } = recorder();
+    const llm = new LLMClient({ baseUrl: "http://127.0.0.1:9/v1", model: MODEL, observer });
+    await assert.rejects(llm.generateResponse({ messages: [] }), TypeError);
+    assert.throws(() => llm.streamResponse({ prompt: "x", timeoutMs: 0 }), RangeError);
+    assert.deepEqual(told, []);
+  });
+
+  it("works without an observer, and rejects one without a start method", async () => {
+    const llm = new LLMClient({
+      baseUrl: "https://llm.invalid/v1",
+      model: MODEL,
+      fetch: () => Promise.resolve(completion("plain")),
+    });
+    assert.equal((await llm.generateResponse({ prompt: "Hi" })).text, "plain");
+    assert.throws(
+      () => new LLMClient({ model: MODEL, observer: {} as LLMObserver }),
+      (e: unknown) =>
+        e instanceof TypeError &&
+        /LLMClient: observer must be an object with a start/.test(e.message),
+    );
+    assert.throws(
+      () => new LLMClient(null as unknown as LLMClientOptions),
+      /LLMClient: options must be an object, got null/,
+    );
+  });
+
+  it("names its class (or a subclass) in argument errors", () => {
+    class Gateway extends LLMClient {}
+    assert.throws(
+      () => new Gateway({ model: "" }),
+      /^TypeError: Gateway: model must be a non-empty/,
+    );
+    assert.throws(
+      () => new LLMClient({ model: MODEL }).streamResponse({} as { prompt: string }),
+      /LLMClient\.streamResponse: prompt must be a string/,
+    );
+  });
+
+  it("a fetch that resolves to no Response: an LLMError of type unknown, observed", async () => {
+    const { observer, told } = recorder();
+    const llm = new LLMClient({
+      baseUrl: "https://llm.invalid/v1",
+      model: MODEL,
+      observer,
+      fetch: () => Promise.resolve(undefined as unknown as Response),
+    });
+    const error = await rejection(llm.generateResponse({ prompt: "Hi" }));
+    assert.equal(error.type, "unknown");
+    assert.match(error.message, /llm\.invalid\/v1\/chat\/completions \(model "gpt-test"\) failed/);
+    assert.deepEqual(told.map((t) => t.hook), ["start", "fail"]);
+  });
+
+  it("reads a stream with CR line ends, and a last event the server did not terminate", async () => {
+    const event = (content: string) => JSON.stringify({ choices: [{ delta: { content } }] });
+    // CR-only line ends, then a final event cut off without its blank line or line end.
+    const body = `: hi\rdata: ${event("a")}\r\rdata: ${event("b")}`;
+    const llm = new LLMClient({
+      baseUrl: "https://llm.invalid/v1",
+      model: MODEL,
+      fetch: () => Promise.resolve(new Response(body)),
+    });
+    assert.deepEqual(await drain(llm.streamResponse({ prompt: "Hi" })), ["a", "b"]);
   });
 });
