@@ -52,7 +52,8 @@ const ok = (body: Record<string, unknown> = {}): Response => Response.json({ ok:
  * ```ts
  * import { createApp } from "./app.ts";
  * import { demoRoutes } from "./demo.ts";
- * import { createTracking, Registry } from "../src/tracking/mod.ts";
+ * import { Registry } from "../src/mod.ts";
+ * import { createTracking } from "../src/tracking/mod.ts";
  * const customRegistry = new Registry();
  * const routes = demoRoutes(createTracking(customRegistry));
  * const app = createApp({ registry: new Registry(), customRegistry, routes });

@@ -56,7 +56,12 @@ describe("runtime metrics", () => {
       const total = valueIn(fams, `${rt}_heap_size_total_bytes`)!;
       const external = valueIn(fams, `${rt}_external_memory_bytes`)!;
       assert.ok(used > 0, `heap used ${used}`);
-      assert.ok(used <= total, `heap used ${used} > total ${total}`);
+      assert.ok(total > 0, `heap total ${total}`);
+      // V8 (Deno, Node) keeps used within total. Bun's process.memoryUsage()
+      // comes from JavaScriptCore, whose two figures are not read atomically:
+      // in a busy suite it reported used 10,612,265 over total 10,424,320
+      // once. The gauges pass on what the runtime says.
+      if (rt !== "bun") assert.ok(used <= total, `heap used ${used} > total ${total}`);
       assert.ok(external >= 0, `external ${external}`);
     });
   });
