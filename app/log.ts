@@ -6,8 +6,10 @@
  * @module
  */
 
-/** Where the application's messages go, one line each. */
-export type Log = (message: string) => void;
+import type { Log } from "../src/mod.ts";
+
+/** Where the application's messages go, one line each: the library's own `Log` type. */
+export type { Log };
 
 /** The default {@linkcode Log}: one line to stderr. */
 export const stderrLog: Log = (message) => console.error(message);
