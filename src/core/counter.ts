@@ -116,7 +116,7 @@ export class Counter<L extends string = string> extends MetricVec<L, CounterChil
 
   /** Creates the counter and registers it (see {@linkcode MetricOptions}). */
   constructor(options: CounterOptions<L>) {
-    super(options, "counter", []);
+    super(options, "counter", [], []);
     this.#s = this.bindStore(
       "",
       () => new SlotStore<CounterChild>(this.name, this.labelNames, this.maxSeries, 1, true),

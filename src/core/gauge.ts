@@ -7,7 +7,7 @@
 import { startTimer, type Timer } from "./clock.ts";
 import type { MetricFamily } from "../model/family.ts";
 import type { LabelValues } from "./labels.ts";
-import type { Accumulator, SeriesSource } from "./merge.ts";
+import { type Accumulator, gather, type SeriesSource } from "./merge.ts";
 import { resize, toShared } from "./shared.ts";
 import { SlotStore } from "./store.ts";
 import { type MetricOptions, MetricVec } from "./vec.ts";
@@ -191,7 +191,7 @@ export class Gauge<L extends string = string> extends MetricVec<L, GaugeChild> {
 
   /** Creates the gauge and registers it (see {@linkcode MetricOptions}). */
   constructor(options: GaugeOptions<L>) {
-    super(options, "gauge", []);
+    super(options, "gauge", [], ["collect", "aggregate"]);
     if (options.collect !== undefined && typeof options.collect !== "function") {
       throw new TypeError(`Gauge "${this.name}": collect must be a function`);
     }
@@ -307,23 +307,29 @@ export class Gauge<L extends string = string> extends MetricVec<L, GaugeChild> {
  * so every group has one series).
  */
 class GaugeSeries implements Accumulator {
-  readonly #values: number[] = [];
-  readonly #stamps: number[] = [];
-  readonly #mode: GaugeAggregation;
+  values: number[] | Float64Array;
+  readonly stamps: number[];
+  readonly mode: GaugeAggregation;
 
   constructor(mode: GaugeAggregation) {
-    this.#mode = mode;
+    this.mode = mode;
+    this.values = [];
+    this.stamps = [];
+  }
+
+  addLive(source: SeriesSource, count: number): void {
+    this.values = gather(source, source.values, count);
   }
 
   add(g: number, source: SeriesSource, id: number, first: boolean): void {
     const v = source.values[id];
-    const values = this.#values;
+    const values = this.values as number[];
     if (first) {
       values.push(v);
-      if (this.#mode === "last") this.#stamps.push(source.array("stamps")?.[id] ?? 0);
+      if (this.mode === "last") this.stamps.push(source.array("stamps")?.[id] ?? 0);
       return;
     }
-    switch (this.#mode) {
+    switch (this.mode) {
       case "sum":
         values[g] += v;
         break;
@@ -335,8 +341,8 @@ class GaugeSeries implements Accumulator {
         break;
       case "last": {
         const t = source.array("stamps")?.[id] ?? 0;
-        if (t > this.#stamps[g]) {
-          this.#stamps[g] = t;
+        if (t > this.stamps[g]) {
+          this.stamps[g] = t;
           values[g] = v;
         }
         break;
@@ -345,6 +351,6 @@ class GaugeSeries implements Accumulator {
   }
 
   finish(): Pick<MetricFamily, "values"> {
-    return { values: this.#values };
+    return { values: this.values };
   }
 }

@@ -9,7 +9,7 @@ import { DEFAULT_BUCKETS, validateBuckets } from "./buckets.ts";
 import { startTimer, type Timer } from "./clock.ts";
 import type { MetricFamily } from "../model/family.ts";
 import type { LabelValues } from "./labels.ts";
-import type { Accumulator, SeriesSource } from "./merge.ts";
+import { type Accumulator, gather, type SeriesSource } from "./merge.ts";
 import { SlotStore } from "./store.ts";
 import { invalidObservation, type MetricOptions, MetricVec } from "./vec.ts";
 
@@ -142,7 +142,7 @@ export class Histogram<L extends string = string> extends MetricVec<L, Histogram
 
   /** Creates the histogram and registers it (see {@linkcode HistogramOptions}). */
   constructor(options: HistogramOptions<L>) {
-    super(options, "histogram", ["le"]);
+    super(options, "histogram", ["le"], ["buckets"]);
     this.buckets = Object.freeze(validateBuckets(this.name, options.buckets ?? DEFAULT_BUCKETS));
     // Histograms with other buckets cannot share a name.
     this.#s = this.bindStore(
@@ -221,43 +221,60 @@ export class Histogram<L extends string = string> extends MetricVec<L, Histogram
  */
 class HistogramSeries implements Accumulator {
   /** Per group: the bucket counts (`+Inf` last), then the sum. */
-  readonly #raw: number[] = [];
-  readonly #created: number[] = [];
-  readonly #stride: number;
-  readonly #bounds: readonly number[];
+  raw: number[] | Float64Array;
+  created: number[] | Float64Array;
+  readonly stride: number;
+  readonly bounds: readonly number[];
 
   constructor(stride: number, bounds: readonly number[]) {
-    this.#stride = stride;
-    this.#bounds = bounds;
+    this.stride = stride;
+    this.bounds = bounds;
+    this.raw = [];
+    this.created = [];
+  }
+
+  addLive(source: SeriesSource, count: number): void {
+    const stride = this.stride;
+    const raw = this.raw = new Float64Array(count * stride);
+    const { alive, values } = source;
+    let at = 0;
+    for (let id = 0; id < source.end && at < raw.length; id++) {
+      if (alive[id] === 0) continue;
+      for (let j = 0, base = id * stride; j < stride; j++) raw[at++] = values[base + j];
+    }
+    this.created = gather(source, source.created!, count);
   }
 
   add(g: number, source: SeriesSource, id: number, first: boolean): void {
-    const stride = this.#stride;
+    const stride = this.stride;
     const base = id * stride;
     const t = source.created![id];
-    const raw = this.#raw;
+    const raw = this.raw as number[];
+    const created = this.created as number[];
     if (first) {
-      this.#created.push(t);
+      created.push(t);
       for (let j = 0; j < stride; j++) raw.push(source.values[base + j]);
       return;
     }
-    if (t < this.#created[g]) this.#created[g] = t;
+    if (t < created[g]) created[g] = t;
     for (let j = 0; j < stride; j++) raw[g * stride + j] += source.values[base + j];
   }
 
   finish(): Pick<MetricFamily, "values" | "sums" | "counts" | "created" | "bounds"> {
-    const stride = this.#stride;
+    const stride = this.stride;
     const nb = stride - 1;
-    const raw = this.#raw;
-    const values: number[] = [];
-    const sums: number[] = [];
-    const counts: number[] = [];
-    for (let base = 0; base < raw.length; base += stride) {
+    const raw = this.raw;
+    const size = raw.length / stride;
+    const values = new Float64Array(size * nb);
+    const sums = new Float64Array(size);
+    const counts = new Float64Array(size);
+    for (let g = 0, at = 0; g < size; g++) {
+      const base = g * stride;
       let cum = 0;
-      for (let j = 0; j < nb; j++) values.push(cum += raw[base + j]);
-      counts.push(cum);
-      sums.push(raw[base + nb]);
+      for (let j = 0; j < nb; j++) values[at++] = cum += raw[base + j];
+      counts[g] = cum;
+      sums[g] = raw[base + nb];
     }
-    return { values, sums, counts, created: this.#created, bounds: this.#bounds };
+    return { values, sums, counts, created: this.created, bounds: this.bounds };
   }
 }

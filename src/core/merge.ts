@@ -137,6 +137,13 @@ export interface Accumulator {
    * order they first appear).
    */
   add(group: number, source: SeriesSource, id: number, first: boolean): void;
+  /**
+   * Adds every live series of `source` (a single process: each its own
+   * group, in id order). The same as calling `add` for each, in a loop of
+   * the type's own: a call per series made a 10,000-series collect 1.5x as
+   * slow (bench/core.bench.ts, registry.metrics() row).
+   */
+  addLive(source: SeriesSource, count: number): void;
   /** The family's type-specific fields, once every series was added. */
   finish(): Pick<MetricFamily, "values" | "sums" | "counts" | "created" | "bounds" | "quantiles">;
 }
@@ -167,12 +174,13 @@ export function collectSeries(
     const source = localSource(store);
     const index = store.index;
     const n = index.names.length;
-    const labelValues: string[] = [];
-    let size = 0;
+    const size = index.size;
+    acc.addLive(source, size);
+    const labelValues = new Array<string>(size * n);
+    let at = 0;
     for (let id = 0; id < index.end; id++) {
       if (!index.alive[id]) continue;
-      acc.add(size++, source, id, true);
-      for (let i = 0; i < n; i++) labelValues.push(index.escaped[id * n + i]!);
+      for (let i = 0; i < n; i++) labelValues[at++] = index.escaped[id * n + i]!;
     }
     return { labelValues, size, merged: false };
   }
@@ -191,27 +199,62 @@ export function collectSeries(
 }
 
 /**
+ * Slot `offset` of every live series of `source` in `array` (`stride` slots
+ * per series), in id order, into a new array of `count` (the number of live
+ * series). A typed array filled by index: growing plain arrays by `push`
+ * made a 10,000-series collect twice as slow (bench/core.bench.ts,
+ * registry.metrics() row).
+ */
+export function gather(
+  source: SeriesSource,
+  array: Float64Array,
+  count: number,
+  stride = 1,
+  offset = 0,
+): Float64Array {
+  const out = new Float64Array(count);
+  const alive = source.alive;
+  let g = 0;
+  for (let id = 0; id < source.end && g < count; id++) {
+    if (alive[id] !== 0) out[g++] = array[id * stride + offset];
+  }
+  return out;
+}
+
+/**
  * Counter series: values added up across workers, `_created` the earliest.
  * Used by counters and by the registry's own counters.
  */
 export class CounterSeries implements Accumulator {
-  readonly #values: number[] = [];
-  readonly #created: number[] = [];
+  values: number[] | Float64Array;
+  created: number[] | Float64Array;
+
+  constructor() {
+    this.values = [];
+    this.created = [];
+  }
 
   add(g: number, source: SeriesSource, id: number, first: boolean): void {
+    const values = this.values as number[];
+    const created = this.created as number[];
     const v = source.values[id];
     const t = source.created![id];
     if (first) {
-      this.#values.push(v);
-      this.#created.push(t);
+      values.push(v);
+      created.push(t);
       return;
     }
-    this.#values[g] += v;
-    if (t < this.#created[g]) this.#created[g] = t;
+    values[g] += v;
+    if (t < created[g]) created[g] = t;
+  }
+
+  addLive(source: SeriesSource, count: number): void {
+    this.values = gather(source, source.values, count);
+    this.created = gather(source, source.created!, count);
   }
 
   finish(): Pick<MetricFamily, "values" | "created"> {
-    return { values: this.#values, created: this.#created };
+    return { values: this.values, created: this.created };
   }
 }
 

@@ -8,7 +8,7 @@
 import { coarseNow, startTimer, type Timer } from "./clock.ts";
 import type { MetricFamily } from "../model/family.ts";
 import type { LabelValues } from "./labels.ts";
-import type { Accumulator, SeriesSource } from "./merge.ts";
+import { type Accumulator, gather, type SeriesSource } from "./merge.ts";
 import { resize, toShared } from "./shared.ts";
 import { Sketch } from "./sketch.ts";
 import { SketchWindows } from "./sketch_window.ts";
@@ -287,7 +287,14 @@ export class Summary<L extends string = string> extends MetricVec<L, SummaryChil
 
   /** Creates the summary and registers it (see {@linkcode SummaryOptions}). */
   constructor(options: SummaryOptions<L>) {
-    super(options, "summary", ["quantile"]);
+    super(options, "summary", ["quantile"], [
+      "percentiles",
+      "maxAgeSeconds",
+      "ageBuckets",
+      "relativeAccuracy",
+      "maxBins",
+      "now",
+    ]);
     const name = this.name;
     const qs = options.percentiles ?? DEFAULT_PERCENTILES;
     if (!Array.isArray(qs)) throw new TypeError(`Summary "${name}": percentiles must be an array`);
@@ -387,8 +394,8 @@ export class Summary<L extends string = string> extends MetricVec<L, SummaryChil
   }
 
   /** @ignore */
-  protected override accumulator(merging: boolean): Accumulator {
-    return new SummarySeries(this.#s, merging);
+  protected override accumulator(): Accumulator {
+    return new SummarySeries(this.#s);
   }
 }
 
@@ -399,60 +406,69 @@ export class Summary<L extends string = string> extends MetricVec<L, SummaryChil
  * series' quantiles come from its own window, through one scratch sketch.
  */
 class SummarySeries implements Accumulator {
-  readonly #values: number[] = [];
-  readonly #sums: number[] = [];
-  readonly #counts: number[] = [];
-  readonly #created: number[] = [];
+  readonly values: number[];
+  sums: number[] | Float64Array;
+  counts: number[] | Float64Array;
+  created: number[] | Float64Array;
   /** Merging: one sketch per group. */
-  readonly #sketches: Sketch[] = [];
-  readonly #store: SummaryStore;
-  readonly #merging: boolean;
-  readonly #scratch: Sketch | undefined;
-  readonly #oldest: number;
+  readonly sketches: Sketch[];
+  readonly store: SummaryStore;
 
-  constructor(store: SummaryStore, merging: boolean) {
-    this.#store = store;
-    this.#merging = merging;
-    const withQuantiles = store.quantiles.length > 0;
-    this.#scratch = withQuantiles && !merging ? new Sketch(store.alpha, store.maxBins) : undefined;
-    this.#oldest = withQuantiles && merging ? store.oldestEpoch() : 0;
+  constructor(store: SummaryStore) {
+    this.store = store;
+    this.values = [];
+    this.sums = [];
+    this.counts = [];
+    this.created = [];
+    this.sketches = [];
+  }
+
+  addLive(source: SeriesSource, count: number): void {
+    const s = this.store;
+    this.sums = gather(source, source.values, count, 2, 0);
+    this.counts = gather(source, source.values, count, 2, 1);
+    this.created = gather(source, source.created!, count);
+    if (s.quantiles.length === 0) return;
+    const scratch = new Sketch(s.alpha, s.maxBins);
+    for (let id = 0; id < source.end; id++) {
+      if (source.alive[id] !== 0) s.windowQuantiles(id, scratch, this.values, this.values.length);
+    }
   }
 
   add(g: number, source: SeriesSource, id: number, first: boolean): void {
-    const s = this.#store;
+    const s = this.store;
     const t = source.created![id];
+    const sums = this.sums as number[];
+    const counts = this.counts as number[];
+    const created = this.created as number[];
     if (first) {
-      this.#sums.push(source.values[2 * id]);
-      this.#counts.push(source.values[2 * id + 1]);
-      this.#created.push(t);
+      sums.push(source.values[2 * id]);
+      counts.push(source.values[2 * id + 1]);
+      created.push(t);
     } else {
-      this.#sums[g] += source.values[2 * id];
-      this.#counts[g] += source.values[2 * id + 1];
-      if (t < this.#created[g]) this.#created[g] = t;
+      sums[g] += source.values[2 * id];
+      counts[g] += source.values[2 * id + 1];
+      if (t < created[g]) created[g] = t;
     }
     if (s.quantiles.length === 0) return;
-    if (!this.#merging) {
-      s.windowQuantiles(id, this.#scratch!, this.#values, this.#values.length);
-      return;
-    }
-    if (first) this.#sketches.push(new Sketch(s.alpha, s.maxBins));
+    if (first) this.sketches.push(new Sketch(s.alpha, s.maxBins));
     const shared = source.array("sketches");
     if (shared !== undefined && shared.length >= (id + 1) * s.layout.seriesSize) {
-      s.layout.mergeInto(shared, id, this.#oldest, this.#sketches[g]);
+      s.layout.mergeInto(shared, id, s.oldestEpoch(), this.sketches[g]);
     }
   }
 
   finish(): Pick<MetricFamily, "values" | "sums" | "counts" | "created" | "quantiles"> {
-    const values = this.#values;
-    for (const sketch of this.#sketches) {
-      sketch.quantiles(this.#store.quantiles, values, values.length);
+    const values = this.values;
+    for (const sketch of this.sketches) {
+      sketch.quantiles(this.store.quantiles, values, values.length);
     }
     return {
       values,
-      sums: this.#sums,
-      counts: this.#counts,
-      created: this.#created,
-      quantiles: this.#store.quantiles,
+      sums: this.sums,
+      counts: this.counts,
+      created: this.created,
+      quantiles: this.store.quantiles,
     };
   }
 }

@@ -14,6 +14,7 @@ import { type Collector, internalsOf, setInternals, signatureOf } from "./collec
 import { type LabelValues, validateLabelNames, validateMetricName } from "./labels.ts";
 import { type Accumulator, collectSeries, seriesOf } from "./merge.ts";
 import { defaultRegistry, type Registry } from "./registry.ts";
+import { checkOptionKeys } from "./options.ts";
 import { DEFAULT_MAX_SERIES } from "./series.ts";
 import type { SlotStore } from "./store.ts";
 
@@ -30,6 +31,16 @@ export function invalidObservation(
     ? new RangeError(`${kind} "${metric}": cannot observe NaN`)
     : new TypeError(`${kind} "${metric}": value must be a number, got ${typeof value}`);
 }
+
+/** The keys of {@linkcode MetricOptions}. */
+const COMMON_OPTIONS: readonly string[] = [
+  "name",
+  "help",
+  "labelNames",
+  "registry",
+  "unit",
+  "maxSeries",
+];
 
 /** Options every metric type accepts. */
 export interface MetricOptions<L extends string = string> {
@@ -99,14 +110,25 @@ export abstract class MetricVec<L extends string, C> implements Collector {
 
   /**
    * Validates the common options. `reserved` lists label names the type keeps
-   * for itself (`le`, `quantile`). The subclass then calls `bindStore`.
+   * for itself (`le`, `quantile`), `typeOptions` the option keys it takes
+   * beyond {@linkcode MetricOptions}'s. The subclass then calls `bindStore`.
    * @ignore
    */
-  protected constructor(options: MetricOptions<L>, type: MetricType, reserved: readonly string[]) {
+  protected constructor(
+    options: MetricOptions<L>,
+    type: MetricType,
+    reserved: readonly string[],
+    typeOptions: readonly string[],
+  ) {
     if (options === null || typeof options !== "object") {
       throw new TypeError(`A ${type} needs an options object with at least name and help`);
     }
     const name = validateMetricName(options.name);
+    checkOptionKeys(
+      `${type[0].toUpperCase()}${type.slice(1)} "${name}"`,
+      options,
+      [...COMMON_OPTIONS, ...typeOptions],
+    );
     if (typeof options.help !== "string" || options.help === "") {
       throw new TypeError(`Metric "${name}": help must be a non-empty string`);
     }
@@ -243,11 +265,10 @@ export abstract class MetricVec<L extends string, C> implements Collector {
   }
 
   /**
-   * The type-specific half of a collection, fresh for each one; `merging`
-   * when other workers' series are merged in.
+   * The type-specific half of a collection, fresh for each one.
    * @ignore
    */
-  protected abstract accumulator(merging: boolean): Accumulator;
+  protected abstract accumulator(): Accumulator;
 
   /**
    * The current state: this worker's series, or every worker's merged.
@@ -255,7 +276,7 @@ export abstract class MetricVec<L extends string, C> implements Collector {
    */
   protected snapshot(): MetricFamily {
     const store = this.#store;
-    const acc = this.accumulator(store.remotes.size > 0);
+    const acc = this.accumulator();
     const perWorker = this.perWorker;
     const { labelValues, size, merged } = collectSeries(store, acc, perWorker);
     return {
