@@ -28,6 +28,7 @@ export {
   instrument,
   type InstrumentOptions,
   LOWR_BUCKETS,
+  type RecordingOptions,
   type RequestRecord,
 } from "./instrument.ts";
 export { UNMATCHED_HANDLER } from "./routes.ts";

@@ -1,0 +1,489 @@
+/**
+ * The HTTP request recorder every instrumentation of this folder shares:
+ * `instrument()` (a fetch-handler wrapper) and the framework middleware
+ * (Hono, Oak, Elysia) all record through {@linkcode createRecorder}, so they
+ * write the same six families (prometheus-fastapi-instrumentator's names,
+ * labels, buckets and HELP texts) with the same behaviour. Private to
+ * `src/http/`; `instrument.ts` re-exports the public names defined here.
+ *
+ * How an adapter uses it, once per request:
+ *
+ * ```ts ignore
+ * const rec = createRecorder(options, "hono middleware");   // once, at set-up
+ * // per request:
+ * if (rec.excluded(route)) return next();                   // not recorded at all
+ * const start = rec.start();                                // clock + in-progress +1
+ * let response: Response;
+ * try {
+ *   response = await handle();
+ * } catch (error) {
+ *   rec.error(route, request.method, error);                // onError, or logged once
+ *   response = internalError();                             // or let the framework answer
+ * }
+ * rec.finish(route, request.method, response.status, start, requestBytes(request));
+ * return rec.measure(route, request.method, response);      // http_response_size_bytes
+ * ```
+ *
+ * `method` arguments take the request's method as received; the recorder
+ * maps it to its label (`methodLabel`: the nine standard methods, upper case,
+ * anything else `OTHER`), so a client sending random methods cannot create
+ * series or grow a cache.
+ *
+ * @module
+ */
+
+import { Counter, type CounterChild } from "../core/counter.ts";
+import { Gauge } from "../core/gauge.ts";
+import { Histogram, type HistogramChild } from "../core/histogram.ts";
+import { defaultRegistry, type Registry } from "../core/registry.ts";
+import { Summary, type SummaryChild } from "../core/summary.ts";
+import { isOverflowChild, type MetricVec } from "../core/vec.ts";
+import { methodLabel } from "./methods.ts";
+
+/** What {@linkcode RecordingOptions.onRequest} receives once per recorded request. */
+export interface RequestRecord {
+  /** Route template matched (`/users/:id`), or `"none"`. */
+  handler: string;
+  /** Request method, upper case; methods outside the nine standard ones are reported as `"OTHER"` (as `trackAppRequest` does). */
+  method: string;
+  /** Response status code (500 when the handler threw). */
+  status: number;
+  /** Seconds from the request's arrival to the handler's response. */
+  seconds: number;
+}
+
+/** What {@linkcode RecordingOptions.onError} receives when the handler throws. */
+export interface ErrorRecord {
+  /** Route template matched, or `"none"`. */
+  handler: string;
+  /** Request method, as in {@linkcode RequestRecord}. */
+  method: string;
+  /** What the handler threw (or rejected with). */
+  error: unknown;
+}
+
+/**
+ * What every HTTP instrumentation of this package records, and where:
+ * the options `instrument()` and the framework middleware share.
+ */
+export interface RecordingOptions {
+  /** Registry for the HTTP metrics (default {@linkcode defaultRegistry}). */
+  registry?: Registry;
+  /** Templates (exact) or patterns whose requests are not recorded at all. */
+  excludedHandlers?: readonly (string | RegExp)[];
+  /** Report status as `2xx` … `5xx` (default `true`); `false` keeps exact codes. */
+  groupStatusCodes?: boolean;
+  /** Keep the `http_requests_inprogress` gauge (default `true`). */
+  inProgress?: boolean;
+  /** Called after each recorded request (e.g. to feed application metrics). */
+  onRequest?: (record: RequestRecord) => void;
+  /**
+   * Called when the handler throws; the client gets a 500 either way. Absent:
+   * the error's class is reported once per route and class through the
+   * registry's log (`registry.logOnce`).
+   */
+  onError?: (record: ErrorRecord) => void;
+}
+
+/** The keys of {@linkcode RecordingOptions}, for `checkOptionKeys` in each adapter. */
+export const RECORDING_OPTION_KEYS: readonly string[] = Object.freeze([
+  "registry",
+  "excludedHandlers",
+  "groupStatusCodes",
+  "inProgress",
+  "onRequest",
+  "onError",
+]);
+
+/** prometheus-fastapi-instrumentator's `latency_highr_buckets`. */
+export const HIGHR_BUCKETS: readonly number[] = Object.freeze([
+  0.01,
+  0.025,
+  0.05,
+  0.075,
+  0.1,
+  0.25,
+  0.5,
+  0.75,
+  1,
+  1.5,
+  2,
+  2.5,
+  3,
+  3.5,
+  4,
+  4.5,
+  5,
+  7.5,
+  10,
+  30,
+  60,
+]);
+
+/** prometheus-fastapi-instrumentator's `latency_lowr_buckets`. */
+export const LOWR_BUCKETS: readonly number[] = Object.freeze([0.1, 0.5, 1]);
+
+/** The HTTP metrics, as registered in one registry. */
+export interface HttpMetrics {
+  /** `http_requests_total{method,status,handler}` */
+  requests: Counter<"method" | "status" | "handler">;
+  /** `http_request_size_bytes{handler}` (no quantiles) */
+  requestSize: Summary<"handler">;
+  /** `http_response_size_bytes{handler}` (no quantiles) */
+  responseSize: Summary<"handler">;
+  /** `http_request_duration_highr_seconds` */
+  durationHighr: Histogram;
+  /** `http_request_duration_seconds{method,handler}` */
+  duration: Histogram<"method" | "handler">;
+  /** `http_requests_inprogress` */
+  inProgress: Gauge;
+}
+
+/**
+ * Registers (or finds, when already registered) the HTTP metrics in `registry`.
+ *
+ * @example
+ * ```ts
+ * import { Registry } from "@securetrack/metrics";
+ * import { httpMetrics } from "@securetrack/metrics/http";
+ * const m = httpMetrics(new Registry());
+ * m.requests.inc({ method: "GET", status: "2xx", handler: "/" });
+ * ```
+ */
+export function httpMetrics(registry: Registry = defaultRegistry): HttpMetrics {
+  return {
+    requests: new Counter({
+      name: "http_requests_total",
+      help: "Total number of requests by method, status and handler.",
+      labelNames: ["method", "status", "handler"],
+      registry,
+    }),
+    requestSize: new Summary({
+      name: "http_request_size_bytes",
+      help: "Content length of incoming requests by handler. " +
+        "Only value of header is respected. Otherwise ignored. No percentile calculated.",
+      labelNames: ["handler"],
+      percentiles: [],
+      registry,
+    }),
+    responseSize: new Summary({
+      name: "http_response_size_bytes",
+      help: "Content length of outgoing responses by handler. " +
+        "Only value of header is respected. Otherwise ignored. No percentile calculated.",
+      labelNames: ["handler"],
+      percentiles: [],
+      registry,
+    }),
+    durationHighr: new Histogram({
+      name: "http_request_duration_highr_seconds",
+      help: "Latency with many buckets but no API specific labels. " +
+        "Made for more accurate percentile calculations.",
+      buckets: HIGHR_BUCKETS,
+      registry,
+    }),
+    duration: new Histogram({
+      name: "http_request_duration_seconds",
+      help: "Latency with only few buckets by handler. " +
+        "Made to be only used if aggregation by handler is important.",
+      labelNames: ["method", "handler"],
+      buckets: LOWR_BUCKETS,
+      registry,
+    }),
+    inProgress: new Gauge({
+      name: "http_requests_inprogress",
+      help: "Number of HTTP requests in progress.",
+      registry,
+    }),
+  };
+}
+
+/**
+ * Records requests into one registry's HTTP metrics. Every method is safe to
+ * call on the hot path: children are bound once per route, method and status.
+ */
+export interface Recorder {
+  /** The six families, as registered in the registry. */
+  readonly metrics: HttpMetrics;
+  /** The registry recorded into (for its `log` and `logOnce`). */
+  readonly registry: Registry;
+  /** Whether requests labelled `route` are left out (`excludedHandlers`); check before `start`. */
+  excluded(route: string): boolean;
+  /** A request starts: `http_requests_inprogress` +1 (unless `inProgress: false`); returns `performance.now()`, to pass to `finish`. */
+  start(): number;
+  /**
+   * A request's handler has answered: `http_requests_inprogress` −1,
+   * `http_requests_total`, both duration histograms (seconds since `start`),
+   * `http_request_size_bytes` (`requestBytes`), then `onRequest` (an
+   * exception from it is logged once, never thrown). Returns the seconds.
+   * Call exactly once per `start`. The response size is `measure`'s job.
+   */
+  finish(
+    route: string,
+    method: string,
+    status: number,
+    start: number,
+    requestBytes: number,
+  ): number;
+  /** Observes one `http_response_size_bytes` value for `route`. */
+  responseSize(route: string, bytes: number): void;
+  /**
+   * Observes the size of `response`'s body, once, and returns the response
+   * to send: `response` itself when the size is known now (HEAD: 0, a valid
+   * `Content-Length`: its value, no body: 0), otherwise a copy (same status,
+   * status text and headers) whose body counts the bytes read from it, and
+   * observes the count when that body ends, errors or is cancelled.
+   */
+  measure(route: string, method: string, response: Response): Response;
+  /** The handler threw `error`: `onError`, else reported once per route and error class (`registry.logOnce`). Never throws. */
+  error(route: string, method: string, error: unknown): void;
+}
+
+/** One route's bound series. */
+interface RouteSeries {
+  requestSize: SummaryChild;
+  responseSize: SummaryChild;
+  methods: Map<string, MethodSeries>;
+}
+
+/** One route and method's bound series, with `http_requests_total` by status code. */
+interface MethodSeries {
+  duration: HistogramChild;
+  requests: Map<number, CounterChild>;
+}
+
+/**
+ * The value of a `Content-Length` header: a non-negative finite number, or
+ * `undefined` when absent or invalid.
+ */
+export function lengthHeader(headers: Headers): number | undefined {
+  const value = headers.get("content-length");
+  if (value === null) return undefined;
+  const n = Number(value);
+  return value.trim() !== "" && n >= 0 && n < Infinity ? n : undefined;
+}
+
+/**
+ * The `http_request_size_bytes` value of `request`: its `Content-Length`
+ * (0 when absent or invalid), and 0 for GET and HEAD without reading the
+ * headers (they carry no body, and reading request headers costs Deno about
+ * 0.9 µs a request; bench/http_overhead.ts --profile).
+ */
+export function requestBytes(
+  request: { readonly method: string; readonly headers: Headers },
+): number {
+  const method = request.method;
+  if (method === "GET" || method === "HEAD") return 0;
+  return lengthHeader(request.headers) ?? 0;
+}
+
+/** The 500 answered when a handler throws: a fixed text, with its length known. */
+export function internalError(): Response {
+  return new Response("Internal Server Error\n", {
+    status: 500,
+    headers: { "Content-Type": "text/plain; charset=utf-8", "Content-Length": "22" },
+  });
+}
+
+function statusLabel(status: number, group: boolean): string {
+  if (!group) return String(status);
+  return status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : String(status);
+}
+
+/**
+ * A copy of `body` that counts the bytes read from it and calls `done` once,
+ * with the count, when it ends, errors or is cancelled. Pull-based with no
+ * queue of its own, so it reads from `body` only as fast as the server sends.
+ */
+function countedBody(
+  body: ReadableStream<Uint8Array>,
+  done: (bytes: number) => void,
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  let bytes = 0;
+  let reported = false;
+  const report = () => {
+    if (reported) return;
+    reported = true;
+    done(bytes);
+  };
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await reader.read();
+      } catch (error) {
+        report();
+        controller.error(error);
+        return;
+      }
+      if (chunk.done) {
+        report();
+        controller.close();
+        return;
+      }
+      const value = chunk.value;
+      bytes += (value as { byteLength?: number } | undefined)?.byteLength ?? 0;
+      controller.enqueue(value);
+    },
+    cancel(reason) {
+      report();
+      return reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+}
+
+/**
+ * Registers (or finds) the HTTP metrics in `options.registry` and returns a
+ * {@linkcode Recorder} over them. `owner` names the caller in errors and log
+ * keys (`"instrument"`, `"hono middleware"`). Throws a `TypeError` naming
+ * `owner` for a bad `excludedHandlers` entry or a hook that is not a function;
+ * unknown option keys are the caller's to check (`RECORDING_OPTION_KEYS`).
+ */
+export function createRecorder(options: RecordingOptions, owner: string): Recorder {
+  const registry = options.registry ?? defaultRegistry;
+  const m = httpMetrics(registry);
+  const group = options.groupStatusCodes ?? true;
+  const trackInProgress = options.inProgress ?? true;
+  const { onRequest, onError } = options;
+  for (const [name, hook] of [["onRequest", onRequest], ["onError", onError]] as const) {
+    if (hook !== undefined && typeof hook !== "function") {
+      throw new TypeError(`${owner}: ${name} must be a function, got ${typeof hook}`);
+    }
+  }
+  const excludedExact = new Set<string>();
+  const excludedPatterns: RegExp[] = [];
+  const excludedHandlers = options.excludedHandlers ?? [];
+  if (!Array.isArray(excludedHandlers)) {
+    throw new TypeError(`${owner}: excludedHandlers must be an array of strings and RegExps`);
+  }
+  for (const e of excludedHandlers) {
+    if (typeof e === "string") excludedExact.add(e);
+    else if (e instanceof RegExp) excludedPatterns.push(e);
+    else {
+      throw new TypeError(
+        `${owner}: excludedHandlers takes strings and RegExps, got ${
+          e === null ? "null" : typeof e
+        }`,
+      );
+    }
+  }
+  const excluded = excludedPatterns.length === 0
+    ? (route: string) => excludedExact.has(route)
+    : (route: string) => excludedExact.has(route) || excludedPatterns.some((p) => p.test(route));
+
+  // The series a request writes to, bound once per route, method and status
+  // code: a request then costs three Map lookups instead of four labelled
+  // lookups, each with a fresh label object (and status string); in a server
+  // that is about 0.7 µs of the ~5 µs instrument() added to a request (see
+  // bench/http_overhead.ts --profile). Bounded: methods are the nine standard
+  // ones plus "OTHER", routes the templates an adapter passes (and the
+  // metrics' series caps). A child that landed in a metric's overflow series
+  // (the metric at its series cap) is not kept, so every such request is
+  // counted in metrics_series_overflow_total, as a labelled call would be.
+  const fits = (metric: MetricVec<string, unknown>, child: { i: number }) =>
+    !isOverflowChild(metric, child);
+  const series = new Map<string, RouteSeries>();
+  const routeSeries = (route: string): RouteSeries => {
+    let r = series.get(route);
+    if (r !== undefined) return r;
+    r = {
+      requestSize: m.requestSize.labels({ handler: route }),
+      responseSize: m.responseSize.labels({ handler: route }),
+      methods: new Map(),
+    };
+    if (fits(m.requestSize, r.requestSize) && fits(m.responseSize, r.responseSize)) {
+      series.set(route, r);
+    }
+    return r;
+  };
+  const methodSeries = (r: RouteSeries, route: string, method: string): MethodSeries => {
+    let s = r.methods.get(method);
+    if (s !== undefined) return s;
+    s = { duration: m.duration.labels({ method, handler: route }), requests: new Map() };
+    if (fits(m.duration, s.duration)) r.methods.set(method, s);
+    return s;
+  };
+  const requestsChild = (s: MethodSeries, route: string, method: string, status: number) => {
+    let c = s.requests.get(status);
+    if (c !== undefined) return c;
+    c = m.requests.labels({ method, status: statusLabel(status, group), handler: route });
+    if (fits(m.requests, c)) s.requests.set(status, c);
+    return c;
+  };
+
+  // Once per route and error class, through the registry's log: a failing
+  // handler may fail every request, and each one is counted anyway (status
+  // 500 in http_requests_total). The message is left out, as it may carry
+  // anything (a token in a URL); `onError` receives the error itself.
+  const reportOnce = (what: string, route: string, error: unknown) => {
+    const kind = error instanceof Error ? error.name : typeof error;
+    registry.logOnce(
+      `${owner}\u0000${what}\u0000${route}\u0000${kind}`,
+      `${what} for "${route}" threw ${kind} (reported once; pass onError to see each error)`,
+    );
+  };
+
+  const responseSize = (route: string, bytes: number): void => {
+    routeSeries(route).responseSize.observe(bytes);
+  };
+
+  return {
+    metrics: m,
+    registry,
+    excluded,
+    start: trackInProgress
+      ? () => {
+        m.inProgress.inc();
+        return performance.now();
+      }
+      : () => performance.now(),
+    finish(route, method, status, start, requestBytes) {
+      if (trackInProgress) m.inProgress.dec();
+      const seconds = (performance.now() - start) / 1000;
+      const label = methodLabel(method);
+      const r = routeSeries(route);
+      const s = methodSeries(r, route, label);
+      requestsChild(s, route, label, status).inc();
+      r.requestSize.observe(requestBytes);
+      m.durationHighr.observe(seconds);
+      s.duration.observe(seconds);
+      if (onRequest !== undefined) {
+        try {
+          onRequest({ handler: route, method: label, status, seconds });
+        } catch (error) {
+          reportOnce("onRequest hook", route, error);
+        }
+      }
+      return seconds;
+    },
+    responseSize,
+    measure(route, method, response) {
+      if (method === "HEAD" || methodLabel(method) === "HEAD") {
+        responseSize(route, 0);
+        return response;
+      }
+      const length = lengthHeader(response.headers);
+      if (length !== undefined) {
+        responseSize(route, length);
+        return response;
+      }
+      const body = response.body;
+      if (body === null || body.locked || response.bodyUsed) {
+        // Nothing to send, or a body the server will refuse anyway.
+        responseSize(route, 0);
+        return response;
+      }
+      return new Response(countedBody(body, (bytes) => responseSize(route, bytes)), {
+        status: response.status,
+        statusText: response.statusText,
+        headers: response.headers,
+      });
+    },
+    error(route, method, error) {
+      try {
+        if (onError !== undefined) onError({ handler: route, method: methodLabel(method), error });
+        else reportOnce("handler", route, error);
+      } catch { /* a failing error hook must not fail the request */ }
+    },
+  };
+}
