@@ -15,19 +15,38 @@ import {
   ConfigError,
   createExporter,
   exitOnSignals,
+  notDenoMessage,
   parseConfig,
+  planStart,
+  probeStart,
   type RunningServer,
+  startFailure,
   startServer,
   startThreads,
   stderrLog,
+  unreadableVariables,
   USAGE,
 } from "./app/mod.ts";
 
 const log = stderrLog;
 
+// `bun main.ts` (or another runtime): one line naming the command that works.
+if (!("Deno" in globalThis)) {
+  const runtime = "Bun" in globalThis ? "Bun" : "this runtime";
+  log(notDenoMessage(runtime));
+  // Deno.exit is not there; Bun (and Node) exit through `process`.
+  (globalThis as unknown as { process: { exit(code: number): never } }).process.exit(2);
+}
+
+// Settings it may not read count as unset here: planStart reports them below,
+// after --help and the flags' own mistakes (which need no permission).
+const unreadable = unreadableVariables();
 let config;
 try {
-  config = parseConfig(Deno.args, (name) => Deno.env.get(name));
+  config = parseConfig(
+    Deno.args,
+    (name) => unreadable.includes(name) ? undefined : Deno.env.get(name),
+  );
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;
   log(`securetrack-metrics: ${error.message} (see --help)`);
@@ -38,25 +57,40 @@ if (config.help) {
   Deno.exit(0);
 }
 
-const workers = config.workers ?? navigator.hardwareConcurrency ?? 1;
+const plan = planStart(config, probeStart(config, unreadable));
+if (!plan.ok) {
+  log(plan.message);
+  Deno.exit(2);
+}
+if (plan.notice !== undefined) log(plan.notice);
+
 let server: RunningServer;
-if (workers > 1) {
-  server = await startThreads({
-    hostname: config.hostname,
-    port: config.port,
-    authToken: config.authToken,
-    demo: config.demo,
-    log,
-  }, workers);
-} else {
-  const exporter = createExporter({
-    registry: defaultRegistry,
-    customRegistry,
-    authToken: config.authToken,
-    demo: config.demo,
-    log,
-  });
-  server = await startServer({ hostname: config.hostname, port: config.port, log }, exporter.fetch);
+try {
+  if (plan.threads > 1) {
+    server = await startThreads({
+      hostname: config.hostname,
+      port: config.port,
+      authToken: config.authToken,
+      demo: config.demo,
+      log,
+    }, plan.threads);
+  } else {
+    const exporter = createExporter({
+      registry: defaultRegistry,
+      customRegistry,
+      authToken: config.authToken,
+      demo: config.demo,
+      log,
+    });
+    server = await startServer(
+      { hostname: config.hostname, port: config.port, log },
+      exporter.fetch,
+    );
+  }
+} catch (error) {
+  // The address is taken, not this machine's, or does not resolve: one line.
+  log(startFailure(config, error));
+  Deno.exit(1);
 }
 if (config.authToken !== undefined) log("metrics endpoints require a bearer token");
 if (config.demo) log("demo application routes enabled under /api/");

@@ -12,4 +12,16 @@ export { ConfigError, parseConfig, type ServerConfig, USAGE } from "./config.ts"
 export { exitOnSignals, type RunningServer, startServer, unhandledError } from "./serve.ts";
 export { createExporter, type Exporter, type ExporterOptions } from "./exporter.ts";
 export { type Log, silentLog, stderrLog } from "./log.ts";
+export {
+  CONFIG_VARIABLES,
+  notDenoMessage,
+  planStart,
+  probeStart,
+  START_COMMAND,
+  START_TASK,
+  type StartFacts,
+  startFailure,
+  type StartPlan,
+  unreadableVariables,
+} from "./start.ts";
 export { startThreads } from "./threads.ts";

@@ -6,7 +6,8 @@
  * Messages from the main thread: `{ start: ThreadConfig }` once, then
  * `{ meet: n }` (answer once this thread's metrics merge with `n` peers, or
  * after 5 s), then `"stop"` to drain and exit. Messages to it:
- * `{ listening: port }`, `{ met: peers }`, `{ stopped: true }`.
+ * `{ listening: port }` (or `{ failed: reason }`, one line, when it cannot
+ * listen), `{ met: peers }`, `{ stopped: true }`.
  *
  * @module
  */
@@ -45,13 +46,24 @@ self.onmessage = (event: MessageEvent<{ start: ThreadConfig }>) => {
     log,
     notices: config.quiet ? silentLog : log,
   });
-  const server = Deno.serve({
-    hostname: config.hostname,
-    port: config.port,
-    reusePort: true,
-    onListen: ({ port }) => self.postMessage({ listening: port }),
-    onError: unhandledError(log),
-  }, exporter.fetch);
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve({
+      hostname: config.hostname,
+      port: config.port,
+      reusePort: true,
+      onListen: ({ port }) => self.postMessage({ listening: port }),
+      onError: unhandledError(log),
+    }, exporter.fetch);
+  } catch (error) {
+    // The address is taken or not this machine's: the main thread says so in
+    // one line (uncaught here, it would be a stack trace).
+    const reason = error instanceof Error
+      ? `${error.name}: ${error.message.split("\n")[0]}`
+      : String(error);
+    self.postMessage({ failed: reason });
+    return;
+  }
   self.onmessage = async (e: MessageEvent<{ meet?: number } | "stop">) => {
     if (typeof e.data === "object" && e.data.meet !== undefined) {
       const deadline = Date.now() + 5_000;

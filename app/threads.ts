@@ -16,7 +16,8 @@ import type { ThreadConfig } from "./thread.ts";
 /**
  * Starts `count` server threads on `config.hostname:config.port` (port 0: the
  * first thread picks a free port and the others join it) and logs where
- * they listen (`log`, default stderr). Resolves when all listen. Only the
+ * they listen (`log`, default stderr). Resolves when all listen; rejects
+ * (with the threads stopped) when one cannot, e.g. the port is taken. Only the
  * first thread prints its notices about the runtime (the others' would be
  * the same); each thread logs its own errors to stderr.
  */
@@ -30,8 +31,11 @@ export async function startThreads(
     const worker = new Worker(new URL("./thread.ts", import.meta.url), { type: "module" });
     threads.push(worker);
     return new Promise((resolve, reject) => {
-      worker.onmessage = (e: MessageEvent<{ listening?: number }>) => {
+      worker.onmessage = (e: MessageEvent<{ listening?: number; failed?: string }>) => {
         if (e.data.listening !== undefined) resolve(e.data.listening);
+        if (e.data.failed !== undefined) {
+          reject(new Error(`server thread failed to start: ${e.data.failed}`));
+        }
       };
       worker.onerror = (e) => {
         e.preventDefault();
@@ -41,8 +45,14 @@ export async function startThreads(
       worker.postMessage({ start: thread });
     });
   };
-  const port = await start(config.port);
-  await Promise.all(Array.from({ length: count - 1 }, () => start(port)));
+  let port: number;
+  try {
+    port = await start(config.port);
+    await Promise.all(Array.from({ length: count - 1 }, () => start(port)));
+  } catch (error) {
+    for (const worker of threads) worker.terminate();
+    throw error;
+  }
   // Say "listening" only once every thread merges with all the others, so the
   // first scrapes already report everyone's metrics.
   const met = await Promise.all(threads.map((worker) =>
