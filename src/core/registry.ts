@@ -10,6 +10,7 @@ import { toOpenMetrics } from "../exposition/openmetrics.ts";
 import { toText } from "../exposition/text.ts";
 import { type Collector, internalsOf } from "./collector.ts";
 import { SelfCounter } from "./_self_counter.ts";
+import { OVERFLOW_VALUE } from "./series.ts";
 
 /**
  * Where the library reports what needs an operator's eye (a collector that
@@ -123,7 +124,7 @@ export class Registry {
       const index = internalsOf(collector)?.store.index;
       if (index !== undefined && !(collector instanceof SelfCounter)) {
         const name = collector.name;
-        index.onOverflow = () => this.#countOverflow(name);
+        index.onOverflow = () => this.#countOverflow(name, index.maxSeries);
       }
       for (const listener of this.#listeners) listener(collector);
       return collector;
@@ -183,13 +184,24 @@ export class Registry {
     }
   }
 
-  /** Counts one call folded into `metric`'s overflow series. */
-  #countOverflow(metric: string): void {
+  /**
+   * Counts one call folded into `metric`'s overflow series; the first one
+   * is also said once in {@linkcode Registry.log}.
+   */
+  #countOverflow(metric: string, maxSeries: number): void {
     this.#overflow ??= this.#selfCounter(
       OVERFLOW_METRIC,
       "Calls folded into a metric's overflow series because it reached its series cap",
     );
     this.#overflow?.inc(metric);
+    const key = `overflow\u0000${metric}`;
+    if (this.#warned.has(key)) return; // the hot path of an overflowing metric: no message built
+    this.logOnce(
+      key,
+      `metric "${metric}" reached its series cap (maxSeries ${maxSeries}): new label sets are ` +
+        `folded into its "${OVERFLOW_VALUE}" series and counted in ${OVERFLOW_METRIC} ` +
+        `(reported once)`,
+    );
   }
 
   /**

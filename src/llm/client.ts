@@ -301,11 +301,15 @@ function describe(value: unknown): string {
   return typeof value === "string" ? JSON.stringify(value) : value === null ? "null" : typeof value;
 }
 
+/** What {@linkcode readEnv} found: the value (`undefined`: unset or empty), or that reading was refused. */
+type EnvRead = { value: string | undefined } | "refused";
+
 /**
- * Reads an environment variable without ever throwing: under Deno without
- * `--allow-env` the read is refused, which for a default must mean "unset".
+ * Reads an environment variable without throwing. Under Deno without
+ * `--allow-env` the read is refused: the caller must say so (naming the
+ * permission), not take the variable for unset.
  */
-function readEnv(name: string): string | undefined {
+function readEnv(name: string): EnvRead {
   const g = globalThis as {
     Deno?: { env?: { get(name: string): string | undefined } };
     process?: { env?: Record<string, string | undefined> };
@@ -314,9 +318,31 @@ function readEnv(name: string): string | undefined {
   try {
     value = g.Deno?.env !== undefined ? g.Deno.env.get(name) : g.process?.env?.[name];
   } catch {
-    return undefined;
+    return "refused";
   }
-  return value === "" ? undefined : value;
+  return { value: value === "" ? undefined : value };
+}
+
+/**
+ * `option` when given, else the variable `name` (`undefined` when unset).
+ * Throws a `TypeError` naming the permission when the variable may not be
+ * read, since using a default then could silently mean the wrong model, API
+ * or key. The message never holds a value.
+ */
+function optionOrEnv<T>(
+  where: string,
+  option: T | undefined,
+  name: string,
+  optionName: string,
+): T | string | undefined {
+  if (option !== undefined) return option;
+  const read = readEnv(name);
+  if (read === "refused") {
+    throw new TypeError(
+      `${where}: cannot read ${name}: run with --allow-env=${name} (or pass { ${optionName} })`,
+    );
+  }
+  return read.value;
 }
 
 function positiveMs(where: string, value: unknown): number {
@@ -464,6 +490,13 @@ export class LLMClient {
    * http(s) URL, or `fetch` or `observer` is not what it should be; a
    * `RangeError` for a bad `timeoutMs`. Messages start with the class's
    * name (`LLMClient`, or that of a subclass).
+   *
+   * Under Deno, an option left out is read from its variable (`LLM_MODEL`,
+   * `LLM_BASE_URL`, `LLM_API_KEY`), which needs `--allow-env` for it: when
+   * the read is refused, the constructor throws a `TypeError` naming the
+   * flag (`cannot read LLM_BASE_URL: run with --allow-env=LLM_BASE_URL (or
+   * pass { baseUrl })`) rather than take the variable for unset. Pass
+   * `apiKey: ""` for no key without reading `LLM_API_KEY`.
    */
   constructor(options: LLMClientOptions = {}) {
     const name = new.target?.name || "LLMClient";
@@ -471,12 +504,13 @@ export class LLMClient {
     if (typeof options !== "object" || options === null) {
       throw new TypeError(`${name}: options must be an object, got ${describe(options)}`);
     }
-    const model = options.model ?? readEnv("LLM_MODEL");
+    const model = optionOrEnv(name, options.model, "LLM_MODEL", "model");
     if (model === undefined) {
       throw new TypeError(`${name}: no model: pass { model } or set LLM_MODEL`);
     }
     this.model = checkModel(name, model);
-    const base = options.baseUrl ?? readEnv("LLM_BASE_URL") ?? DEFAULT_LLM_BASE_URL;
+    const base = optionOrEnv(name, options.baseUrl, "LLM_BASE_URL", "baseUrl") ??
+      DEFAULT_LLM_BASE_URL;
     if (typeof base !== "string") {
       throw new TypeError(`${name}: baseUrl must be a string, got ${typeof base}`);
     }
@@ -493,7 +527,7 @@ export class LLMClient {
     this.#url = url.href;
     // Error messages name the host and path only: a query string may carry a key.
     this.#where = url.origin + url.pathname;
-    const key = options.apiKey ?? readEnv("LLM_API_KEY");
+    const key = optionOrEnv(name, options.apiKey, "LLM_API_KEY", "apiKey");
     if (key !== undefined && typeof key !== "string") {
       throw new TypeError(`${name}: apiKey must be a string, got ${typeof key}`);
     }

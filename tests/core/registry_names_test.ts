@@ -56,7 +56,15 @@ describe("Registry refuses metrics whose output names would collide", () => {
     } finally {
       console.error = original;
     }
-    assert.equal(errors.length, 1, "one notice, not one per call");
+    // Two problems, each said once (not once per call): the cap is reached,
+    // and the counter of folded calls cannot be created.
+    const lines = errors.map((args) => String((args as unknown[])[0]));
+    assert.equal(lines.length, 2, lines.join("\n"));
+    assert.equal(lines.filter((l) => /"capped_total" reached its series cap/.test(l)).length, 1);
+    assert.equal(
+      lines.filter((l) => /cannot create metrics_series_overflow_total/.test(l)).length,
+      1,
+    );
     const text = await registry.metrics();
     assert.match(text, /capped_total\{u="__overflow__"\} 2/);
     assert.doesNotMatch(text, /metrics_series_overflow_total/);

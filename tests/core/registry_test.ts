@@ -460,6 +460,42 @@ describe("Registry: collection", () => {
     assert.deepEqual(lines, ["first", "second"]);
   });
 
+  it("the first overflow of each metric is one line in its log: name, cap, counter", async () => {
+    const lines: string[] = [];
+    const registry = new Registry({ log: (m) => lines.push(m) });
+    const capped = new Counter({
+      name: "capped_total",
+      help: "h",
+      labelNames: ["user"],
+      maxSeries: 3,
+      registry,
+    });
+    const other = new Gauge({
+      name: "other",
+      help: "h",
+      labelNames: ["k"],
+      maxSeries: 1,
+      registry,
+    });
+    for (let i = 0; i < 3; i++) capped.inc({ user: `u${i}` });
+    assert.deepEqual(lines, [], "under the cap: nothing to say");
+    for (let i = 3; i < 1_003; i++) capped.inc({ user: `u${i}` });
+    assert.equal(lines.length, 1, JSON.stringify(lines));
+    assert.equal(
+      lines[0],
+      'metric "capped_total" reached its series cap (maxSeries 3): new label sets are folded ' +
+        'into its "__overflow__" series and counted in metrics_series_overflow_total ' +
+        "(reported once)",
+    );
+    const fams = await scrape(registry);
+    assert.equal(valueOf(fams, OVERFLOW_METRIC, { metric: "capped_total" }), 1_000);
+    // Another metric's overflow is another problem: its own line, once.
+    other.set({ k: "a" }, 1);
+    for (let i = 0; i < 10; i++) other.set({ k: `b${i}` }, 1);
+    assert.equal(lines.length, 2, JSON.stringify(lines));
+    assert.match(lines[1], /^metric "other" reached its series cap \(maxSeries 1\)/);
+  });
+
   it("the overflow counter lives in the metric's own registry", async () => {
     const r1 = new Registry();
     const r2 = new Registry();

@@ -665,39 +665,87 @@ describe("LLMService configuration", () => {
   });
 
   it(
-    "does not throw when Deno refuses the environment (no --allow-env)",
+    "under Deno without --allow-env: each unreadable variable is named with its flag, never its value",
     { skip: isBun && "Deno permissions only" },
     async () => {
-      // Deno.Command, not node:child_process: Deno's child_process grants a
-      // spawned `deno` all permissions, which would defeat this test.
+      const api = await fakeLLM(() => completion("from options"));
       const D = (globalThis as unknown as { Deno: typeof Deno }).Deno;
-      const mod = new URL("../../src/tracking/mod.ts", import.meta.url).href;
-      const llmMod = new URL("../../src/llm/mod.ts", import.meta.url).href;
-      const dir = mkdtempSync(join(tmpdir(), "tracking-env-"));
+      const tracking = new URL("../../src/tracking/mod.ts", import.meta.url).href;
+      const llm = new URL("../../src/llm/mod.ts", import.meta.url).href;
+      const dir = mkdtempSync(join(tmpdir(), "llm-env-"));
       const file = join(dir, "main.ts");
+      // One line per attempt: the baseUrl of a client, or the error it threw.
       writeFileSync(
         file,
-        `import { LLMService } from ${JSON.stringify(mod)};\n` +
-          `import { LLMClient } from ${JSON.stringify(llmMod)};\n` +
-          `console.log(new LLMService({ model: "m" }).baseUrl);\n` +
-          `console.log(new LLMClient({ model: "m" }).baseUrl);\n`,
+        `import { LLMService } from ${JSON.stringify(tracking)};\n` +
+          `import { LLMClient } from ${JSON.stringify(llm)};\n` +
+          `const base = Deno.args[0];\n` +
+          `const attempts = [\n` +
+          `  () => new LLMClient(),\n` +
+          `  () => new LLMService(),\n` +
+          `  () => new LLMService({ model: "m" }),\n` +
+          `  () => new LLMClient({ model: "m", baseUrl: base }),\n` +
+          `  () => new LLMClient({ model: "m", baseUrl: base, apiKey: "" }),\n` +
+          `];\n` +
+          `for (const attempt of attempts) {\n` +
+          `  try { console.log(attempt().baseUrl); }\n` +
+          `  catch (e) { console.log(\`\${e.name}: \${e.message}\`); }\n` +
+          `}\n` +
+          `const all = new LLMClient({ model: "m", baseUrl: base, apiKey: "opt-key" });\n` +
+          `console.log((await all.generateResponse({ prompt: "Hi" })).text);\n`,
       );
-      let r;
-      try {
-        // No --allow-env: every Deno.env.get is refused.
-        r = await new D.Command(D.execPath(), {
-          args: ["run", "--no-prompt", "--no-lock", file],
-          env: { NO_COLOR: "1", LLM_BASE_URL: "http://should-not-be-read/v1" },
+      const run = async (allowEnv: string[]) => {
+        const r = await new D.Command(D.execPath(), {
+          args: [
+            "run",
+            "--no-prompt",
+            "--no-lock",
+            "--allow-net=127.0.0.1",
+            ...allowEnv,
+            file,
+            api.baseUrl,
+          ],
+          env: {
+            NO_COLOR: "1",
+            LLM_BASE_URL: "http://should-not-be-read/v1",
+            LLM_API_KEY: KEY,
+            LLM_MODEL: "env-model-should-not-be-read",
+          },
         }).output();
+        const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+        return { code: r.code, stdout: decode(r.stdout), stderr: decode(r.stderr) };
+      };
+      try {
+        const denied = await run([]);
+        assert.equal(denied.code, 0, denied.stderr);
+        const help = (cls: string, variable: string, option: string) =>
+          `TypeError: ${cls}: cannot read ${variable}: run with --allow-env=${variable} ` +
+          `(or pass { ${option} })`;
+        assert.deepEqual(denied.stdout.trimEnd().split("\n"), [
+          help("LLMClient", "LLM_MODEL", "model"),
+          help("LLMService", "LLM_MODEL", "model"),
+          help("LLMService", "LLM_BASE_URL", "baseUrl"),
+          help("LLMClient", "LLM_API_KEY", "apiKey"),
+          api.baseUrl, // apiKey "" is "no key": nothing to read
+          "from options", // everything passed: the call works without --allow-env
+        ]);
+        // Granting one variable moves the message on to the next one.
+        const model = await run(["--allow-env=LLM_MODEL"]);
+        assert.equal(model.code, 0, model.stderr);
+        assert.deepEqual(model.stdout.trimEnd().split("\n").slice(0, 2), [
+          help("LLMClient", "LLM_BASE_URL", "baseUrl"),
+          help("LLMService", "LLM_BASE_URL", "baseUrl"),
+        ]);
+        for (const r of [denied, model]) {
+          assert.ok(!(r.stdout + r.stderr).includes(KEY), "the key's value was printed");
+          assert.ok(!(r.stdout + r.stderr).includes("should-not-be-read"), "a value was printed");
+        }
+        assert.equal(api.received.length, 2);
+        assert.equal(api.received[0].headers.get("authorization"), "Bearer opt-key");
       } finally {
         rmSync(dir, { recursive: true, force: true });
+        await api.close();
       }
-      const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-      assert.equal(r.code, 0, decode(r.stderr));
-      assert.equal(
-        decode(r.stdout).trim(),
-        "https://api.openai.com/v1\nhttps://api.openai.com/v1",
-      );
     },
   );
 
