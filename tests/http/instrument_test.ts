@@ -11,7 +11,7 @@ import {
   type RequestRecord,
 } from "../../src/http/instrument.ts";
 import { family } from "../_support/parse.ts";
-import { checkMetrics, hasPromtool } from "../_support/promtool.ts";
+import { checkMetrics, promtoolSkip } from "../_support/promtool.ts";
 import {
   type FetchHandler,
   gate,
@@ -101,6 +101,55 @@ function wireLike(path: string, init: RequestInit = {}): Request {
 async function answer(res: Response): Promise<Answer> {
   return { status: res.status, body: await res.text(), headers: res.headers };
 }
+
+/** Bodies without Content-Length, by path, with their size in bytes. */
+const SIZED_BODIES: Record<string, number> = {
+  "/sized/text": 6, // "héllo": é is 2 bytes
+  "/sized/json": 16, // {"a":"é","b":1}: 15 characters, é is 2 bytes
+  "/sized/bytes": 1000,
+  "/sized/blob": 5,
+  "/sized/stream": 600, // 100 + 200 + 300, enqueued one by one
+  "/sized/created": 3, // a stream answered 201 with custom headers
+  "/sized/empty": 0, // new Response(null)
+  "/sized/length": 4, // Content-Length: 4, taken as is
+};
+/** Answers each of SIZED_BODIES, synchronously. */
+const sizedApp: FetchHandler = (request) => {
+  const path = new URL(request.url).pathname;
+  const chunks = (...sizes: number[]) => {
+    let i = 0;
+    return new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        await sleep(1);
+        if (i < sizes.length) controller.enqueue(new Uint8Array(sizes[i++]).fill(97));
+        else controller.close();
+      },
+    });
+  };
+  switch (path) {
+    case "/sized/text":
+      return new Response("héllo");
+    case "/sized/json":
+      return Response.json({ a: "é", b: 1 });
+    case "/sized/bytes":
+      return new Response(new Uint8Array(1000).fill(98));
+    case "/sized/blob":
+      return new Response(new Blob(["abcde"]));
+    case "/sized/stream":
+      return new Response(chunks(100, 200, 300));
+    case "/sized/created":
+      return new Response(chunks(3), {
+        status: 201,
+        statusText: "Made",
+        headers: { "X-Kept": "yes" },
+      });
+    case "/sized/empty":
+      return new Response(null);
+    case "/sized/length":
+      return new Response("abcd", { headers: { "Content-Length": "4" } });
+  }
+  return new Response("not found", { status: 404 });
+};
 
 interface Transport {
   name: string;
@@ -240,7 +289,7 @@ describe("instrument: the instrumentator's metrics", () => {
   });
 
   it("the `promtool check metrics` linter accepts the output", {
-    skip: !hasPromtool && "promtool not installed",
+    skip: promtoolSkip,
   }, async () => {
     const { registry, handler } = wrap();
     for (const p of ["/", "/users/1", "/nope", "/status/500", "/echo"]) await handler(wireLike(p));
@@ -341,7 +390,7 @@ for (const transport of TRANSPORTS) {
       });
     });
 
-    it("sizes come from Content-Length; a missing header counts as 0", async () => {
+    it("request sizes come from Content-Length (a missing header counts as 0); so do response sizes when set", async () => {
       const { registry, handler } = wrap();
       await transport.run(handler, async (send) => {
         assert.equal(
@@ -358,6 +407,36 @@ for (const transport of TRANSPORTS) {
       assert.equal(valueIn(fams, "http_request_size_bytes_count", { handler: "/echo" }), 3);
       assert.equal(valueIn(fams, "http_response_size_bytes_sum", { handler: "/echo" }), 16);
       assert.equal(valueIn(fams, "http_response_size_bytes_count", { handler: "/echo" }), 3);
+    });
+
+    it("response sizes without Content-Length are the body bytes sent: text, JSON, bytes, blobs, streams", async () => {
+      const { registry, handler } = wrap({ routes: Object.keys(SIZED_BODIES) }, sizedApp);
+      await transport.run(handler, async (send) => {
+        for (const [path, body] of Object.entries(SIZED_BODIES)) {
+          const res = await send(path);
+          assert.equal(res.status, path === "/sized/created" ? 201 : 200, path);
+          assert.equal(new TextEncoder().encode(res.body).byteLength, body, path);
+        }
+        // Status and headers survive the counting copy.
+        assert.equal((await send("/sized/created")).headers.get("x-kept"), "yes");
+        // A server sends no body for HEAD, whatever the handler returned: it counts 0.
+        assert.equal((await send("/sized/text", { method: "HEAD" })).status, 200);
+      });
+      const fams = await scrape(registry);
+      for (const [path, bytes] of Object.entries(SIZED_BODIES)) {
+        const sent = path === "/sized/text" || path === "/sized/created" ? 2 : 1; // HEAD, twice
+        const handler = { handler: path };
+        assert.equal(valueIn(fams, "http_response_size_bytes_count", handler), sent, path);
+        assert.equal(
+          valueIn(fams, "http_response_size_bytes_sum", handler),
+          path === "/sized/created" ? 2 * bytes : bytes,
+          path,
+        );
+      }
+      assert.equal(
+        valueIn(fams, "http_requests_total", requests("GET", "2xx", "/sized/created")),
+        2,
+      );
     });
 
     it("in-progress goes up while slow requests run and back to 0", async () => {
@@ -639,6 +718,266 @@ describe("instrument: options and edge cases", () => {
       () => instrument(makeApp(), { excludedHandlers: [42 as unknown as string] }),
       TypeError,
     );
+  });
+});
+
+/** `promise`'s value, or a rejection after `ms` (a bound so that a broken wrapper fails the test instead of hanging it). */
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} did not happen`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Reads scrapes until `ready` holds for one (the server finishes a body after the client has it). */
+async function scrapeUntil(
+  registry: Registry,
+  ready: (fams: Awaited<ReturnType<typeof scrape>>) => boolean,
+): Promise<Awaited<ReturnType<typeof scrape>>> {
+  for (let i = 0;; i++) {
+    const fams = await scrape(registry);
+    if (ready(fams) || i === 500) return fams;
+    await sleep(10);
+  }
+}
+
+describe("instrument: response sizes, edge cases", () => {
+  const sizeOf = (fams: Awaited<ReturnType<typeof scrape>>, handler = "/") => ({
+    sum: valueIn(fams, "http_response_size_bytes_sum", { handler }),
+    count: valueIn(fams, "http_response_size_bytes_count", { handler }),
+  });
+
+  it("a synchronous handler still gets a synchronous answer, counted or not", async () => {
+    const registry = new Registry();
+    let original: Response | undefined;
+    const handler = instrument((request: Request) => {
+      const path = new URL(request.url).pathname;
+      original = path === "/known"
+        ? new Response("abc", { headers: { "Content-Length": "3" } })
+        : path === "/none"
+        ? new Response(null, { status: 204 })
+        : new Response("abc");
+      return original;
+    }, { registry, routes: ["/known", "/none", "/counted"] });
+    const known = handler(wireLike("/known"));
+    assert.ok(known instanceof Response);
+    assert.equal(known, original, "Content-Length set: the handler's own response, not a copy");
+    const none = handler(wireLike("/none"));
+    assert.equal(none, original, "no body: the handler's own response");
+    const counted = handler(wireLike("/counted"));
+    assert.ok(counted instanceof Response, "a counting copy, answered synchronously");
+    assert.notEqual(counted, original);
+    assert.equal(await (counted as Response).text(), "abc");
+    const fams = await scrape(registry);
+    assert.deepEqual(sizeOf(fams, "/known"), { sum: 3, count: 1 });
+    assert.deepEqual(sizeOf(fams, "/none"), { sum: 0, count: 1 });
+    assert.deepEqual(sizeOf(fams, "/counted"), { sum: 3, count: 1 });
+  });
+
+  it("a body that fails midway counts the bytes read before it failed", async () => {
+    const registry = new Registry();
+    let sent = 0;
+    const handler = instrument(() =>
+      new Response(
+        new ReadableStream<Uint8Array>({
+          pull(controller) {
+            if (sent++ < 2) controller.enqueue(new Uint8Array(10));
+            else controller.error(new Error("disk gone"));
+          },
+        }),
+      ), { registry, routes: ["/"] });
+    const res = await handler(wireLike("/"));
+    await assert.rejects(res.text());
+    assert.deepEqual(sizeOf(await scrape(registry)), { sum: 20, count: 1 });
+  });
+
+  it("a body cancelled by its reader counts what was read, and the cancel reaches the handler's stream", async () => {
+    const registry = new Registry();
+    const cancelled = gate<unknown>();
+    const handler = instrument(() =>
+      new Response(
+        new ReadableStream<Uint8Array>({
+          pull(controller) {
+            controller.enqueue(new Uint8Array(7));
+          },
+          cancel(reason) {
+            cancelled.open(reason);
+          },
+        }),
+      ), { registry, routes: ["/"] });
+    const res = await handler(wireLike("/"));
+    const reader = res.body!.getReader();
+    assert.equal((await reader.read()).value?.byteLength, 7);
+    assert.equal((await reader.read()).value?.byteLength, 7);
+    await reader.cancel("enough");
+    assert.equal(await within(cancelled.promise, 5000, "the cancel"), "enough");
+    const fams = await scrape(registry);
+    assert.deepEqual(sizeOf(fams), { sum: 14, count: 1 });
+    // Cancelling again (or reading after) does not count twice.
+    await reader.cancel("again").catch(() => {});
+    assert.deepEqual(sizeOf(await scrape(registry)), { sum: 14, count: 1 });
+  });
+
+  it("an already-read body is answered as is and counts 0", async () => {
+    const registry = new Registry();
+    const handler = instrument(async () => {
+      const res = new Response("used");
+      await res.text();
+      return res;
+    }, { registry, routes: ["/"] });
+    const res = await handler(wireLike("/"));
+    assert.equal(res.bodyUsed, true);
+    assert.deepEqual(sizeOf(await scrape(registry)), { sum: 0, count: 1 });
+  });
+
+  it(`a client leaving a streamed response on a real ${runtime} server: the bytes sent so far are counted once`, async () => {
+    const registry = new Registry();
+    const cancelled = gate();
+    const handler = instrument(() =>
+      new Response(
+        new ReadableStream<Uint8Array>({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode("first chunk\n"));
+          },
+          // Then nothing more until the client leaves.
+          cancel() {
+            cancelled.open();
+          },
+        }),
+      ), { registry, routes: ["/"] });
+    const server = await serveOnLoopback(handler);
+    try {
+      const abort = new AbortController();
+      const res = await fetch(server.origin + "/", { signal: abort.signal });
+      const reader = res.body!.getReader();
+      const first = await reader.read();
+      assert.equal(new TextDecoder().decode(first.value), "first chunk\n");
+      abort.abort();
+      await reader.cancel().catch(() => {});
+      await within(cancelled.promise, 5000, "the server's cancel");
+      const fams = await scrapeUntil(registry, (f) => sizeOf(f).count === 1);
+      assert.deepEqual(sizeOf(fams), { sum: 12, count: 1 });
+      assert.equal(valueIn(fams, "http_requests_total", requests("GET", "2xx", "/")), 1);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe("instrument: the route option and option keys", () => {
+  it("route gives the handler label; undefined gives 'none'", async () => {
+    const registry = new Registry();
+    const seen: string[] = [];
+    const handler = instrument(() => new Response("ok"), {
+      registry,
+      route: (request) => {
+        seen.push(request.url);
+        const path = new URL(request.url).pathname;
+        return path.startsWith("/users/") ? "/users/{id}" : undefined;
+      },
+      excludedHandlers: ["/private"],
+    });
+    await handler(wireLike("/users/1"));
+    await handler(wireLike("/users/2", { method: "POST" }));
+    await handler(wireLike("/other"));
+    assert.equal(seen.length, 3);
+    const fams = await scrape(registry);
+    assert.equal(valueIn(fams, "http_requests_total", requests("GET", "2xx", "/users/{id}")), 1);
+    assert.equal(valueIn(fams, "http_requests_total", requests("POST", "2xx", "/users/{id}")), 1);
+    assert.equal(valueIn(fams, "http_requests_total", requests("GET", "2xx", "none")), 1);
+  });
+
+  it("excludedHandlers applies to the route option's labels", async () => {
+    const registry = new Registry();
+    const handler = instrument(() => new Response("ok"), {
+      registry,
+      route: (request) => new URL(request.url).pathname === "/metrics" ? "/metrics" : "/app",
+      excludedHandlers: ["/metrics"],
+    });
+    await handler(wireLike("/metrics"));
+    await handler(wireLike("/x"));
+    const fams = await scrape(registry);
+    assert.equal(valueIn(fams, "http_requests_total", requests("GET", "2xx", "/app")), 1);
+    assert.equal(valueIn(fams, "http_request_duration_highr_seconds_count"), 1);
+  });
+
+  it("a route callback that throws or returns a non-string labels 'none' and is reported once", async () => {
+    const logged: string[] = [];
+    const registry = new Registry({ log: (m) => logged.push(m) });
+    const handler = instrument(() => new Response("ok"), {
+      registry,
+      route: (request) => {
+        const path = new URL(request.url).pathname;
+        if (path === "/throw") throw new RangeError("secret-token-in-message");
+        if (path === "/number") return 42 as unknown as string;
+        return "/fine";
+      },
+    });
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await handler(wireLike("/throw"))).status, 200);
+      assert.equal((await handler(wireLike("/number"))).status, 200);
+      assert.equal((await handler(wireLike("/ok"))).status, 200);
+    }
+    assert.equal(logged.length, 2, JSON.stringify(logged));
+    assert.match(logged[0], /route option threw RangeError/);
+    assert.doesNotMatch(logged[0], /secret-token/);
+    assert.match(logged[1], /route option returned number/);
+    const fams = await scrape(registry);
+    assert.equal(valueIn(fams, "http_requests_total", requests("GET", "2xx", "none")), 6);
+    assert.equal(valueIn(fams, "http_requests_total", requests("GET", "2xx", "/fine")), 3);
+  });
+
+  it("routes and route together, or a route that is not a function, are a TypeError", () => {
+    const app = () => new Response("ok");
+    assert.throws(
+      () => instrument(app, { registry: new Registry(), routes: ["/"], route: () => "/" }),
+      /instrument: give routes or route, not both/,
+    );
+    assert.throws(
+      () => instrument(app, { registry: new Registry(), route: "/users/:id" as never }),
+      (e: unknown) => e instanceof TypeError && /route must be a function/.test(e.message),
+    );
+    assert.throws(
+      () => instrument(app, { registry: new Registry(), routes: "/users/:id" as never }),
+      TypeError,
+    );
+  });
+
+  it("an unknown option key is a TypeError naming the closest known one; nothing is registered", () => {
+    const registry = new Registry();
+    const app = () => new Response("ok");
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ routs: ["/"] }, /unknown option "routs" \(did you mean "routes"\?\)/],
+      [
+        { excludeHandlers: [] },
+        /unknown option "excludeHandlers" \(did you mean "excludedHandlers"\?\)/,
+      ],
+      [{ registers: [registry] }, /unknown option "registers" \(did you mean "registry"\?\)/],
+      [{ onrequest: () => {} }, /unknown option "onrequest" \(did you mean "onRequest"\?\)/],
+      [{ groupStatusCode: false }, /did you mean "groupStatusCodes"/],
+    ];
+    for (const [extra, message] of cases) {
+      assert.throws(
+        () => instrument(app, { registry, ...extra } as InstrumentOptions),
+        (e: unknown) =>
+          e instanceof TypeError && e.message.startsWith("instrument: ") && message.test(e.message),
+        JSON.stringify(Object.keys(extra)),
+      );
+    }
+    assert.throws(
+      () => instrument(app, { registry, zzzzzz: 1 } as InstrumentOptions),
+      (e: unknown) => e instanceof TypeError && !e.message.includes("did you mean"),
+    );
+    assert.equal(registry.getAll().length, 0);
+    assert.throws(() => instrument(app, null as never), TypeError);
+    assert.throws(() => instrument(app, { onError: "log" as never }), /onError must be a function/);
   });
 });
 

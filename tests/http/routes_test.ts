@@ -1,6 +1,12 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { pathnameOf, RouteTable, UNMATCHED_HANDLER } from "../../src/http/routes.ts";
+import {
+  compileTemplate,
+  pathnameOf,
+  RouteTable,
+  UNMATCHED_HANDLER,
+} from "../../src/http/routes.ts";
+import { int, mulberry32, pick, type Random } from "../_support/random.ts";
 
 describe("RouteTable", () => {
   it("labels an unmatched path 'none', as the instrumentator does", () => {
@@ -58,6 +64,201 @@ describe("RouteTable", () => {
     }
     assert.throws(() => new RouteTable([42 as unknown as string]), TypeError);
     assert.throws(() => new RouteTable([undefined as unknown as string]), TypeError);
+  });
+});
+
+// ------------------------------------------------------------ the compiled matcher
+
+/** Pieces of random templates: literal text (some that canonicalization rewrites), parts, and syntax the compiler leaves to URLPattern. */
+const LITERALS = [
+  "a",
+  "b",
+  "users",
+  "v1",
+  "x-y",
+  "a.b",
+  "~",
+  "%41",
+  "%7e",
+  ".",
+  "..",
+  "%2e",
+  "é",
+  " ",
+  "$",
+  "@",
+  "'",
+  ";",
+  "=",
+  ",",
+  "!",
+  "&",
+];
+const PARTS = [":id", ":a", ":_b2", "*"];
+const FALLBACK = [":id(\\d+)", ":id?", ":id+", "*?", "{/x}?", "{a}", "\\.", ":id(a|b)"];
+
+function randomTemplate(rand: Random): string {
+  let t = "";
+  const segments = 1 + int(rand, 4);
+  for (let s = 0; s < segments; s++) {
+    t += "/";
+    const pieces = int(rand, 4); // an empty segment now and then
+    for (let p = 0; p < pieces; p++) {
+      const r = rand();
+      t += r < 0.55 ? pick(rand, LITERALS) : r < 0.93 ? pick(rand, PARTS) : pick(rand, FALLBACK);
+    }
+  }
+  return t;
+}
+
+/** A path a request could have, as a URL serializes it: often an instance of one of `templates`. */
+function randomPath(rand: Random, templates: readonly string[]): string {
+  const segment = () => {
+    let s = "";
+    for (let n = int(rand, 4); n > 0; n--) {
+      s += rand() < 0.7 ? pick(rand, LITERALS) : pick(rand, ["1", "42", "é/x", "%2F"]);
+    }
+    return s;
+  };
+  let raw: string;
+  if (templates.length > 0 && rand() < 0.7) {
+    raw = pick(rand, templates)
+      .replace(/:[A-Za-z_$][\w$]*(\([^)]*\))?[?+]?/g, () => rand() < 0.9 ? segment() || "z" : "")
+      .replace(/\*[?+]?/g, () => rand() < 0.5 ? segment() : `${segment()}/${segment()}`)
+      .replace(/[{}\\]/g, "");
+    if (rand() < 0.2) raw += pick(rand, ["/", "x", "/x"]);
+  } else {
+    raw = "";
+    for (let n = 1 + int(rand, 4); n > 0; n--) raw += "/" + segment();
+  }
+  // Prefixed, not resolved: "//x" is a path here, not an authority.
+  return new URL(`http://h${raw}`).pathname;
+}
+
+/** What the table must answer, from URLPattern alone: exact templates first, then patterns in order. */
+function reference(patterns: readonly (readonly [string, URLPattern])[], pathname: string): string {
+  const exact = patterns.find(([t, p]) => !/[:*(){}?+\\]/.test(t) && p.test({ pathname }));
+  if (exact !== undefined) return exact[0];
+  return patterns.find(([, p]) => p.test({ pathname }))?.[0] ?? UNMATCHED_HANDLER;
+}
+
+/** The URLPattern of `template`, or `undefined` when it is not a valid pathname pattern. */
+function patternOf(template: string): URLPattern | undefined {
+  try {
+    return new URLPattern({ pathname: template });
+  } catch {
+    return undefined;
+  }
+}
+
+describe("RouteTable: the compiled matcher against URLPattern", () => {
+  it("compiles literal text, :name and *, and leaves other syntax to URLPattern", () => {
+    const compiled = (t: string) => compileTemplate(new URLPattern({ pathname: t }).pathname);
+    assert.deepEqual(compiled("/users/:id"), { source: "\\/users\\/[^/]+?", literal: ["users"] });
+    assert.deepEqual(compiled("/static/*"), { source: "\\/static\\/.*", literal: ["static"] });
+    assert.deepEqual(compiled("/api/v1/:a/x-:b"), {
+      source: "\\/api\\/v1\\/[^/]+?\\/x\\-[^/]+?",
+      literal: ["api", "v1"],
+    });
+    for (
+      const t of [
+        "/items/:id(\\d+)",
+        "/users/:id?",
+        "/files/:path+",
+        "/a/**",
+        "/api{/v1}?",
+        "/.:ext",
+      ]
+    ) {
+      assert.equal(compiled(t), undefined, t);
+    }
+  });
+
+  it("each compiled template matches exactly the paths its URLPattern matches (2,000 random templates)", () => {
+    const seed = 20261127;
+    const rand = mulberry32(seed);
+    let compiledCount = 0;
+    for (let n = 0; n < 2000; n++) {
+      const template = randomTemplate(rand);
+      const pattern = patternOf(template);
+      if (pattern === undefined) continue;
+      const c = compileTemplate(pattern.pathname);
+      if (c === undefined) continue;
+      compiledCount++;
+      const regex = new RegExp(`^${c.source}$`);
+      for (let k = 0; k < 20; k++) {
+        const path = randomPath(rand, [template]);
+        assert.equal(
+          regex.test(path),
+          pattern.test({ pathname: path }),
+          `seed ${seed}: template ${JSON.stringify(template)} (canonical ` +
+            `${JSON.stringify(pattern.pathname)}), path ${JSON.stringify(path)}`,
+        );
+      }
+      // Leading literal segments are a prefix every matching path has.
+      const prefix = c.literal.map((s) => `/${s}`).join("") + "/";
+      for (let k = 0; k < 5; k++) {
+        const path = randomPath(rand, [template]);
+        if (c.literal.length > 0 && regex.test(path)) assert.ok(path.startsWith(prefix), path);
+      }
+    }
+    assert.ok(compiledCount > 500, `only ${compiledCount} random templates compiled`);
+  });
+
+  it("tables of random templates answer what URLPattern answers, first match in declared order", () => {
+    const seed = 4711;
+    const rand = mulberry32(seed);
+    for (let n = 0; n < 300; n++) {
+      const size = 1 + int(rand, n % 10 === 0 ? 50 : 8);
+      const patterns: [string, URLPattern][] = [];
+      while (patterns.length < size) {
+        const t = randomTemplate(rand);
+        const p = patternOf(t);
+        if (p !== undefined) patterns.push([t, p]);
+      }
+      const templates = patterns.map(([t]) => t);
+      const table = new RouteTable(templates);
+      for (let k = 0; k < 30; k++) {
+        const path = randomPath(rand, templates);
+        assert.equal(
+          table.match(path),
+          reference(patterns, path),
+          `seed ${seed}, table ${n}: ${JSON.stringify(templates)}, path ${JSON.stringify(path)}`,
+        );
+      }
+    }
+  });
+
+  it("literal text is matched in its canonical form, as URLPattern does", () => {
+    const t = new RouteTable(["/café", "/a b/:id", "/x/./y/:id", "/docs/../about"]);
+    assert.equal(t.match("/caf%C3%A9"), "/café");
+    assert.equal(t.match("/a%20b/1"), "/a b/:id");
+    assert.equal(t.match("/x/y/1"), "/x/./y/:id");
+    assert.equal(t.match("/about"), "/docs/../about");
+  });
+
+  it("a table of 50 templates, deep and shallow, mixed with URLPattern-only ones, keeps declared order", () => {
+    const templates: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      templates.push(`/api/v1/r${i}/:id`, `/api/v1/r${i}/:id/sub/*`, `/r${i}/:a-:b`);
+    }
+    templates.push("/api/v1/:kind/:id(\\d+)", "/api/*", "/:lang/about", "/*");
+    const table = new RouteTable(templates);
+    assert.equal(table.match("/api/v1/r3/7"), "/api/v1/r3/:id");
+    assert.equal(table.match("/api/v1/r3/7/sub/a/b"), "/api/v1/r3/:id/sub/*");
+    assert.equal(table.match("/api/v1/other/7"), "/api/v1/:kind/:id(\\d+)");
+    assert.equal(table.match("/api/v1/other/x"), "/api/*");
+    assert.equal(table.match("/r5/x-y"), "/r5/:a-:b");
+    assert.equal(table.match("/en/about"), "/:lang/about");
+    assert.equal(table.match("/wp-admin/x"), "/*");
+    // "/*" first: it wins over everything but exact templates.
+    const first = new RouteTable(["/*", "/users/:id", "/users/me"]);
+    assert.equal(first.match("/users/1"), "/*");
+    assert.equal(first.match("/users/me"), "/users/me");
+  });
+
+  it("routes that are not an array are a TypeError", () => {
+    assert.throws(() => new RouteTable("/users/:id" as unknown as string[]), TypeError);
   });
 });
 
