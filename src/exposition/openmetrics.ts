@@ -64,13 +64,15 @@ export function toOpenMetrics(
         const bucket = family + "_bucket";
         const stride = les.length;
         // OpenMetrics: a histogram with negative bucket thresholds must not
-        // carry a sum (it would no longer be a counter), and _count goes with _sum.
+        // carry a sum (it would no longer be a counter), and _count goes with
+        // _sum. The same holds for a series whose sum is negative (negative
+        // observations in non-negative buckets) or NaN (+Inf and -Inf observed).
         const withSum = f.bounds!.length === 0 || f.bounds![0] >= 0;
         for (let s = 0; s < f.size; s++) {
           for (let j = 0; j < stride; j++) {
             out += line(bucket, labels[s], les[j], formatValue(values[s * stride + j]));
           }
-          if (withSum) {
+          if (withSum && f.sums![s] >= 0) {
             out += line(family + "_count", labels[s], "", formatValue(f.counts![s]));
             out += line(family + "_sum", labels[s], "", formatValue(f.sums![s]));
           }
@@ -79,14 +81,19 @@ export function toOpenMetrics(
         break;
       }
       case "summary": {
+        // OpenMetrics: quantile values must not be negative, and a summary's
+        // sum is a counter (not negative, not NaN): a series that observed
+        // negative values leaves out its negative quantiles and its sum
+        // (text 0.0.4 carries them all).
         const qs = f.quantiles!.map((q) => `quantile="${openMetricsFloat(q)}"`);
         const stride = qs.length;
         for (let s = 0; s < f.size; s++) {
           for (let j = 0; j < stride; j++) {
-            out += line(family, labels[s], qs[j], formatValue(values[s * stride + j]));
+            const v = values[s * stride + j];
+            if (!(v < 0)) out += line(family, labels[s], qs[j], formatValue(v));
           }
           out += line(family + "_count", labels[s], "", formatValue(f.counts![s]));
-          out += line(family + "_sum", labels[s], "", formatValue(f.sums![s]));
+          if (f.sums![s] >= 0) out += line(family + "_sum", labels[s], "", formatValue(f.sums![s]));
           if (created) out += line(createdName, labels[s], "", formatValue(created[s]));
         }
         break;

@@ -6,6 +6,7 @@
  */
 
 import { spawnSync } from "node:child_process";
+import { probeTool, skipWithout } from "./tools.ts";
 
 /** What `promtool` printed and how it exited. */
 export interface PromtoolResult {
@@ -17,17 +18,14 @@ export interface PromtoolResult {
   stderr: string;
 }
 
-function probe(): boolean {
-  try {
-    const r = spawnSync("promtool", ["--version"], { encoding: "utf8", timeout: 30_000 });
-    return r.error === undefined && r.status === 0;
-  } catch {
-    return false;
-  }
-}
+/** Why `promtool` cannot run here, or `""` when it can. */
+export const promtoolMissing: string = probeTool("promtool", ["--version"]);
 
 /** Whether a `promtool` binary is on PATH and runs. */
-export const hasPromtool: boolean = probe();
+export const hasPromtool: boolean = promtoolMissing === "";
+
+/** The `skip` option of a test that needs promtool (never skipped under CI; see tools.ts). */
+export const promtoolSkip: string | false = skipWithout(promtoolMissing);
 
 /** Pipes `exposition` into `promtool check metrics` and returns what it said. */
 export function checkMetrics(exposition: string): PromtoolResult {

@@ -9,7 +9,7 @@ import { registerRuntimeMetrics } from "../../src/collectors/runtime.ts";
 import type { ErrorRecord, RequestRecord } from "../../src/http/instrument.ts";
 import { type AppOptions, createApp } from "../../app/app.ts";
 import { family, parseOpenMetrics, parseText } from "../_support/parse.ts";
-import { checkMetrics, hasPromtool } from "../_support/promtool.ts";
+import { checkMetrics, promtoolSkip } from "../_support/promtool.ts";
 import { fetchText, seeded, seriesKeys, serveOnLoopback, valueIn } from "./_support.ts";
 
 const TEXT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -259,7 +259,7 @@ describe("createApp: HTTP metrics", () => {
 
 describe("createApp: promtool", () => {
   it("`promtool check metrics` prints nothing for either endpoint", {
-    skip: !hasPromtool && "promtool not installed",
+    skip: promtoolSkip,
   }, async () => {
     const registry = new Registry();
     quietly(() => registerProcessMetrics(registry));

@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { parseOpenMetrics, parseText } from "../_support/parse.ts";
-import { checkMetrics, hasPromtool } from "../_support/promtool.ts";
+import { checkMetrics, promtoolSkip } from "../_support/promtool.ts";
 import {
   fetchText,
   isDeno,
@@ -199,7 +199,7 @@ describe("main.ts: the start task", { skip }, () => {
   });
 
   it("`promtool check metrics` prints nothing for either endpoint", {
-    skip: !hasPromtool && "promtool not installed",
+    skip: promtoolSkip,
   }, async () => {
     await withMain([], {}, async ({ origin }) => {
       await fetchText(origin + "/healthz");

@@ -4,7 +4,7 @@ import process from "node:process";
 import { Registry } from "../../src/core/registry.ts";
 import { registerProcessMetrics } from "../../src/collectors/process.ts";
 import { family, parseOpenMetrics, parseText } from "../_support/parse.ts";
-import { checkMetrics, hasPromtool } from "../_support/promtool.ts";
+import { checkMetrics, promtoolSkip } from "../_support/promtool.ts";
 import { isBun, valueIn } from "../app/_support.ts";
 
 const ALWAYS = [
@@ -130,7 +130,7 @@ describe("process metrics", () => {
   });
 
   it("`promtool check metrics` accepts the output", {
-    skip: !hasPromtool && "promtool not installed",
+    skip: promtoolSkip,
   }, async () => {
     const { registry } = register();
     const r = checkMetrics(await registry.metrics());

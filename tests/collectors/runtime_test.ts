@@ -8,7 +8,7 @@ import process from "node:process";
 import { Registry } from "../../src/core/registry.ts";
 import { registerRuntimeMetrics, runtimeName } from "../../src/collectors/runtime.ts";
 import { family, parseOpenMetrics, parseText } from "../_support/parse.ts";
-import { checkMetrics, hasPromtool } from "../_support/promtool.ts";
+import { checkMetrics, promtoolSkip } from "../_support/promtool.ts";
 import { isBun, isDeno, sleep, valueIn } from "../app/_support.ts";
 
 // Independent of runtimeName(): node:process says which runtime this is.
@@ -140,7 +140,7 @@ describe("runtime metrics", () => {
   });
 
   it("`promtool check metrics` accepts the output", {
-    skip: !hasPromtool && "promtool not installed",
+    skip: promtoolSkip,
   }, async () => {
     await withRuntimeMetrics(async (registry) => {
       const r = checkMetrics(await registry.metrics());

@@ -11,23 +11,17 @@
  * @module
  */
 
-import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { REPO_ROOT, ruleFiles } from "../operations/_dashboards.ts";
 import { parseYaml } from "../operations/_yaml.ts";
+import { probeTool } from "../_support/tools.ts";
 
-function probe(): boolean {
-  try {
-    const r = spawnSync("prometheus", ["--version"], { encoding: "utf8", timeout: 30_000 });
-    return r.error === undefined && r.status === 0;
-  } catch {
-    return false;
-  }
-}
+/** Why `prometheus` cannot run here, or `""` when it can. */
+export const prometheusMissing: string = probeTool("prometheus", ["--version"]);
 
 /** Whether a `prometheus` binary is on PATH and runs. */
-export const hasPrometheus: boolean = probe();
+export const hasPrometheus: boolean = prometheusMissing === "";
 
 /** Waits `ms` milliseconds. */
 export function sleep(ms: number): Promise<void> {

@@ -31,8 +31,8 @@ import { panelExpressions, recordingRuleNames } from "../operations/_dashboards.
 import { isDeno, type MainProcess, startMain } from "../app/_support.ts";
 import {
   type ApiSeries,
-  hasPrometheus,
   type Prometheus,
+  prometheusMissing,
   query,
   queryRange,
   repositoryConfig,
@@ -45,12 +45,11 @@ import {
   targets,
   writeTestConfig,
 } from "./_prometheus.ts";
+import { skipWithout } from "../_support/tools.ts";
 
 const skip = !isDeno
   ? "main.ts and the demo tooling run under Deno only; run this file with deno test"
-  : !hasPrometheus
-  ? "prometheus not installed (Debian package prometheus; .ci/run installs it)"
-  : false;
+  : skipWithout(prometheusMissing);
 
 const MODEL = "gpt-4o-mini";
 const TEXT_ACCEPT = "text/plain;version=0.0.4";

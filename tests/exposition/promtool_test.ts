@@ -14,9 +14,9 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Counter, Gauge, Histogram, Registry, Summary } from "../../src/mod.ts";
 import { parseOpenMetrics, parseText } from "../_support/parse.ts";
-import { checkMetrics, hasPromtool } from "../_support/promtool.ts";
+import { checkMetrics, promtoolSkip } from "../_support/promtool.ts";
 
-const skip = !hasPromtool && "promtool not installed";
+const skip = promtoolSkip;
 
 const HOSTILE = [
   'double "quotes"',

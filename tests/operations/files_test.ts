@@ -12,7 +12,7 @@ import { spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { hasPromtool } from "../_support/promtool.ts";
+import { promtoolSkip } from "../_support/promtool.ts";
 import {
   allPanels,
   CATALOGUE,
@@ -32,7 +32,7 @@ import {
 } from "./_dashboards.ts";
 import { parseYaml, type YamlValue } from "./_yaml.ts";
 
-const skip = !hasPromtool && "promtool not installed (Debian package prometheus)";
+const skip = promtoolSkip;
 // promtool test rules takes a second or two per run on a busy machine.
 const slow = { skip, timeout: 120_000 };
 

@@ -24,7 +24,7 @@ import {
   USER_ACTION_DURATION_BUCKETS,
 } from "../../src/tracking/mod.ts";
 import { type Family, parseOpenMetrics, parseText } from "../_support/parse.ts";
-import { checkMetrics, hasPromtool } from "../_support/promtool.ts";
+import { checkMetrics, promtoolSkip } from "../_support/promtool.ts";
 import { completion, fakeLLM, sse } from "../llm/_support.ts";
 
 interface Row {
@@ -180,7 +180,7 @@ describe("the catalogue", () => {
   });
 
   it("promtool accepts the scrape, in text and OpenMetrics", {
-    skip: !hasPromtool && "promtool not installed",
+    skip: promtoolSkip,
   }, async () => {
     const t = createTracking(new Registry());
     await exerciseEveryHelper(t);
