@@ -15,7 +15,8 @@
  * metadata line, unique series, histogram buckets in increasing `le` ending
  * with `+Inf` equal to `_count`, cumulative bucket counts, summary quantiles in
  * increasing order within [0, 1], and (OpenMetrics) `# EOF` last, `# UNIT` a
- * suffix of the name, counter totals neither NaN nor negative.
+ * suffix of the name, counter totals, histogram and summary `_sum` neither NaN
+ * nor negative, summary quantile values not negative.
  *
  * @module
  */
@@ -502,8 +503,10 @@ function checkFamily(f: Family, format: Format): void {
       if (format === "openmetrics") {
         const sum = samples.some((s) => s.name === f.name + "_sum");
         if (sum !== (count !== undefined)) fail(`metric ${k}: _sum and _count come together`);
-        // Not checked: "_sum MUST NOT be negative", which a histogram whose
-        // lowest threshold is >= 0 breaks after observing a negative value.
+        const sumSample = samples.find((s) => s.name === f.name + "_sum");
+        if (sumSample !== undefined && !(sumSample.value >= 0)) {
+          fail(`metric ${k}: _sum ${sumSample.value} (a counter: neither NaN nor negative)`);
+        }
         const negative = buckets.some((b) => parseNumber(0, b.labels.le, format, "le") < 0);
         if (f.type === "histogram" && negative && sum) {
           fail(`metric ${k}: negative thresholds and a _sum`);
@@ -526,12 +529,19 @@ function checkFamily(f: Family, format: Format): void {
         const q = parseNumber(0, s.labels.quantile, format, "quantile");
         if (!(q >= 0 && q <= 1)) fail(`metric ${k}: quantile ${s.labels.quantile} not in [0, 1]`);
         if (!(q > prev)) fail(`metric ${k}: quantile ${s.labels.quantile} out of order`);
+        if (format === "openmetrics" && s.value < 0) {
+          fail(`metric ${k}: quantile value ${s.value} (must not be negative)`);
+        }
         prev = q;
       }
       if (format === "openmetrics") {
         const count = samples.find((s) => s.name === f.name + "_count");
         if (count !== undefined && !(Number.isInteger(count.value) && count.value >= 0)) {
           fail(`metric ${k}: _count ${count.value}`);
+        }
+        const sum = samples.find((s) => s.name === f.name + "_sum");
+        if (sum !== undefined && !(sum.value >= 0)) {
+          fail(`metric ${k}: _sum ${sum.value} (a counter: neither NaN nor negative)`);
         }
       }
     }
