@@ -3,6 +3,8 @@
  * handler (`Deno.serve`, `Bun.serve`, Hono's `app.fetch`, …) and records the
  * standard request metrics (`http_requests_total`, durations, sizes,
  * requests in progress) labelled by route template, never by raw path.
+ * `honoMetrics` records the same metrics as Hono middleware, labelled by the
+ * route Hono matched.
  * The `/metrics` handler itself, `metricsHandler`, comes from the root entry.
  *
  * @example
@@ -32,3 +34,4 @@ export {
   type RequestRecord,
 } from "./instrument.ts";
 export { UNMATCHED_HANDLER } from "./routes.ts";
+export { type HonoContext, honoMetrics, type HonoMiddleware, type HonoRoute } from "./hono.ts";

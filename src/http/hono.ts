@@ -1,0 +1,157 @@
+/**
+ * Hono middleware recording the HTTP metrics of `instrument()` (same names,
+ * labels, buckets), labelled by the route template Hono matched.
+ *
+ * @module
+ */
+
+import { checkOptionKeys } from "../core/options.ts";
+import {
+  createRecorder,
+  RECORDING_OPTION_KEYS,
+  type RecordingOptions,
+  requestBytes,
+} from "./_recorder.ts";
+import { UNMATCHED_HANDLER } from "./routes.ts";
+
+/** One route Hono's router matched for a request (what the middleware reads of Hono's `RouterRoute`). */
+export interface HonoRoute {
+  /** The template as registered, base path included (`/api/users/:id`, `*` for `app.use(mw)`). */
+  readonly path: string;
+  /** The registered method (`GET`, `PURGE`, …); `ALL` for `app.use` and `app.all`. */
+  readonly method: string;
+}
+
+/**
+ * The part of Hono 4's `Context` that {@linkcode honoMetrics} reads and
+ * writes. Structural, so this package does not depend on Hono.
+ */
+export interface HonoContext {
+  /** The request. */
+  readonly req: {
+    /** The web-standard request. */
+    readonly raw: Request;
+    /** Index in `matchedRoutes` of the handler or middleware running (the last one that ran, after `next()`). */
+    readonly routeIndex: number;
+    /** Every route and middleware the router matched, in order. */
+    readonly matchedRoutes: readonly HonoRoute[];
+  };
+  /** The response so far. */
+  res: Response;
+  /** What a handler threw, when Hono's error handler answered. */
+  readonly error?: unknown;
+}
+
+/** A Hono middleware, as `app.use` takes it. */
+export type HonoMiddleware = (c: HonoContext, next: () => Promise<void>) => Promise<void>;
+
+/** The template of the route that will answer, when the matched routes tell it; `undefined` when they cannot. */
+function expectedRoute(matched: readonly HonoRoute[], own: number): string | undefined {
+  if (own + 1 >= matched.length) return UNMATCHED_HANDLER; // nothing after us: Hono's notFound
+  for (let i = own + 1; i < matched.length; i++) {
+    if (matched[i].method !== "ALL") return matched[i].path;
+  }
+  return undefined; // only `app.use`/`app.all` routes: a handler or a middleware, cannot tell
+}
+
+/** The template of the route that answered, read after `next()`. */
+function answeredRoute(c: HonoContext, matched: readonly HonoRoute[], own: number): string {
+  const i = c.req.routeIndex;
+  // Nothing after this middleware ran: Hono's notFound answered.
+  if (i <= own || i >= matched.length) return UNMATCHED_HANDLER;
+  const route = matched[i];
+  // The last route ran and is an `app.use`/`app.all` one: a middleware that
+  // called next() into notFound (Hono does not say; a 404 is taken as that).
+  if (i === matched.length - 1 && route.method === "ALL" && c.res.status === 404) {
+    return UNMATCHED_HANDLER;
+  }
+  return route.path;
+}
+
+/**
+ * Hono middleware recording the six HTTP families of
+ * {@linkcode httpMetrics} (`http_requests_total`, the two duration
+ * histograms, request and response sizes, `http_requests_inprogress`), with
+ * the `handler` label set to the route template Hono matched (`/users/:id`,
+ * base path included), never the raw path; a request no route answers
+ * (Hono's `notFound`) is labelled `"none"`. Register it before the routes:
+ * `app.use(honoMetrics({ registry }))`. Hono 4, on Deno, Bun and any other
+ * runtime Hono runs on.
+ *
+ * Durations run until the handlers' response (the body may still stream
+ * afterwards). A handler that throws is answered by Hono's error handler
+ * (`app.onError`); the status recorded is the one the client gets, and the
+ * error is passed to `onError` when given (Hono reports it itself
+ * otherwise). Sizes are recorded as `instrument()` records them: the
+ * `Content-Length` header, else the bytes of the body as it is sent.
+ * `excludedHandlers` match the template: an excluded request is not
+ * recorded at all (nor counted in progress, when its route is known before
+ * it runs).
+ *
+ * Throws a `TypeError` for an unknown option key (naming the closest known
+ * one) or a bad option value.
+ *
+ * @param options Registry, excluded templates, status grouping, hooks.
+ * @returns The middleware, for `app.use`.
+ *
+ * @example
+ * ```ts ignore
+ * import { Hono } from "hono";
+ * import { metricsHandler, Registry } from "@securetrack/metrics";
+ * import { honoMetrics } from "@securetrack/metrics/http";
+ *
+ * const registry = new Registry();
+ * const metrics = metricsHandler(registry);
+ * const app = new Hono();
+ * app.use(honoMetrics({ registry, excludedHandlers: ["/metrics"] }));
+ * app.get("/users/:id", (c) => c.text(`user ${c.req.param("id")}`));
+ * app.get("/metrics", (c) => metrics(c.req.raw));
+ * Deno.serve(app.fetch); // Bun: export default app
+ * ```
+ */
+export function honoMetrics(options: RecordingOptions = {}): HonoMiddleware {
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(`honoMetrics: options must be an object, got ${options}`);
+  }
+  checkOptionKeys("honoMetrics", options, RECORDING_OPTION_KEYS);
+  // In-progress is kept here, not by the recorder: the route is known only
+  // once Hono has run the request, and an excluded one must not stay counted.
+  const recorder = createRecorder({ ...options, inProgress: false }, "honoMetrics");
+  const inProgress = (options.inProgress ?? true) ? recorder.metrics.inProgress : undefined;
+  const reportErrors = options.onError !== undefined;
+
+  return async (c, next) => {
+    const req = c.req;
+    const own = req.routeIndex;
+    const matched = req.matchedRoutes;
+    const expected = expectedRoute(matched, own);
+    if (expected !== undefined && recorder.excluded(expected)) return await next();
+    const request = req.raw;
+    const method = request.method;
+    inProgress?.inc();
+    const start = recorder.start();
+    try {
+      await next();
+    } catch (error) {
+      // Hono's compose answers what handlers throw (Error instances) with its
+      // error handler; what reaches here is a non-Error throw, or an error
+      // handler that threw: Hono rejects, and the server answers 500.
+      inProgress?.dec();
+      const route = answeredRoute(c, matched, own);
+      if (!recorder.excluded(route)) {
+        if (reportErrors) recorder.error(route, method, error);
+        recorder.finish(route, method, 500, start, requestBytes(request));
+        recorder.responseSize(route, 0);
+      }
+      throw error;
+    }
+    inProgress?.dec();
+    const route = answeredRoute(c, matched, own);
+    if (recorder.excluded(route)) return;
+    const response = c.res;
+    if (reportErrors && c.error !== undefined) recorder.error(route, method, c.error);
+    recorder.finish(route, method, response.status, start, requestBytes(request));
+    const measured = recorder.measure(route, method, response);
+    if (measured !== response) c.res = measured;
+  };
+}
