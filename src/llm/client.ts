@@ -13,6 +13,9 @@ import { Deadline } from "./_deadline.ts";
 import { parseSSE } from "./sse.ts";
 import { type TokenUsage, toUsage } from "./usage.ts";
 
+/** Shortest API key accepted (see `LLMClient`'s constructor). */
+const MIN_API_KEY_LENGTH = 8;
+
 /**
  * `endpoint` of {@linkcode LLMClient.generateResponse} calls, as given to
  * {@linkcode LLMObserver.start} (and the `endpoint` label the tracking
@@ -457,7 +460,7 @@ async function* timedReads(
  *   return Promise.resolve(new Response(chunk("Once ") + chunk("upon a time") + "data: [DONE]\n\n"));
  * };
  *
- * const llm = new LLMClient({ model: "gpt-4o-mini", apiKey: "sk-...", fetch: api });
+ * const llm = new LLMClient({ model: "gpt-4o-mini", apiKey: "sk-your-key", fetch: api });
  * try {
  *   const response = await llm.generateResponse({ prompt: "Your prompt here" });
  *   console.log(response.text, response.usage?.completionTokens); // "Hello!" 2
@@ -530,6 +533,16 @@ export class LLMClient {
     const key = optionOrEnv(name, options.apiKey, "LLM_API_KEY", "apiKey");
     if (key !== undefined && typeof key !== "string") {
       throw new TypeError(`${name}: apiKey must be a string, got ${typeof key}`);
+    }
+    // Every occurrence of the key in a quoted response is redacted; a key of
+    // a few characters would also match inside ordinary words ("k" in
+    // "blocked"), mangling the message, so such keys are refused. The
+    // message gives the length, never the key.
+    if (key !== undefined && key !== "" && key.length < MIN_API_KEY_LENGTH) {
+      throw new TypeError(
+        `${name}: apiKey has ${key.length} characters, fewer than ${MIN_API_KEY_LENGTH}: ` +
+          `no API key is that short (pass "" for none)`,
+      );
     }
     this.#apiKey = key === "" ? undefined : key;
     this.timeoutMs = positiveMs(name, options.timeoutMs ?? DEFAULT_LLM_TIMEOUT_MS);

@@ -22,9 +22,20 @@ import {
   type LLMObserver,
   type LLMResponse,
 } from "../../src/llm/mod.ts";
-import { createTracking, LLMService, type Tracking } from "../../src/tracking/mod.ts";
+import {
+  createTracking,
+  LLMService,
+  type Tracking,
+} from "../../src/tracking/mod.ts";
 import { changes, expected, scrape, valueOf } from "../tracking/_support.ts";
-import { completion, delay, fakeLLM, isBun, refusedUrl, sse } from "./_support.ts";
+import {
+  completion,
+  delay,
+  fakeLLM,
+  isBun,
+  refusedUrl,
+  sse,
+} from "./_support.ts";
 
 const KEY = "sk-test-SECRET-7f3a9c-DO-NOT-LEAK";
 const MODEL = "gpt-test";
@@ -40,7 +51,9 @@ function failure(endpoint: string, type: string, model = MODEL) {
     ["llm_request_duration_seconds_count", { model, endpoint }, 1],
     ["llm_errors_total", { model, error_type: type }, 1],
   ];
-  if (type === "rate_limited") entries.push(["llm_rate_limits_total", { model }, 1]);
+  if (type === "rate_limited") {
+    entries.push(["llm_rate_limits_total", { model }, 1]);
+  }
   return expected(entries);
 }
 
@@ -63,13 +76,24 @@ async function drain(stream: AsyncIterable<string>): Promise<string[]> {
 describe("LLMService.generateResponse", () => {
   it("returns the completion and records requests, duration, tokens and UTF-8 size", async () => {
     const api = await fakeLLM(() =>
-      completion("Héllo, wörld ✓", { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 })
+      completion("Héllo, wörld ✓", {
+        prompt_tokens: 11,
+        completion_tokens: 7,
+        total_tokens: 18,
+      })
     );
     try {
       const t = fresh();
-      const llm = new t.LLMService({ baseUrl: api.baseUrl, apiKey: KEY, model: MODEL });
+      const llm = new t.LLMService({
+        baseUrl: api.baseUrl,
+        apiKey: KEY,
+        model: MODEL,
+      });
       const before = await scrape(t.registry);
-      const response = await llm.generateResponse({ system: "Be brief.", prompt: "Hi" });
+      const response = await llm.generateResponse({
+        system: "Be brief.",
+        prompt: "Hi",
+      });
       const after = await scrape(t.registry);
 
       assert.deepEqual(
@@ -87,7 +111,10 @@ describe("LLMService.generateResponse", () => {
         changes(before, after),
         expected([
           ["llm_requests_total", { model: MODEL, endpoint: "chat" }, 1],
-          ["llm_request_duration_seconds_count", { model: MODEL, endpoint: "chat" }, 1],
+          ["llm_request_duration_seconds_count", {
+            model: MODEL,
+            endpoint: "chat",
+          }, 1],
           ["llm_tokens_total", { model: MODEL, type: "prompt" }, 11],
           ["llm_tokens_total", { model: MODEL, type: "completion" }, 7],
           ["llm_completion_size_bytes_count", { model: MODEL }, 1],
@@ -102,7 +129,10 @@ describe("LLMService.generateResponse", () => {
       assert.match(r.headers.get("content-type") ?? "", /^application\/json/);
       assert.deepEqual(r.body, {
         model: MODEL,
-        messages: [{ role: "system", content: "Be brief." }, { role: "user", content: "Hi" }],
+        messages: [{ role: "system", content: "Be brief." }, {
+          role: "user",
+          content: "Hi",
+        }],
       });
     } finally {
       await api.close();
@@ -110,13 +140,21 @@ describe("LLMService.generateResponse", () => {
   });
 
   it("sends max_tokens, temperature and the model of the call, which is also the label", async () => {
-    const api = await fakeLLM(() => completion("ok", { prompt_tokens: 1, completion_tokens: 1 }));
+    const api = await fakeLLM(() =>
+      completion("ok", { prompt_tokens: 1, completion_tokens: 1 })
+    );
     try {
       const t = fresh();
-      const llm = new t.LLMService({ baseUrl: api.baseUrl + "/", model: MODEL });
+      const llm = new t.LLMService({
+        baseUrl: api.baseUrl + "/",
+        model: MODEL,
+      });
       const before = await scrape(t.registry);
       await llm.generateResponse({
-        messages: [{ role: "user", content: "a" }, { role: "assistant", content: "b" }],
+        messages: [{ role: "user", content: "a" }, {
+          role: "assistant",
+          content: "b",
+        }],
         model: "other-model",
         maxTokens: 20,
         temperature: 0.5,
@@ -124,17 +162,29 @@ describe("LLMService.generateResponse", () => {
       const after = await scrape(t.registry);
       assert.deepEqual(api.received[0].body, {
         model: "other-model",
-        messages: [{ role: "user", content: "a" }, { role: "assistant", content: "b" }],
+        messages: [{ role: "user", content: "a" }, {
+          role: "assistant",
+          content: "b",
+        }],
         max_tokens: 20,
         temperature: 0.5,
       });
       // No apiKey: no Authorization header at all.
       assert.equal(api.received[0].headers.get("authorization"), null);
       assert.equal(
-        valueOf(after, "llm_requests_total", { model: "other-model", endpoint: "chat" }),
+        valueOf(after, "llm_requests_total", {
+          model: "other-model",
+          endpoint: "chat",
+        }),
         1,
       );
-      assert.equal(valueOf(after, "llm_requests_total", { model: MODEL, endpoint: "chat" }), 0);
+      assert.equal(
+        valueOf(after, "llm_requests_total", {
+          model: MODEL,
+          endpoint: "chat",
+        }),
+        0,
+      );
       assert.equal(changes(before, after).size, 6);
     } finally {
       await api.close();
@@ -151,7 +201,10 @@ describe("LLMService.generateResponse", () => {
       assert.equal(api.received[0].body.model, long);
       const s = await scrape(t.registry);
       assert.equal(
-        valueOf(s, "llm_requests_total", { model: "m".repeat(128), endpoint: "chat" }),
+        valueOf(s, "llm_requests_total", {
+          model: "m".repeat(128),
+          endpoint: "chat",
+        }),
         1,
       );
     } finally {
@@ -173,7 +226,10 @@ describe("LLMService.generateResponse", () => {
         changes(before, after),
         expected([
           ["llm_requests_total", { model: MODEL, endpoint: "chat" }, 1],
-          ["llm_request_duration_seconds_count", { model: MODEL, endpoint: "chat" }, 1],
+          ["llm_request_duration_seconds_count", {
+            model: MODEL,
+            endpoint: "chat",
+          }, 1],
           ["llm_completion_size_bytes_count", { model: MODEL }, 1],
         ]),
       );
@@ -191,7 +247,11 @@ describe("LLMService.generateResponse", () => {
     );
     try {
       const t = fresh();
-      const llm = new t.LLMService({ baseUrl: api.baseUrl, apiKey: KEY, model: MODEL });
+      const llm = new t.LLMService({
+        baseUrl: api.baseUrl,
+        apiKey: KEY,
+        model: MODEL,
+      });
       const before = await scrape(t.registry);
       const error = await rejection(llm.generateResponse({ prompt: "Hi" }));
       const after = await scrape(t.registry);
@@ -208,7 +268,9 @@ describe("LLMService.generateResponse", () => {
   });
 
   it("HTTP 500: http_5xx", async () => {
-    const api = await fakeLLM(() => new Response("upstream exploded", { status: 500 }));
+    const api = await fakeLLM(() =>
+      new Response("upstream exploded", { status: 500 })
+    );
     try {
       const t = fresh();
       const llm = new t.LLMService({ baseUrl: api.baseUrl, model: MODEL });
@@ -226,7 +288,9 @@ describe("LLMService.generateResponse", () => {
   });
 
   it("HTTP 400: http_4xx, not a rate limit", async () => {
-    const api = await fakeLLM(() => Response.json({ error: "bad model" }, { status: 400 }));
+    const api = await fakeLLM(() =>
+      Response.json({ error: "bad model" }, { status: 400 })
+    );
     try {
       const t = fresh();
       const llm = new t.LLMService({ baseUrl: api.baseUrl, model: MODEL });
@@ -247,7 +311,11 @@ describe("LLMService.generateResponse", () => {
     });
     try {
       const t = fresh();
-      const llm = new t.LLMService({ baseUrl: api.baseUrl, model: MODEL, timeoutMs: 100 });
+      const llm = new t.LLMService({
+        baseUrl: api.baseUrl,
+        model: MODEL,
+        timeoutMs: 100,
+      });
       const before = await scrape(t.registry);
       const error = await rejection(llm.generateResponse({ prompt: "Hi" }));
       const after = await scrape(t.registry);
@@ -269,7 +337,10 @@ describe("LLMService.generateResponse", () => {
       const llm = new t.LLMService({ baseUrl: api.baseUrl, model: MODEL });
       const controller = new AbortController();
       const before = await scrape(t.registry);
-      const pending = llm.generateResponse({ prompt: "Hi", signal: controller.signal });
+      const pending = llm.generateResponse({
+        prompt: "Hi",
+        signal: controller.signal,
+      });
       setTimeout(() => controller.abort(), 50);
       const error = await rejection(pending);
       const after = await scrape(t.registry);
@@ -290,7 +361,9 @@ describe("LLMService.generateResponse", () => {
 
   it("malformed JSON in a 200 answer: invalid_response", async () => {
     const api = await fakeLLM(() =>
-      new Response('{"choices": [', { headers: { "content-type": "application/json" } })
+      new Response('{"choices": [', {
+        headers: { "content-type": "application/json" },
+      })
     );
     try {
       const t = fresh();
@@ -300,14 +373,19 @@ describe("LLMService.generateResponse", () => {
       const after = await scrape(t.registry);
       assert.equal(error.type, "invalid_response");
       assert.match(error.message, /not JSON/);
-      assert.deepEqual(changes(before, after), failure("chat", "invalid_response"));
+      assert.deepEqual(
+        changes(before, after),
+        failure("chat", "invalid_response"),
+      );
     } finally {
       await api.close();
     }
   });
 
   it("JSON without choices: invalid_response", async () => {
-    const api = await fakeLLM(() => Response.json({ object: "chat.completion", choices: [] }));
+    const api = await fakeLLM(() =>
+      Response.json({ object: "chat.completion", choices: [] })
+    );
     try {
       const t = fresh();
       const llm = new t.LLMService({ baseUrl: api.baseUrl, model: MODEL });
@@ -327,7 +405,10 @@ describe("LLMService.generateResponse", () => {
 
   it("connection refused: network, with the cause kept", async () => {
     const t = fresh();
-    const llm = new t.LLMService({ baseUrl: (await refusedUrl()) + "/v1", model: MODEL });
+    const llm = new t.LLMService({
+      baseUrl: (await refusedUrl()) + "/v1",
+      model: MODEL,
+    });
     const before = await scrape(t.registry);
     const error = await rejection(llm.generateResponse({ prompt: "Hi" }));
     const after = await scrape(t.registry);
@@ -345,24 +426,33 @@ describe("LLMService.generateResponse", () => {
       model: MODEL,
       fetch: (input) => {
         urls.push(input);
-        return Promise.resolve(completion("injected", { prompt_tokens: 2, completion_tokens: 3 }));
+        return Promise.resolve(
+          completion("injected", { prompt_tokens: 2, completion_tokens: 3 }),
+        );
       },
     });
     const response = await llm.generateResponse({ prompt: "Hi" });
     assert.equal(response.text, "injected");
     assert.deepEqual(urls, ["https://llm.invalid/v1/chat/completions"]);
     const s = await scrape(t.registry);
-    assert.equal(valueOf(s, "llm_tokens_total", { model: MODEL, type: "completion" }), 3);
+    assert.equal(
+      valueOf(s, "llm_tokens_total", { model: MODEL, type: "completion" }),
+      3,
+    );
   });
 
   it("rejects a request without prompt or messages with a TypeError, recording nothing", async () => {
     const t = fresh();
-    const llm = new t.LLMService({ baseUrl: "http://127.0.0.1:9/v1", model: MODEL });
+    const llm = new t.LLMService({
+      baseUrl: "http://127.0.0.1:9/v1",
+      model: MODEL,
+    });
     const before = await scrape(t.registry);
     await assert.rejects(
       llm.generateResponse({} as { prompt: string }),
       (e: unknown) =>
-        e instanceof TypeError && /LLMService\.generateResponse: prompt must be a string/
+        e instanceof TypeError &&
+        /LLMService\.generateResponse: prompt must be a string/
           .test(e.message),
     );
     await assert.rejects(
@@ -384,10 +474,16 @@ describe("LLMService.generateResponse", () => {
 describe("LLMService.streamResponse", () => {
   it("yields the chunks, asks for usage in the stream and records it", async () => {
     const chunks = ["Grüße", " aus ", "✓ 🔒", " Berlin"];
-    const api = await fakeLLM(() => sse(chunks, { prompt_tokens: 9, completion_tokens: 4 }));
+    const api = await fakeLLM(() =>
+      sse(chunks, { prompt_tokens: 9, completion_tokens: 4 })
+    );
     try {
       const t = fresh();
-      const llm = new t.LLMService({ baseUrl: api.baseUrl, apiKey: KEY, model: MODEL });
+      const llm = new t.LLMService({
+        baseUrl: api.baseUrl,
+        apiKey: KEY,
+        model: MODEL,
+      });
       const before = await scrape(t.registry);
       const stream = llm.streamResponse({ prompt: "Hi" });
       const got: string[] = [];
@@ -408,7 +504,10 @@ describe("LLMService.streamResponse", () => {
         changes(before, after),
         expected([
           ["llm_requests_total", { model: MODEL, endpoint: "chat_stream" }, 1],
-          ["llm_request_duration_seconds_count", { model: MODEL, endpoint: "chat_stream" }, 1],
+          ["llm_request_duration_seconds_count", {
+            model: MODEL,
+            endpoint: "chat_stream",
+          }, 1],
           ["llm_tokens_total", { model: MODEL, type: "prompt" }, 9],
           ["llm_tokens_total", { model: MODEL, type: "completion" }, 4],
           ["llm_completion_size_bytes_count", { model: MODEL }, 1],
@@ -425,17 +524,25 @@ describe("LLMService.streamResponse", () => {
   });
 
   it("a stream without usage or [DONE] still completes, with no tokens", async () => {
-    const api = await fakeLLM(() => sse(["a", "b"], undefined, { done: false, pieceBytes: 1000 }));
+    const api = await fakeLLM(() =>
+      sse(["a", "b"], undefined, { done: false, pieceBytes: 1000 })
+    );
     try {
       const t = fresh();
       const llm = new t.LLMService({ baseUrl: api.baseUrl, model: MODEL });
       const before = await scrape(t.registry);
-      assert.deepEqual(await drain(llm.streamResponse({ prompt: "Hi" })), ["a", "b"]);
+      assert.deepEqual(await drain(llm.streamResponse({ prompt: "Hi" })), [
+        "a",
+        "b",
+      ]);
       assert.deepEqual(
         changes(before, await scrape(t.registry)),
         expected([
           ["llm_requests_total", { model: MODEL, endpoint: "chat_stream" }, 1],
-          ["llm_request_duration_seconds_count", { model: MODEL, endpoint: "chat_stream" }, 1],
+          ["llm_request_duration_seconds_count", {
+            model: MODEL,
+            endpoint: "chat_stream",
+          }, 1],
           ["llm_completion_size_bytes_count", { model: MODEL }, 1],
           ["llm_completion_size_bytes_sum", { model: MODEL }, 2],
         ]),
@@ -451,7 +558,9 @@ describe("LLMService.streamResponse", () => {
       const t = fresh();
       const llm = new t.LLMService({ baseUrl: api.baseUrl, model: MODEL });
       const before = await scrape(t.registry);
-      const error = await rejection(drain(llm.streamResponse({ prompt: "Hi" })));
+      const error = await rejection(
+        drain(llm.streamResponse({ prompt: "Hi" })),
+      );
       assert.equal(error.type, "rate_limited");
       assert.deepEqual(
         changes(before, await scrape(t.registry)),
@@ -463,14 +572,18 @@ describe("LLMService.streamResponse", () => {
   });
 
   it("a malformed event mid-stream: invalid_response after the good chunks", async () => {
-    const api = await fakeLLM(() => sse(["ok"], undefined, { extra: ["data: {oops\n\n"] }));
+    const api = await fakeLLM(() =>
+      sse(["ok"], undefined, { extra: ["data: {oops\n\n"] })
+    );
     try {
       const t = fresh();
       const llm = new t.LLMService({ baseUrl: api.baseUrl, model: MODEL });
       const before = await scrape(t.registry);
       const got: string[] = [];
       const error = await rejection((async () => {
-        for await (const chunk of llm.streamResponse({ prompt: "Hi" })) got.push(chunk);
+        for await (const chunk of llm.streamResponse({ prompt: "Hi" })) {
+          got.push(chunk);
+        }
       })());
       assert.deepEqual(got, ["ok"]);
       assert.equal(error.type, "invalid_response");
@@ -485,12 +598,16 @@ describe("LLMService.streamResponse", () => {
 
   it("an error event inside the stream: invalid_response", async () => {
     const api = await fakeLLM(() =>
-      sse([], undefined, { extra: ['data: {"error":{"message":"overloaded"}}\n\n'] })
+      sse([], undefined, {
+        extra: ['data: {"error":{"message":"overloaded"}}\n\n'],
+      })
     );
     try {
       const t = fresh();
       const llm = new t.LLMService({ baseUrl: api.baseUrl, model: MODEL });
-      const error = await rejection(drain(llm.streamResponse({ prompt: "Hi" })));
+      const error = await rejection(
+        drain(llm.streamResponse({ prompt: "Hi" })),
+      );
       assert.equal(error.type, "invalid_response");
       assert.match(error.message, /overloaded/);
     } finally {
@@ -508,7 +625,9 @@ describe("LLMService.streamResponse", () => {
           async pull(controller) {
             if (!sent) {
               sent = true;
-              controller.enqueue(encoder.encode(`data: ${JSON.stringify(first)}\n\n`));
+              controller.enqueue(
+                encoder.encode(`data: ${JSON.stringify(first)}\n\n`),
+              );
               return;
             }
             await delay(10_000, closing);
@@ -520,11 +639,17 @@ describe("LLMService.streamResponse", () => {
     });
     try {
       const t = fresh();
-      const llm = new t.LLMService({ baseUrl: api.baseUrl, model: MODEL, timeoutMs: 150 });
+      const llm = new t.LLMService({
+        baseUrl: api.baseUrl,
+        model: MODEL,
+        timeoutMs: 150,
+      });
       const before = await scrape(t.registry);
       const got: string[] = [];
       const error = await rejection((async () => {
-        for await (const chunk of llm.streamResponse({ prompt: "Hi" })) got.push(chunk);
+        for await (const chunk of llm.streamResponse({ prompt: "Hi" })) {
+          got.push(chunk);
+        }
       })());
       assert.deepEqual(got, ["first"]);
       assert.equal(error.type, "timeout");
@@ -543,7 +668,11 @@ describe("LLMService.streamResponse", () => {
     );
     try {
       const t = fresh();
-      const llm = new t.LLMService({ baseUrl: api.baseUrl, model: MODEL, timeoutMs: 100 });
+      const llm = new t.LLMService({
+        baseUrl: api.baseUrl,
+        model: MODEL,
+        timeoutMs: 100,
+      });
       const got: string[] = [];
       for await (const chunk of llm.streamResponse({ prompt: "Hi" })) {
         got.push(chunk);
@@ -551,7 +680,10 @@ describe("LLMService.streamResponse", () => {
       }
       assert.deepEqual(got, ["a", "b", "c"]);
       const s = await scrape(t.registry);
-      assert.equal(valueOf(s, "llm_tokens_total", { model: MODEL, type: "completion" }), 3);
+      assert.equal(
+        valueOf(s, "llm_tokens_total", { model: MODEL, type: "completion" }),
+        3,
+      );
     } finally {
       await api.close();
     }
@@ -573,7 +705,10 @@ describe("LLMService.streamResponse", () => {
         changes(before, await scrape(t.registry)),
         expected([
           ["llm_requests_total", { model: MODEL, endpoint: "chat_stream" }, 1],
-          ["llm_request_duration_seconds_count", { model: MODEL, endpoint: "chat_stream" }, 1],
+          ["llm_request_duration_seconds_count", {
+            model: MODEL,
+            endpoint: "chat_stream",
+          }, 1],
           ["llm_completion_size_bytes_count", { model: MODEL }, 1],
           ["llm_completion_size_bytes_sum", { model: MODEL }, 3],
         ]),
@@ -585,15 +720,24 @@ describe("LLMService.streamResponse", () => {
 
   it("connection refused on a stream: network", async () => {
     const t = fresh();
-    const llm = new t.LLMService({ baseUrl: (await refusedUrl()) + "/v1", model: MODEL });
+    const llm = new t.LLMService({
+      baseUrl: (await refusedUrl()) + "/v1",
+      model: MODEL,
+    });
     const before = await scrape(t.registry);
     const error = await rejection(drain(llm.streamResponse({ prompt: "Hi" })));
     assert.equal(error.type, "network");
-    assert.deepEqual(changes(before, await scrape(t.registry)), failure("chat_stream", "network"));
+    assert.deepEqual(
+      changes(before, await scrape(t.registry)),
+      failure("chat_stream", "network"),
+    );
   });
 
   it("throws a TypeError at once for a request without a prompt", () => {
-    const llm = new LLMService({ model: MODEL, baseUrl: "http://127.0.0.1:9/v1" });
+    const llm = new LLMService({
+      model: MODEL,
+      baseUrl: "http://127.0.0.1:9/v1",
+    });
     assert.throws(
       () => llm.streamResponse({ prompt: 42 as unknown as string }),
       /LLMService\.streamResponse: prompt must be a string/,
@@ -604,7 +748,10 @@ describe("LLMService.streamResponse", () => {
 describe("LLMService configuration", () => {
   const names = ["LLM_BASE_URL", "LLM_API_KEY", "LLM_MODEL"] as const;
 
-  function withEnv(values: Partial<Record<(typeof names)[number], string>>, fn: () => void) {
+  function withEnv(
+    values: Partial<Record<(typeof names)[number], string>>,
+    fn: () => void,
+  ) {
     const saved = names.map((n) => process.env[n]);
     try {
       for (const n of names) {
@@ -625,15 +772,25 @@ describe("LLMService configuration", () => {
     try {
       let fromEnv!: LLMService;
       let fromOptions!: LLMService;
-      withEnv({ LLM_BASE_URL: api.baseUrl, LLM_API_KEY: KEY, LLM_MODEL: "env-model" }, () => {
+      withEnv({
+        LLM_BASE_URL: api.baseUrl,
+        LLM_API_KEY: KEY,
+        LLM_MODEL: "env-model",
+      }, () => {
         fromEnv = new LLMService({ metrics: fresh().metrics });
-        fromOptions = new LLMService({ metrics: fresh().metrics, model: "opt-model" });
+        fromOptions = new LLMService({
+          metrics: fresh().metrics,
+          model: "opt-model",
+        });
       });
       assert.equal(fromEnv.baseUrl, api.baseUrl);
       assert.equal(fromEnv.model, "env-model");
       assert.equal(fromOptions.model, "opt-model");
       await fromEnv.generateResponse({ prompt: "Hi" });
-      assert.equal(api.received[0].headers.get("authorization"), `Bearer ${KEY}`);
+      assert.equal(
+        api.received[0].headers.get("authorization"),
+        `Bearer ${KEY}`,
+      );
       assert.equal(api.received[0].body.model, "env-model");
     } finally {
       await api.close();
@@ -653,13 +810,29 @@ describe("LLMService configuration", () => {
   });
 
   it("rejects a bad base URL, timeout, model or fetch", () => {
-    assert.throws(() => new LLMService({ model: MODEL, baseUrl: "not a url" }), TypeError);
-    assert.throws(() => new LLMService({ model: MODEL, baseUrl: "ftp://x/v1" }), TypeError);
-    assert.throws(() => new LLMService({ model: MODEL, timeoutMs: 0 }), RangeError);
-    assert.throws(() => new LLMService({ model: MODEL, timeoutMs: NaN }), RangeError);
-    assert.throws(() => new LLMService({ model: "" }), /LLMService: model must be a non-empty/);
     assert.throws(
-      () => new LLMService({ model: MODEL, fetch: 1 as unknown as typeof fetch }),
+      () => new LLMService({ model: MODEL, baseUrl: "not a url" }),
+      TypeError,
+    );
+    assert.throws(
+      () => new LLMService({ model: MODEL, baseUrl: "ftp://x/v1" }),
+      TypeError,
+    );
+    assert.throws(
+      () => new LLMService({ model: MODEL, timeoutMs: 0 }),
+      RangeError,
+    );
+    assert.throws(
+      () => new LLMService({ model: MODEL, timeoutMs: NaN }),
+      RangeError,
+    );
+    assert.throws(
+      () => new LLMService({ model: "" }),
+      /LLMService: model must be a non-empty/,
+    );
+    assert.throws(
+      () =>
+        new LLMService({ model: MODEL, fetch: 1 as unknown as typeof fetch }),
       TypeError,
     );
   });
@@ -670,7 +843,8 @@ describe("LLMService configuration", () => {
     async () => {
       const api = await fakeLLM(() => completion("from options"));
       const D = (globalThis as unknown as { Deno: typeof Deno }).Deno;
-      const tracking = new URL("../../src/tracking/mod.ts", import.meta.url).href;
+      const tracking =
+        new URL("../../src/tracking/mod.ts", import.meta.url).href;
       const llm = new URL("../../src/llm/mod.ts", import.meta.url).href;
       const dir = mkdtempSync(join(tmpdir(), "llm-env-"));
       const file = join(dir, "main.ts");
@@ -691,7 +865,7 @@ describe("LLMService configuration", () => {
           `  try { console.log(attempt().baseUrl); }\n` +
           `  catch (e) { console.log(\`\${e.name}: \${e.message}\`); }\n` +
           `}\n` +
-          `const all = new LLMClient({ model: "m", baseUrl: base, apiKey: "opt-key" });\n` +
+          `const all = new LLMClient({ model: "m", baseUrl: base, apiKey: "opt-key-1" });\n` +
           `console.log((await all.generateResponse({ prompt: "Hi" })).text);\n`,
       );
       const run = async (allowEnv: string[]) => {
@@ -713,7 +887,11 @@ describe("LLMService configuration", () => {
           },
         }).output();
         const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-        return { code: r.code, stdout: decode(r.stdout), stderr: decode(r.stderr) };
+        return {
+          code: r.code,
+          stdout: decode(r.stdout),
+          stderr: decode(r.stderr),
+        };
       };
       try {
         const denied = await run([]);
@@ -737,11 +915,20 @@ describe("LLMService configuration", () => {
           help("LLMService", "LLM_BASE_URL", "baseUrl"),
         ]);
         for (const r of [denied, model]) {
-          assert.ok(!(r.stdout + r.stderr).includes(KEY), "the key's value was printed");
-          assert.ok(!(r.stdout + r.stderr).includes("should-not-be-read"), "a value was printed");
+          assert.ok(
+            !(r.stdout + r.stderr).includes(KEY),
+            "the key's value was printed",
+          );
+          assert.ok(
+            !(r.stdout + r.stderr).includes("should-not-be-read"),
+            "a value was printed",
+          );
         }
         assert.equal(api.received.length, 2);
-        assert.equal(api.received[0].headers.get("authorization"), "Bearer opt-key");
+        assert.equal(
+          api.received[0].headers.get("authorization"),
+          "Bearer opt-key-1",
+        );
       } finally {
         rmSync(dir, { recursive: true, force: true });
         await api.close();
@@ -770,7 +957,9 @@ type Told =
   | { hook: "fail"; error: LLMError };
 
 /** An observer writing down every hook call; `sent` counts the requests the API had then. */
-function recorder(sent: () => number = () => 0): { observer: LLMObserver; told: Told[] } {
+function recorder(
+  sent: () => number = () => 0,
+): { observer: LLMObserver; told: Told[] } {
   const told: Told[] = [];
   const observer: LLMObserver = {
     start(call) {
@@ -786,15 +975,28 @@ function recorder(sent: () => number = () => 0): { observer: LLMObserver; told: 
 
 describe("LLMClient and its observer", () => {
   it("generateResponse: start before the request is sent, then succeed with the response", async () => {
-    const api = await fakeLLM(() => completion("Hi", { prompt_tokens: 2, completion_tokens: 1 }));
+    const api = await fakeLLM(() =>
+      completion("Hi", { prompt_tokens: 2, completion_tokens: 1 })
+    );
     try {
       const { observer, told } = recorder(() => api.received.length);
-      const llm = new LLMClient({ baseUrl: api.baseUrl, model: MODEL, observer });
-      const response = await llm.generateResponse({ prompt: "Hello", model: "m".repeat(200) });
+      const llm = new LLMClient({
+        baseUrl: api.baseUrl,
+        model: MODEL,
+        observer,
+      });
+      const response = await llm.generateResponse({
+        prompt: "Hello",
+        model: "m".repeat(200),
+      });
       assert.equal(response.text, "Hi");
       assert.deepEqual(told, [
         // The whole model name: truncating it for a label is the recorder's business.
-        { hook: "start", call: { model: "m".repeat(200), endpoint: "chat" }, sent: 0 },
+        {
+          hook: "start",
+          call: { model: "m".repeat(200), endpoint: "chat" },
+          sent: 0,
+        },
         { hook: "succeed", response },
       ]);
       assert.equal((told[1] as { response: LLMResponse }).response, response);
@@ -807,7 +1009,11 @@ describe("LLMClient and its observer", () => {
     const api = await fakeLLM(() => new Response("busy", { status: 503 }));
     try {
       const { observer, told } = recorder();
-      const llm = new LLMClient({ baseUrl: api.baseUrl, model: MODEL, observer });
+      const llm = new LLMClient({
+        baseUrl: api.baseUrl,
+        model: MODEL,
+        observer,
+      });
       const error = await rejection(llm.generateResponse({ prompt: "Hi" }));
       assert.equal(error.type, "http_5xx");
       assert.equal(told.length, 2);
@@ -824,10 +1030,16 @@ describe("LLMClient and its observer", () => {
   });
 
   it("a stream starts when its iteration does, and succeeds with the whole response", async () => {
-    const api = await fakeLLM(() => sse(["a", "b"], { prompt_tokens: 3, completion_tokens: 2 }));
+    const api = await fakeLLM(() =>
+      sse(["a", "b"], { prompt_tokens: 3, completion_tokens: 2 })
+    );
     try {
       const { observer, told } = recorder();
-      const llm = new LLMClient({ baseUrl: api.baseUrl, model: MODEL, observer });
+      const llm = new LLMClient({
+        baseUrl: api.baseUrl,
+        model: MODEL,
+        observer,
+      });
       const stream = llm.streamResponse({ prompt: "Hi" });
       assert.deepEqual(told, []);
       const got: string[] = [];
@@ -835,7 +1047,11 @@ describe("LLMClient and its observer", () => {
       while (!(result = await stream.next()).done) got.push(result.value);
       assert.deepEqual(got, ["a", "b"]);
       assert.deepEqual(told, [
-        { hook: "start", call: { model: MODEL, endpoint: "chat_stream" }, sent: 0 },
+        {
+          hook: "start",
+          call: { model: MODEL, endpoint: "chat_stream" },
+          sent: 0,
+        },
         { hook: "succeed", response: result.value },
       ]);
       assert.deepEqual(result.value.usage, {
@@ -854,7 +1070,11 @@ describe("LLMClient and its observer", () => {
     );
     try {
       const { observer, told } = recorder();
-      const llm = new LLMClient({ baseUrl: api.baseUrl, model: MODEL, observer });
+      const llm = new LLMClient({
+        baseUrl: api.baseUrl,
+        model: MODEL,
+        observer,
+      });
       for await (const _ of llm.streamResponse({ prompt: "Hi" })) break;
       assert.equal(told.length, 2);
       assert.deepEqual(told[1], {
@@ -872,11 +1092,19 @@ describe("LLMClient and its observer", () => {
   });
 
   it("a failing stream: fail once, after the good chunks", async () => {
-    const api = await fakeLLM(() => sse(["ok"], undefined, { extra: ["data: {oops\n\n"] }));
+    const api = await fakeLLM(() =>
+      sse(["ok"], undefined, { extra: ["data: {oops\n\n"] })
+    );
     try {
       const { observer, told } = recorder();
-      const llm = new LLMClient({ baseUrl: api.baseUrl, model: MODEL, observer });
-      const error = await rejection(drain(llm.streamResponse({ prompt: "Hi" })));
+      const llm = new LLMClient({
+        baseUrl: api.baseUrl,
+        model: MODEL,
+        observer,
+      });
+      const error = await rejection(
+        drain(llm.streamResponse({ prompt: "Hi" })),
+      );
       assert.equal(error.type, "invalid_response");
       assert.deepEqual(told.map((t) => t.hook), ["start", "fail"]);
       assert.equal((told[1] as { error: LLMError }).error, error);
@@ -887,9 +1115,16 @@ describe("LLMClient and its observer", () => {
 
   it("a bad request is rejected before anything starts", async () => {
     const { observer, told } = recorder();
-    const llm = new LLMClient({ baseUrl: "http://127.0.0.1:9/v1", model: MODEL, observer });
+    const llm = new LLMClient({
+      baseUrl: "http://127.0.0.1:9/v1",
+      model: MODEL,
+      observer,
+    });
     await assert.rejects(llm.generateResponse({ messages: [] }), TypeError);
-    assert.throws(() => llm.streamResponse({ prompt: "x", timeoutMs: 0 }), RangeError);
+    assert.throws(
+      () => llm.streamResponse({ prompt: "x", timeoutMs: 0 }),
+      RangeError,
+    );
     assert.deepEqual(told, []);
   });
 
@@ -919,7 +1154,10 @@ describe("LLMClient and its observer", () => {
       /^TypeError: Gateway: model must be a non-empty/,
     );
     assert.throws(
-      () => new LLMClient({ model: MODEL }).streamResponse({} as { prompt: string }),
+      () =>
+        new LLMClient({ model: MODEL }).streamResponse(
+          {} as { prompt: string },
+        ),
       /LLMClient\.streamResponse: prompt must be a string/,
     );
   });
@@ -934,12 +1172,16 @@ describe("LLMClient and its observer", () => {
     });
     const error = await rejection(llm.generateResponse({ prompt: "Hi" }));
     assert.equal(error.type, "unknown");
-    assert.match(error.message, /llm\.invalid\/v1\/chat\/completions \(model "gpt-test"\) failed/);
+    assert.match(
+      error.message,
+      /llm\.invalid\/v1\/chat\/completions \(model "gpt-test"\) failed/,
+    );
     assert.deepEqual(told.map((t) => t.hook), ["start", "fail"]);
   });
 
   it("reads a stream with CR line ends, and a last event the server did not terminate", async () => {
-    const event = (content: string) => JSON.stringify({ choices: [{ delta: { content } }] });
+    const event = (content: string) =>
+      JSON.stringify({ choices: [{ delta: { content } }] });
     // CR-only line ends, then a final event cut off without its blank line or line end.
     const body = `: hi\rdata: ${event("a")}\r\rdata: ${event("b")}`;
     const llm = new LLMClient({
@@ -947,6 +1189,65 @@ describe("LLMClient and its observer", () => {
       model: MODEL,
       fetch: () => Promise.resolve(new Response(body)),
     });
-    assert.deepEqual(await drain(llm.streamResponse({ prompt: "Hi" })), ["a", "b"]);
+    assert.deepEqual(await drain(llm.streamResponse({ prompt: "Hi" })), [
+      "a",
+      "b",
+    ]);
+  });
+});
+
+describe("LLMClient: API keys", () => {
+  it("refuses a key too short to redact without mangling messages, naming its length only", () => {
+    for (const key of ["k", "abc1234"]) {
+      assert.throws(
+        () =>
+          new LLMClient({
+            model: "m",
+            baseUrl: "http://127.0.0.1:9",
+            apiKey: key,
+          }),
+        (e: Error) =>
+          e instanceof TypeError &&
+          e.message.includes(`apiKey has ${key.length} characters`) &&
+          !e.message.includes(key.length > 1 ? key : 'k"'),
+      );
+    }
+    assert.doesNotThrow(() =>
+      new LLMClient({ model: "m", baseUrl: "http://127.0.0.1:9", apiKey: "" })
+    );
+    assert.doesNotThrow(() =>
+      new LLMClient({
+        model: "m",
+        baseUrl: "http://127.0.0.1:9",
+        apiKey: "12345678",
+      })
+    );
+  });
+
+  it("redacts the key in a quoted error body without mangling the words around it", async () => {
+    const KEY8 = "sk-live-0123456789";
+    const api = await fakeLLM(() =>
+      new Response(`{"error":"request was blocked: key ${KEY8} is revoked"}`, {
+        status: 401,
+      })
+    );
+    try {
+      const llm = new LLMClient({
+        model: "m",
+        baseUrl: api.baseUrl,
+        apiKey: KEY8,
+      });
+      const error = await llm.generateResponse({ prompt: "hi" }).then(
+        () => assert.fail("expected an error"),
+        (e: Error) => e,
+      );
+      assert.match(
+        error.message,
+        /request was blocked: key \[redacted\] is revoked/,
+      );
+      assert.ok(!error.message.includes(KEY8));
+    } finally {
+      await api.close();
+    }
   });
 });
