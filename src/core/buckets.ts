@@ -27,8 +27,9 @@ export const DEFAULT_BUCKETS: readonly number[] = Object.freeze([
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { linearBuckets } from "@securetrack/metrics";
- * linearBuckets(0, 10, 4); // [0, 10, 20, 30]
+ * assert.deepEqual(linearBuckets(0, 10, 4), [0, 10, 20, 30]);
  * ```
  */
 export function linearBuckets(start: number, width: number, count: number): number[] {
@@ -48,8 +49,9 @@ export function linearBuckets(start: number, width: number, count: number): numb
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { exponentialBuckets } from "@securetrack/metrics";
- * exponentialBuckets(0.01, 2, 4); // [0.01, 0.02, 0.04, 0.08]
+ * assert.deepEqual(exponentialBuckets(0.01, 2, 4), [0.01, 0.02, 0.04, 0.08]);
  * ```
  */
 export function exponentialBuckets(start: number, factor: number, count: number): number[] {

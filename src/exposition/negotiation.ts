@@ -109,8 +109,9 @@ export function negotiateFormat(accept: string | null | undefined): NegotiatedFo
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { acceptsGzip } from "./negotiation.ts";
- * acceptsGzip("gzip, deflate"); // true
+ * assert.deepEqual(acceptsGzip("gzip, deflate"), true);
  * acceptsGzip("gzip;q=0");      // false
  * ```
  */

@@ -23,9 +23,10 @@ const METHODS = new Set([
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { methodLabel } from "./methods.ts";
- * methodLabel("get"); // "GET"
- * methodLabel("BREW"); // "OTHER"
+ * assert.deepEqual(methodLabel("get"), "GET");
+ * assert.deepEqual(methodLabel("BREW"), "OTHER");
  * ```
  */
 export function methodLabel(method: string): string {

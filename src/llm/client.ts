@@ -23,8 +23,9 @@ const MIN_API_KEY_LENGTH = 8;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CHAT_ENDPOINT } from "@securetrack/metrics/llm";
- * console.log(CHAT_ENDPOINT); // "chat"
+ * assert.deepEqual(CHAT_ENDPOINT, "chat");
  * ```
  */
 export const CHAT_ENDPOINT = "chat";
@@ -34,8 +35,9 @@ export const CHAT_ENDPOINT = "chat";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CHAT_STREAM_ENDPOINT } from "@securetrack/metrics/llm";
- * console.log(CHAT_STREAM_ENDPOINT); // "chat_stream"
+ * assert.deepEqual(CHAT_STREAM_ENDPOINT, "chat_stream");
  * ```
  */
 export const CHAT_STREAM_ENDPOINT = "chat_stream";
@@ -45,8 +47,9 @@ export const CHAT_STREAM_ENDPOINT = "chat_stream";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DEFAULT_LLM_BASE_URL } from "@securetrack/metrics/llm";
- * console.log(DEFAULT_LLM_BASE_URL); // "https://api.openai.com/v1"
+ * assert.deepEqual(DEFAULT_LLM_BASE_URL, "https://api.openai.com/v1");
  * ```
  */
 export const DEFAULT_LLM_BASE_URL = "https://api.openai.com/v1";
@@ -444,6 +447,7 @@ async function* timedReads(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { LLMClient, LLMError } from "@securetrack/metrics/llm";
  *
  * // A stand-in for the API; without `fetch`, the client calls the real one.

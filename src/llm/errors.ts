@@ -31,8 +31,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { LLM_ERROR_TYPES } from "@securetrack/metrics/llm";
- * console.log(LLM_ERROR_TYPES.includes("rate_limited")); // true
+ * assert.deepEqual(LLM_ERROR_TYPES.includes("rate_limited"), true);
  * ```
  */
 export const LLM_ERROR_TYPES: readonly LLMErrorType[] = Object.freeze([
@@ -51,12 +52,13 @@ export const LLM_ERROR_TYPES: readonly LLMErrorType[] = Object.freeze([
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { LLMError, type LLMErrorType } from "@securetrack/metrics/llm";
  * function retryable(type: LLMErrorType): boolean {
  *   return type === "rate_limited" || type === "http_5xx" || type === "timeout";
  * }
  * const e = new LLMError("http_5xx", "HTTP 503");
- * console.log(retryable(e.type)); // true
+ * assert.deepEqual(retryable(e.type), true);
  * ```
  */
 export type LLMErrorType =
@@ -150,9 +152,10 @@ export function statusErrorType(status: number): LLMErrorType {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { classifyLLMError } from "@securetrack/metrics/llm";
- * console.log(classifyLLMError({ status: 503 })); // "http_5xx"
- * console.log(classifyLLMError(new DOMException("late", "TimeoutError"))); // "timeout"
+ * assert.deepEqual(classifyLLMError({ status: 503 }), "http_5xx");
+ * assert.deepEqual(classifyLLMError(new DOMException("late", "TimeoutError")), "timeout");
  * ```
  */
 export function classifyLLMError(error: unknown): LLMErrorType {

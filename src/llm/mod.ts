@@ -12,6 +12,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { LLMClient, LLMError, type LLMObserver } from "@securetrack/metrics/llm";
  *
  * const log: LLMObserver = {
@@ -27,7 +28,7 @@
  *   console.log(text);
  * } catch (error) {
  *   if (!(error instanceof LLMError)) throw error;
- *   console.log(error.type); // "network"
+ *   assert.deepEqual(error.type, "network");
  * }
  * ```
  *

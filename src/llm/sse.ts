@@ -11,9 +11,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseSSE, type SSEEvent } from "@securetrack/metrics/llm";
  * const events: SSEEvent[] = await Array.fromAsync(parseSSE(["id: 7\nevent: ping\ndata: {}\n\n"]));
- * console.log(events); // [{ event: "ping", data: "{}", id: "7" }]
+ * assert.deepEqual(events, [{ event: "ping", data: "{}", id: "7" }]);
  * ```
  */
 export interface SSEEvent {
@@ -37,10 +38,11 @@ export interface SSEEvent {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseSSE, type ParseSSEOptions } from "@securetrack/metrics/llm";
  * const options: ParseSSEOptions = { dispatchIncomplete: true };
  * const events = await Array.fromAsync(parseSSE(["data: cut short"], options));
- * console.log(events); // [{ data: "cut short" }]
+ * assert.deepEqual(events, [{ data: "cut short" }]);
  * ```
  */
 export interface ParseSSEOptions {
@@ -94,14 +96,14 @@ export type SSESource =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseSSE } from "@securetrack/metrics/llm";
  *
  * const body = new Response(
  *   ": keep-alive\r\nevent: greeting\r\ndata: Hello\r\ndata: world\r\n\r\ndata: bye\n\n",
  * ).body!;
- * for await (const event of parseSSE(body)) {
- *   console.log(event); // { event: "greeting", data: "Hello\nworld" }, then { data: "bye" }
- * }
+ * const events = await Array.fromAsync(parseSSE(body));
+ * assert.deepEqual(events, [{ event: "greeting", data: "Hello\nworld" }, { data: "bye" }]);
  * ```
  */
 export async function* parseSSE(

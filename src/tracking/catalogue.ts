@@ -23,9 +23,10 @@ import { DEFAULT_MAX_SERIES } from "../core/series.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MAX_LABEL_VALUE_LENGTH, trackUserAction } from "@securetrack/metrics/tracking";
  * trackUserAction("x".repeat(500)); // counted as action_type "xxx…" of 128 characters
- * console.log(MAX_LABEL_VALUE_LENGTH); // 128
+ * assert.deepEqual(MAX_LABEL_VALUE_LENGTH, 128);
  * ```
  */
 export const MAX_LABEL_VALUE_LENGTH = 128;
@@ -42,8 +43,9 @@ export const MAX_LABEL_VALUE_LENGTH = 128;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { LLM_DURATION_BUCKETS } from "@securetrack/metrics/tracking";
- * console.log(LLM_DURATION_BUCKETS.at(-1)); // 327.68
+ * assert.deepEqual(LLM_DURATION_BUCKETS.at(-1), 327.68);
  * ```
  */
 export const LLM_DURATION_BUCKETS: readonly number[] = Object.freeze([
@@ -72,8 +74,9 @@ export const LLM_DURATION_BUCKETS: readonly number[] = Object.freeze([
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { APP_DURATION_BUCKETS } from "@securetrack/metrics/tracking";
- * console.log(APP_DURATION_BUCKETS.length); // 11
+ * assert.deepEqual(APP_DURATION_BUCKETS.length, 11);
  * ```
  */
 export const APP_DURATION_BUCKETS: readonly number[] = DEFAULT_BUCKETS;
@@ -87,8 +90,9 @@ export const APP_DURATION_BUCKETS: readonly number[] = DEFAULT_BUCKETS;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { FEATURE_DURATION_BUCKETS } from "@securetrack/metrics/tracking";
- * console.log(FEATURE_DURATION_BUCKETS.at(-1)); // 600
+ * assert.deepEqual(FEATURE_DURATION_BUCKETS.at(-1), 600);
  * ```
  */
 export const FEATURE_DURATION_BUCKETS: readonly number[] = Object.freeze([
@@ -117,8 +121,9 @@ export const FEATURE_DURATION_BUCKETS: readonly number[] = Object.freeze([
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { USER_ACTION_DURATION_BUCKETS } from "@securetrack/metrics/tracking";
- * console.log(USER_ACTION_DURATION_BUCKETS.includes(300)); // true
+ * assert.deepEqual(USER_ACTION_DURATION_BUCKETS.includes(300), true);
  * ```
  */
 export const USER_ACTION_DURATION_BUCKETS: readonly number[] = FEATURE_DURATION_BUCKETS;
@@ -134,8 +139,9 @@ export const USER_ACTION_DURATION_BUCKETS: readonly number[] = FEATURE_DURATION_
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ANALYSIS_COMPLEXITY_BUCKETS } from "@securetrack/metrics/tracking";
- * console.log(ANALYSIS_COMPLEXITY_BUCKETS.join(",")); // "10,20,30,40,50,60,70,80,90,100"
+ * assert.deepEqual(ANALYSIS_COMPLEXITY_BUCKETS.join(","), "10,20,30,40,50,60,70,80,90,100");
  * ```
  */
 export const ANALYSIS_COMPLEXITY_BUCKETS: readonly number[] = Object.freeze([
@@ -158,8 +164,9 @@ export const ANALYSIS_COMPLEXITY_BUCKETS: readonly number[] = Object.freeze([
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { COMPLETION_SIZE_PERCENTILES } from "@securetrack/metrics/tracking";
- * console.log(COMPLETION_SIZE_PERCENTILES); // [0.5, 0.9, 0.99]
+ * assert.deepEqual(COMPLETION_SIZE_PERCENTILES, [0.5, 0.9, 0.99]);
  * ```
  */
 export const COMPLETION_SIZE_PERCENTILES: readonly number[] = Object.freeze([0.5, 0.9, 0.99]);
@@ -169,8 +176,9 @@ export const COMPLETION_SIZE_PERCENTILES: readonly number[] = Object.freeze([0.5
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { COMPLETION_SIZE_MAX_AGE_SECONDS } from "@securetrack/metrics/tracking";
- * console.log(COMPLETION_SIZE_MAX_AGE_SECONDS); // 600
+ * assert.deepEqual(COMPLETION_SIZE_MAX_AGE_SECONDS, 600);
  * ```
  */
 export const COMPLETION_SIZE_MAX_AGE_SECONDS = 600;

@@ -245,9 +245,10 @@ export const UserActionTimer: typeof UserActionTimerBase = custom.UserActionTime
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { UserActionTimer } from "@securetrack/metrics/tracking";
  * const timer: UserActionTimer = new UserActionTimer("export_report");
- * console.log(timer.end() >= 0); // true
+ * assert.deepEqual(timer.end() >= 0, true);
  * ```
  */
 export type UserActionTimer = UserActionTimerBase;
@@ -490,9 +491,10 @@ export function setWorkspaceSize(userId: string, bytes: number): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { removeWorkspace, setWorkspaceSize } from "@securetrack/metrics/tracking";
  * setWorkspaceSize("user-42", 2048);
- * removeWorkspace("user-42"); // true
+ * assert.deepEqual(removeWorkspace("user-42"), true);
  * ```
  */
 export function removeWorkspace(userId: string): boolean {

@@ -35,11 +35,12 @@ import {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Registry } from "@securetrack/metrics";
  * import { createTracking, type Tracking } from "@securetrack/metrics/tracking";
  * const { trackUserLogin, metrics }: Tracking = createTracking(new Registry());
  * trackUserLogin();
- * console.log(metrics.userLoginsTotal.get()); // 1
+ * assert.deepEqual(metrics.userLoginsTotal.get(), 1);
  * ```
  */
 export interface Tracking
@@ -82,6 +83,7 @@ export function bindTracking(registry: Registry, metrics: TrackingMetrics): Trac
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Registry } from "@securetrack/metrics";
  * import { createTracking } from "@securetrack/metrics/tracking";
  *
@@ -90,7 +92,7 @@ export function bindTracking(registry: Registry, metrics: TrackingMetrics): Trac
  * tracking.trackSessionStart();
  * tracking.trackUserLogin();
  * using _f = new tracking.FeatureMetrics("threat_analysis");
- * console.log(tracking.metrics.userLoginsTotal.get()); // 1
+ * assert.deepEqual(tracking.metrics.userLoginsTotal.get(), 1);
  * console.log(await registry.metrics());
  * ```
  */
