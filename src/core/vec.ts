@@ -82,13 +82,15 @@ export interface MetricOptions<L extends string = string> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Counter, MetricVec, Registry } from "@securetrack/metrics";
  * const registry = new Registry();
  * const jobs = new Counter({ name: "jobs_total", help: "Jobs", labelNames: ["queue"], registry });
  * jobs.inc({ queue: "mail" });
  * const metric: MetricVec<"queue", unknown> = jobs;
  * metric.remove({ queue: "mail" });
- * console.log(metric.name, (await registry.collect())[0].size); // jobs_total 0
+ * assert.equal(metric.name, "jobs_total");
+ * assert.equal((await registry.collect())[0].size, 0);
  * ```
  */
 export abstract class MetricVec<L extends string, C> implements Collector {
