@@ -3,8 +3,8 @@
  * handler (`Deno.serve`, `Bun.serve`, Hono's `app.fetch`, …) and records the
  * standard request metrics (`http_requests_total`, durations, sizes,
  * requests in progress) labelled by route template, never by raw path.
- * `honoMetrics` records the same metrics as Hono middleware, labelled by the
- * route Hono matched.
+ * `honoMetrics` and `oakMetrics` record the same metrics as Hono and Oak
+ * middleware, labelled by the route the framework matched.
  * The `/metrics` handler itself, `metricsHandler`, comes from the root entry.
  *
  * @example
