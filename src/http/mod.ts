@@ -3,8 +3,9 @@
  * handler (`Deno.serve`, `Bun.serve`, Hono's `app.fetch`, …) and records the
  * standard request metrics (`http_requests_total`, durations, sizes,
  * requests in progress) labelled by route template, never by raw path.
- * `honoMetrics` and `oakMetrics` record the same metrics as Hono and Oak
- * middleware, labelled by the route the framework matched.
+ * `honoMetrics`, `oakMetrics` and `elysiaMetrics` record the same metrics as
+ * Hono and Oak middleware and as an Elysia plugin, labelled by the route the
+ * framework matched.
  * The `/metrics` handler itself, `metricsHandler`, comes from the root entry.
  *
  * @example
@@ -35,3 +36,16 @@ export {
 } from "./instrument.ts";
 export { UNMATCHED_HANDLER } from "./routes.ts";
 export { type HonoContext, honoMetrics, type HonoMiddleware, type HonoRoute } from "./hono.ts";
+export {
+  type OakContext,
+  type OakHeaders,
+  oakMetrics,
+  type OakMiddleware,
+  type OakRoute,
+} from "./oak.ts";
+export {
+  type ElysiaContext,
+  type ElysiaErrorContext,
+  type ElysiaHooks,
+  elysiaMetrics,
+} from "./elysia.ts";

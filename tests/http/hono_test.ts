@@ -6,8 +6,13 @@ import type * as HonoModule from "npm:hono@4";
 import type * as HonoHttpException from "npm:hono@4/http-exception";
 import { Registry } from "../../src/core/registry.ts";
 import { metricsHandler } from "../../src/http/metrics_handler.ts";
-import { honoMetrics } from "../../src/http/hono.ts";
-import type { ErrorRecord, RecordingOptions, RequestRecord } from "../../src/http/_recorder.ts";
+// From the ./http entry point, as users import them.
+import {
+  type ErrorRecord,
+  honoMetrics,
+  type RecordingOptions,
+  type RequestRecord,
+} from "../../src/http/mod.ts";
 import { checkMetrics, hasPromtool } from "../_support/promtool.ts";
 import { family, parseText } from "../_support/parse.ts";
 import { gate, serveOnLoopback } from "../app/_support.ts";
@@ -50,7 +55,9 @@ function makeApp(
   app.post("/users/:id", async (c) => c.json({ got: await c.req.text() }, 201));
   app.get("/status/:code", (c) => {
     const code = Number(c.req.param("code"));
-    return new Response(code === 204 ? null : `status ${code}`, { status: code });
+    return new Response(code === 204 ? null : `status ${code}`, {
+      status: code,
+    });
   });
   app.get("/throw", () => {
     throw new RangeError("boom from /throw");
@@ -71,7 +78,10 @@ function makeApp(
   return { registry, app };
 }
 
-async function serve(app: App, body: (origin: string) => Promise<void>): Promise<void> {
+async function serve(
+  app: App,
+  body: (origin: string) => Promise<void>,
+): Promise<void> {
   const server = await serveOnLoopback(app.fetch);
   try {
     await body(server.origin);
@@ -86,10 +96,16 @@ describe("honoMetrics (real Hono 4 over HTTP on 127.0.0.1)", () => {
     await serve(app, async (origin) => {
       assert.equal((await send(origin, "/users/1")).body, "user 1");
       assert.equal((await send(origin, "/users/2")).headers.get("x-app"), "1");
-      const posted = await send(origin, "/users/3", { method: "POST", body: "abc" });
+      const posted = await send(origin, "/users/3", {
+        method: "POST",
+        body: "abc",
+      });
       assert.equal(posted.status, 201);
       assert.equal(posted.body, '{"got":"abc"}');
-      assert.equal((await send(origin, "/users/4", { method: "HEAD" })).status, 200);
+      assert.equal(
+        (await send(origin, "/users/4", { method: "HEAD" })).status,
+        200,
+      );
       assert.equal((await send(origin, "/status/204")).status, 204);
       assert.equal((await send(origin, "/status/302")).status, 302);
       assert.equal((await send(origin, "/status/418")).status, 418);
@@ -97,9 +113,15 @@ describe("honoMetrics (real Hono 4 over HTTP on 127.0.0.1)", () => {
       assert.equal((await send(origin, "/api/items/9")).body, "item");
       // Nothing answers these: Hono's notFound, through the app's own middleware.
       assert.equal((await send(origin, "/nope/42")).status, 404);
-      assert.equal((await send(origin, "/users/5", { method: "DELETE" })).status, 404);
+      assert.equal(
+        (await send(origin, "/users/5", { method: "DELETE" })).status,
+        404,
+      );
       assert.equal((await send(origin, "/api/other")).status, 404);
-      assert.equal((await send(origin, "/users/6", { method: "PURGE" })).status, 404);
+      assert.equal(
+        (await send(origin, "/users/6", { method: "PURGE" })).status,
+        404,
+      );
       const fams = await scrapeUrl(origin + "/metrics");
       assert.deepEqual(requestTotals(fams), {
         "GET 2xx /users/:id": 2,
@@ -115,7 +137,10 @@ describe("honoMetrics (real Hono 4 over HTTP on 127.0.0.1)", () => {
         "OTHER 4xx none": 1,
         // Scrapes count once they are answered: this one is not yet.
       });
-      const counts = byLabels(fams, "http_request_duration_seconds_count", ["method", "handler"]);
+      const counts = byLabels(fams, "http_request_duration_seconds_count", [
+        "method",
+        "handler",
+      ]);
       assert.deepEqual(counts, {
         "GET /users/:id": 2,
         "POST /users/:id": 1,
@@ -126,7 +151,11 @@ describe("honoMetrics (real Hono 4 over HTTP on 127.0.0.1)", () => {
         "DELETE none": 1,
         "OTHER none": 1,
       });
-      const highr = byLabels(fams, "http_request_duration_highr_seconds_count", []);
+      const highr = byLabels(
+        fams,
+        "http_request_duration_highr_seconds_count",
+        [],
+      );
       assert.deepEqual(highr, { "": 13 });
       assert.equal(
         family(fams, "http_requests_inprogress").samples[0].value,
@@ -145,9 +174,14 @@ describe("honoMetrics (real Hono 4 over HTTP on 127.0.0.1)", () => {
   });
 
   it("keeps exact status codes with groupStatusCodes: false", async () => {
-    const { app } = makeApp({ groupStatusCodes: false, excludedHandlers: ["/metrics"] });
+    const { app } = makeApp({
+      groupStatusCodes: false,
+      excludedHandlers: ["/metrics"],
+    });
     await serve(app, async (origin) => {
-      for (const code of [200, 201, 302, 404, 503, 503]) await send(origin, `/status/${code}`);
+      for (const code of [200, 201, 302, 404, 503, 503]) {
+        await send(origin, `/status/${code}`);
+      }
       await send(origin, "/nope");
       assert.deepEqual(requestTotals(await scrapeUrl(origin + "/metrics")), {
         "GET 200 /status/:code": 1,
@@ -180,7 +214,10 @@ describe("honoMetrics (real Hono 4 over HTTP on 127.0.0.1)", () => {
         "GET 4xx /denied": 1,
         "GET 2xx /users/:id": 1,
       });
-      assert.equal(family(fams, "http_requests_inprogress").samples[0].value, 0);
+      assert.equal(
+        family(fams, "http_requests_inprogress").samples[0].value,
+        0,
+      );
     });
     assert.deepEqual(errors.map((e) => [e.handler, e.method]), [
       ["/throw", "GET"],
@@ -206,7 +243,10 @@ describe("honoMetrics (real Hono 4 over HTTP on 127.0.0.1)", () => {
     app.get("/odd", () => {
       throw "a string"; // Hono's error handler takes Error instances only
     });
-    await assert.rejects(async () => await app.request("/odd"), (e) => e === "a string");
+    await assert.rejects(
+      async () => await app.request("/odd"),
+      (e) => e === "a string",
+    );
     const fams = parseText(await registry.metrics());
     assert.deepEqual(requestTotals(fams), { "GET 5xx /odd": 1 });
     assert.equal(family(fams, "http_requests_inprogress").samples[0].value, 0);
@@ -224,14 +264,20 @@ describe("honoMetrics (real Hono 4 over HTTP on 127.0.0.1)", () => {
       assert.equal((await send(origin, "/users/1")).status, 200);
       const fams = await scrapeUrl(origin + "/metrics");
       // The scrape itself runs through the middleware: excluded, it is not in progress.
-      assert.equal(family(fams, "http_requests_inprogress").samples[0].value, 0);
+      assert.equal(
+        family(fams, "http_requests_inprogress").samples[0].value,
+        0,
+      );
       await scrapeUrl(origin + "/metrics");
       const after = await scrapeUrl(origin + "/metrics");
       assert.deepEqual(handlersIn(after), ["/users/:id"]);
       assert.deepEqual(requestTotals(after), { "GET 2xx /users/:id": 1 });
-      assert.deepEqual(byLabels(after, "http_request_duration_highr_seconds_count", []), {
-        "": 1,
-      });
+      assert.deepEqual(
+        byLabels(after, "http_request_duration_highr_seconds_count", []),
+        {
+          "": 1,
+        },
+      );
     });
     assert.deepEqual(records.map((r) => r.handler), ["/users/:id"]);
   });
@@ -250,7 +296,10 @@ describe("honoMetrics (real Hono 4 over HTTP on 127.0.0.1)", () => {
       try {
         await Promise.all(arrived.map((g) => g.promise));
         const during = await scrapeUrl(origin + "/metrics");
-        assert.equal(family(during, "http_requests_inprogress").samples[0].value, 2);
+        assert.equal(
+          family(during, "http_requests_inprogress").samples[0].value,
+          2,
+        );
         assert.deepEqual(requestTotals(during), {});
       } finally {
         release.open();
@@ -258,7 +307,10 @@ describe("honoMetrics (real Hono 4 over HTTP on 127.0.0.1)", () => {
       assert.equal((await first).body, "slow");
       assert.equal((await second).body, "slow");
       const after = await scrapeUrl(origin + "/metrics");
-      assert.equal(family(after, "http_requests_inprogress").samples[0].value, 0);
+      assert.equal(
+        family(after, "http_requests_inprogress").samples[0].value,
+        0,
+      );
       assert.deepEqual(requestTotals(after), { "GET 2xx /slow": 2 });
     });
   });
@@ -271,18 +323,30 @@ describe("honoMetrics (real Hono 4 over HTTP on 127.0.0.1)", () => {
       await send(origin, "/users/12"); // "user 12": 7 bytes
       await send(origin, "/users/12", { method: "HEAD" }); // no body sent
       const fams = await scrapeUrl(origin + "/metrics");
-      assert.deepEqual(byLabels(fams, "http_request_size_bytes_sum", ["handler"]), {
-        "/users/:id": 6,
-      });
-      assert.deepEqual(byLabels(fams, "http_request_size_bytes_count", ["handler"]), {
-        "/users/:id": 4,
-      });
-      assert.deepEqual(byLabels(fams, "http_response_size_bytes_sum", ["handler"]), {
-        "/users/:id": 16 + 10 + 7,
-      });
-      assert.deepEqual(byLabels(fams, "http_response_size_bytes_count", ["handler"]), {
-        "/users/:id": 4,
-      });
+      assert.deepEqual(
+        byLabels(fams, "http_request_size_bytes_sum", ["handler"]),
+        {
+          "/users/:id": 6,
+        },
+      );
+      assert.deepEqual(
+        byLabels(fams, "http_request_size_bytes_count", ["handler"]),
+        {
+          "/users/:id": 4,
+        },
+      );
+      assert.deepEqual(
+        byLabels(fams, "http_response_size_bytes_sum", ["handler"]),
+        {
+          "/users/:id": 16 + 10 + 7,
+        },
+      );
+      assert.deepEqual(
+        byLabels(fams, "http_response_size_bytes_count", ["handler"]),
+        {
+          "/users/:id": 4,
+        },
+      );
     });
   });
 
@@ -291,7 +355,15 @@ describe("honoMetrics (real Hono 4 over HTTP on 127.0.0.1)", () => {
   }, async () => {
     const { app, registry } = makeApp();
     await serve(app, async (origin) => {
-      for (const p of ["/users/1", "/nope", "/status/500", "/denied", "/api/items/1"]) {
+      for (
+        const p of [
+          "/users/1",
+          "/nope",
+          "/status/500",
+          "/denied",
+          "/api/items/1",
+        ]
+      ) {
         await send(origin, p);
       }
     });
@@ -306,26 +378,35 @@ describe("honoMetrics: options", () => {
     assert.throws(
       () =>
         honoMetrics(
-          { registry: new Registry(), excludeHandlers: ["/metrics"] } as RecordingOptions,
+          {
+            registry: new Registry(),
+            excludeHandlers: ["/metrics"],
+          } as RecordingOptions,
         ),
       (e) =>
         e instanceof TypeError &&
-        /honoMetrics: unknown option "excludeHandlers".*"excludedHandlers"/.test(e.message),
+        /honoMetrics: unknown option "excludeHandlers".*"excludedHandlers"/
+          .test(e.message),
     );
   });
 
   it("bad option values are TypeErrors naming honoMetrics", () => {
     assert.throws(
       () => honoMetrics({ excludedHandlers: [42] as unknown as string[] }),
-      (e) => e instanceof TypeError && e.message.startsWith("honoMetrics: excludedHandlers"),
+      (e) =>
+        e instanceof TypeError &&
+        e.message.startsWith("honoMetrics: excludedHandlers"),
     );
     assert.throws(
       () => honoMetrics({ onRequest: "log" as unknown as () => void }),
-      (e) => e instanceof TypeError && e.message.startsWith("honoMetrics: onRequest"),
+      (e) =>
+        e instanceof TypeError &&
+        e.message.startsWith("honoMetrics: onRequest"),
     );
     assert.throws(
       () => honoMetrics(null as unknown as RecordingOptions),
-      (e) => e instanceof TypeError && e.message.startsWith("honoMetrics: options"),
+      (e) =>
+        e instanceof TypeError && e.message.startsWith("honoMetrics: options"),
     );
   });
 
@@ -337,6 +418,9 @@ describe("honoMetrics: options", () => {
     await (await app.request("/")).text();
     const text = await registry.metrics();
     assert.match(text, /^http_requests_inprogress 0$/m);
-    assert.match(text, /^http_requests_total\{method="GET",status="2xx",handler="\/"\} 1$/m);
+    assert.match(
+      text,
+      /^http_requests_total\{method="GET",status="2xx",handler="\/"\} 1$/m,
+    );
   });
 });

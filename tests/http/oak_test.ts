@@ -6,8 +6,13 @@ import assert from "node:assert/strict";
 import { connect, createServer } from "node:net";
 import type * as OakModule from "npm:@oakserver/oak@14";
 import { Registry } from "../../src/core/registry.ts";
-import { oakMetrics } from "../../src/http/oak.ts";
-import type { ErrorRecord, RecordingOptions, RequestRecord } from "../../src/http/_recorder.ts";
+// From the ./http entry point, as users import them.
+import {
+  type ErrorRecord,
+  oakMetrics,
+  type RecordingOptions,
+  type RequestRecord,
+} from "../../src/http/mod.ts";
 import { checkMetrics, hasPromtool } from "../_support/promtool.ts";
 import { family } from "../_support/parse.ts";
 import { gate, isBun, sleep } from "../app/_support.ts";
@@ -52,16 +57,25 @@ async function accepting(port: number): Promise<void> {
       socket.once("error", () => resolve(false));
     });
     if (ok) return;
-    if (Date.now() > end) throw new Error(`nothing listens on 127.0.0.1:${port}`);
+    if (Date.now() > end) {
+      throw new Error(`nothing listens on 127.0.0.1:${port}`);
+    }
     await sleep(10);
   }
 }
 
 /** Runs `app` with `app.listen` on 127.0.0.1 while `body` runs, then stops it. */
-async function serve(app: App, body: (origin: string) => Promise<void>): Promise<void> {
+async function serve(
+  app: App,
+  body: (origin: string) => Promise<void>,
+): Promise<void> {
   const port = await freePort();
   const controller = new AbortController();
-  const listening = app.listen({ hostname: "127.0.0.1", port, signal: controller.signal });
+  const listening = app.listen({
+    hostname: "127.0.0.1",
+    port,
+    signal: controller.signal,
+  });
   listening.catch(() => {});
   const origin = `http://127.0.0.1:${port}`;
   try {
@@ -144,16 +158,25 @@ describe("oakMetrics (real Oak 14, app.listen on 127.0.0.1)", () => {
     await serve(app, async (origin) => {
       assert.equal((await send(origin, "/users/1")).body, "user 1");
       assert.equal((await send(origin, "/users/2")).status, 200);
-      const posted = await send(origin, "/users/3", { method: "POST", body: "abc" });
+      const posted = await send(origin, "/users/3", {
+        method: "POST",
+        body: "abc",
+      });
       assert.equal(posted.status, 201);
       assert.equal(posted.body, '{"got":"abc"}');
-      assert.equal((await send(origin, "/users/4", { method: "HEAD" })).status, 200);
+      assert.equal(
+        (await send(origin, "/users/4", { method: "HEAD" })).status,
+        200,
+      );
       assert.equal((await send(origin, "/status/302")).status, 302);
       assert.equal((await send(origin, "/status/418")).status, 418);
       assert.equal((await send(origin, "/status/503")).status, 503);
       assert.equal((await send(origin, "/api/items/9")).body, "item");
       // The route exists, not for this method: allowedMethods() answers 405.
-      assert.equal((await send(origin, "/users/5", { method: "DELETE" })).status, 405);
+      assert.equal(
+        (await send(origin, "/users/5", { method: "DELETE" })).status,
+        405,
+      );
       // No route for these paths: Oak's default 404.
       assert.equal((await send(origin, "/nope/42")).status, 404);
       assert.equal((await send(origin, "/api/other")).status, 404);
@@ -170,7 +193,10 @@ describe("oakMetrics (real Oak 14, app.listen on 127.0.0.1)", () => {
         "GET 4xx none": 2,
       });
       assert.deepEqual(
-        byLabels(fams, "http_request_duration_seconds_count", ["method", "handler"]),
+        byLabels(fams, "http_request_duration_seconds_count", [
+          "method",
+          "handler",
+        ]),
         {
           "GET /users/:id": 2,
           "POST /users/:id": 1,
@@ -181,11 +207,17 @@ describe("oakMetrics (real Oak 14, app.listen on 127.0.0.1)", () => {
           "GET none": 2,
         },
       );
-      assert.deepEqual(byLabels(fams, "http_request_duration_highr_seconds_count", []), {
-        "": 11,
-      });
+      assert.deepEqual(
+        byLabels(fams, "http_request_duration_highr_seconds_count", []),
+        {
+          "": 11,
+        },
+      );
       // This scrape is in progress: /metrics is not excluded here.
-      assert.equal(family(fams, "http_requests_inprogress").samples[0].value, 1);
+      assert.equal(
+        family(fams, "http_requests_inprogress").samples[0].value,
+        1,
+      );
       assert.deepEqual(handlersIn(fams), [
         "/api/items/:item",
         "/status/:code",
@@ -198,9 +230,14 @@ describe("oakMetrics (real Oak 14, app.listen on 127.0.0.1)", () => {
   });
 
   it("keeps exact status codes with groupStatusCodes: false", async () => {
-    const { app } = makeApp({ groupStatusCodes: false, excludedHandlers: ["/metrics"] });
+    const { app } = makeApp({
+      groupStatusCodes: false,
+      excludedHandlers: ["/metrics"],
+    });
     await serve(app, async (origin) => {
-      for (const code of [200, 201, 302, 404, 503, 503]) await send(origin, `/status/${code}`);
+      for (const code of [200, 201, 302, 404, 503, 503]) {
+        await send(origin, `/status/${code}`);
+      }
       await send(origin, "/nope");
       assert.deepEqual(requestTotals(await scrapeUrl(origin + "/metrics")), {
         "GET 200 /status/:code": 1,
@@ -225,7 +262,10 @@ describe("oakMetrics (real Oak 14, app.listen on 127.0.0.1)", () => {
       assert.equal((await send(origin, "/throw")).status, 500);
       assert.equal((await send(origin, "/denied")).status, 401); // ctx.throw: an HttpError
       assert.equal((await send(origin, "/users/7")).body, "user 7");
-      assert.equal((await send(origin, "/throw", { method: "HEAD" })).status, 500);
+      assert.equal(
+        (await send(origin, "/throw", { method: "HEAD" })).status,
+        500,
+      );
       const fams = await scrapeUrl(origin + "/metrics");
       assert.deepEqual(requestTotals(fams), {
         "GET 5xx /throw": 1,
@@ -233,7 +273,10 @@ describe("oakMetrics (real Oak 14, app.listen on 127.0.0.1)", () => {
         "GET 4xx /denied": 1,
         "GET 2xx /users/:id": 1,
       });
-      assert.equal(family(fams, "http_requests_inprogress").samples[0].value, 0);
+      assert.equal(
+        family(fams, "http_requests_inprogress").samples[0].value,
+        0,
+      );
     });
     assert.deepEqual(errors.map((e) => [e.handler, e.method]), [
       ["/throw", "GET"],
@@ -262,13 +305,19 @@ describe("oakMetrics (real Oak 14, app.listen on 127.0.0.1)", () => {
       assert.equal((await send(origin, "/users/1")).status, 200);
       const fams = await scrapeUrl(origin + "/metrics");
       // The scrape runs through the middleware: excluded, it left the gauge once routed.
-      assert.equal(family(fams, "http_requests_inprogress").samples[0].value, 0);
+      assert.equal(
+        family(fams, "http_requests_inprogress").samples[0].value,
+        0,
+      );
       const after = await scrapeUrl(origin + "/metrics");
       assert.deepEqual(handlersIn(after), ["/users/:id"]);
       assert.deepEqual(requestTotals(after), { "GET 2xx /users/:id": 1 });
-      assert.deepEqual(byLabels(after, "http_request_duration_highr_seconds_count", []), {
-        "": 1,
-      });
+      assert.deepEqual(
+        byLabels(after, "http_request_duration_highr_seconds_count", []),
+        {
+          "": 1,
+        },
+      );
     });
     assert.deepEqual(records.map((r) => r.handler), ["/users/:id"]);
   });
@@ -287,7 +336,10 @@ describe("oakMetrics (real Oak 14, app.listen on 127.0.0.1)", () => {
       try {
         await Promise.all(arrived.map((g) => g.promise));
         const during = await scrapeUrl(origin + "/metrics");
-        assert.equal(family(during, "http_requests_inprogress").samples[0].value, 2);
+        assert.equal(
+          family(during, "http_requests_inprogress").samples[0].value,
+          2,
+        );
         assert.deepEqual(requestTotals(during), {});
       } finally {
         release.open();
@@ -295,7 +347,10 @@ describe("oakMetrics (real Oak 14, app.listen on 127.0.0.1)", () => {
       assert.equal((await first).body, "slow");
       assert.equal((await second).body, "slow");
       const after = await scrapeUrl(origin + "/metrics");
-      assert.equal(family(after, "http_requests_inprogress").samples[0].value, 0);
+      assert.equal(
+        family(after, "http_requests_inprogress").samples[0].value,
+        0,
+      );
       assert.deepEqual(requestTotals(after), { "GET 2xx /slow": 2 });
     });
   });
@@ -309,21 +364,30 @@ describe("oakMetrics (real Oak 14, app.listen on 127.0.0.1)", () => {
       assert.equal((await send(origin, "/bytes")).body.length, 1000);
       assert.equal((await send(origin, "/stream")).body.length, 600);
       const fams = await scrapeUrl(origin + "/metrics");
-      assert.deepEqual(byLabels(fams, "http_request_size_bytes_sum", ["handler"]), {
-        "/users/:id": 6,
-        "/bytes": 0,
-        "/stream": 0,
-      });
-      assert.deepEqual(byLabels(fams, "http_response_size_bytes_sum", ["handler"]), {
-        "/users/:id": 16 + 7 + 0,
-        "/bytes": 1000,
-        "/stream": 600,
-      });
-      assert.deepEqual(byLabels(fams, "http_response_size_bytes_count", ["handler"]), {
-        "/users/:id": 3,
-        "/bytes": 1,
-        "/stream": 1,
-      });
+      assert.deepEqual(
+        byLabels(fams, "http_request_size_bytes_sum", ["handler"]),
+        {
+          "/users/:id": 6,
+          "/bytes": 0,
+          "/stream": 0,
+        },
+      );
+      assert.deepEqual(
+        byLabels(fams, "http_response_size_bytes_sum", ["handler"]),
+        {
+          "/users/:id": 16 + 7 + 0,
+          "/bytes": 1000,
+          "/stream": 600,
+        },
+      );
+      assert.deepEqual(
+        byLabels(fams, "http_response_size_bytes_count", ["handler"]),
+        {
+          "/users/:id": 3,
+          "/bytes": 1,
+          "/stream": 1,
+        },
+      );
     });
   });
 
@@ -332,7 +396,15 @@ describe("oakMetrics (real Oak 14, app.listen on 127.0.0.1)", () => {
   }, async () => {
     const { app, registry } = makeApp();
     await serve(app, async (origin) => {
-      for (const p of ["/users/1", "/nope", "/status/500", "/throw", "/api/items/1"]) {
+      for (
+        const p of [
+          "/users/1",
+          "/nope",
+          "/status/500",
+          "/throw",
+          "/api/items/1",
+        ]
+      ) {
         await send(origin, p);
       }
     });
@@ -345,7 +417,10 @@ describe("oakMetrics (real Oak 14, app.listen on 127.0.0.1)", () => {
 describe("oakMetrics: options", () => {
   it("an unknown option key is a TypeError naming the closest known one", () => {
     assert.throws(
-      () => oakMetrics({ registry: new Registry(), onrequest: () => {} } as RecordingOptions),
+      () =>
+        oakMetrics(
+          { registry: new Registry(), onrequest: () => {} } as RecordingOptions,
+        ),
       (e) =>
         e instanceof TypeError &&
         /oakMetrics: unknown option "onrequest".*"onRequest"/.test(e.message),
@@ -355,11 +430,14 @@ describe("oakMetrics: options", () => {
   it("bad option values are TypeErrors naming oakMetrics", () => {
     assert.throws(
       () => oakMetrics({ excludedHandlers: "/metrics" as unknown as string[] }),
-      (e) => e instanceof TypeError && e.message.startsWith("oakMetrics: excludedHandlers"),
+      (e) =>
+        e instanceof TypeError &&
+        e.message.startsWith("oakMetrics: excludedHandlers"),
     );
     assert.throws(
       () => oakMetrics(42 as unknown as RecordingOptions),
-      (e) => e instanceof TypeError && e.message.startsWith("oakMetrics: options"),
+      (e) =>
+        e instanceof TypeError && e.message.startsWith("oakMetrics: options"),
     );
   });
 });
