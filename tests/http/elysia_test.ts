@@ -40,9 +40,7 @@ async function recorded(records: readonly unknown[], n: number): Promise<void> {
   while (records.length < n) {
     if (Date.now() > end) {
       throw new Error(
-        `${records.length} requests recorded, expected ${n}: ${
-          JSON.stringify(records)
-        }`,
+        `${records.length} requests recorded, expected ${n}: ${JSON.stringify(records)}`,
       );
     }
     await sleep(5);

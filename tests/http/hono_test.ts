@@ -405,8 +405,7 @@ describe("honoMetrics: options", () => {
     );
     assert.throws(
       () => honoMetrics(null as unknown as RecordingOptions),
-      (e) =>
-        e instanceof TypeError && e.message.startsWith("honoMetrics: options"),
+      (e) => e instanceof TypeError && e.message.startsWith("honoMetrics: options"),
     );
   });
 

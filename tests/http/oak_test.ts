@@ -436,8 +436,7 @@ describe("oakMetrics: options", () => {
     );
     assert.throws(
       () => oakMetrics(42 as unknown as RecordingOptions),
-      (e) =>
-        e instanceof TypeError && e.message.startsWith("oakMetrics: options"),
+      (e) => e instanceof TypeError && e.message.startsWith("oakMetrics: options"),
     );
   });
 });
