@@ -134,7 +134,12 @@ export function instrument<A extends unknown[]>(
     recorder.error(route, method, error);
     return internalError();
   };
-  const finish = (request: Request, route: string, start: number, result: unknown): Response => {
+  const finish = (
+    request: Request,
+    route: string,
+    start: number,
+    result: unknown,
+  ): Response | Promise<Response> => {
     const method = request.method;
     const response = result instanceof Response ? result : fail(
       route,
@@ -142,7 +147,7 @@ export function instrument<A extends unknown[]>(
       new TypeError(`handler for "${route}" returned ${typeof result}, not a Response`),
     );
     recorder.finish(route, method, response.status, start, requestBytes(request));
-    return recorder.measure(route, method, response);
+    return recorder.measureSettled(route, method, response);
   };
 
   // Synchronous when the handler is: an async wrapper alone costs Deno's

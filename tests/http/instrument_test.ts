@@ -53,7 +53,15 @@ const INSTRUMENTATOR_HIGHR = [
 ];
 const INSTRUMENTATOR_LOWR = [0.1, 0.5, 1];
 
-const ROUTES = ["/", "/users/:id", "/status/:code", "/echo", "/slow", "/throw", "/metrics"];
+const ROUTES = [
+  "/",
+  "/users/:id",
+  "/status/:code",
+  "/echo",
+  "/slow",
+  "/throw",
+  "/metrics",
+];
 const ORIGIN = "http://127.0.0.1:1";
 
 interface Answer {
@@ -64,20 +72,29 @@ interface Answer {
 type Send = (path: string, init?: RequestInit) => Promise<Answer>;
 
 /** A plain application: no metrics code of its own. */
-function makeApp(slow?: { entered: () => void; release: Promise<void> }): FetchHandler {
+function makeApp(
+  slow?: { entered: () => void; release: Promise<void> },
+): FetchHandler {
   return async (request) => {
     const path = new URL(request.url).pathname;
     if (path === "/") return new Response("index");
-    if (path.startsWith("/users/")) return new Response(`user ${path.slice(7)}`);
+    if (path.startsWith("/users/")) {
+      return new Response(`user ${path.slice(7)}`);
+    }
     if (path.startsWith("/status/")) {
       const code = Number(path.slice(8));
-      return new Response(code === 204 || code === 304 ? null : `status ${code}`, {
-        status: code,
-      });
+      return new Response(
+        code === 204 || code === 304 ? null : `status ${code}`,
+        {
+          status: code,
+        },
+      );
     }
     if (path === "/echo") {
       const body = new Uint8Array(await request.arrayBuffer());
-      return new Response(body, { headers: { "Content-Length": String(body.byteLength) } });
+      return new Response(body, {
+        headers: { "Content-Length": String(body.byteLength) },
+      });
     }
     if (path === "/slow") {
       slow?.entered();
@@ -93,7 +110,10 @@ function makeApp(slow?: { entered: () => void; release: Promise<void> }): FetchH
 function wireLike(path: string, init: RequestInit = {}): Request {
   const headers = new Headers(init.headers);
   if (typeof init.body === "string" && !headers.has("content-length")) {
-    headers.set("content-length", String(new TextEncoder().encode(init.body).byteLength));
+    headers.set(
+      "content-length",
+      String(new TextEncoder().encode(init.body).byteLength),
+    );
   }
   return new Request(ORIGIN + path, { ...init, headers });
 }
@@ -121,8 +141,9 @@ const sizedApp: FetchHandler = (request) => {
     return new ReadableStream<Uint8Array>({
       async pull(controller) {
         await sleep(1);
-        if (i < sizes.length) controller.enqueue(new Uint8Array(sizes[i++]).fill(97));
-        else controller.close();
+        if (i < sizes.length) {
+          controller.enqueue(new Uint8Array(sizes[i++]).fill(97));
+        } else controller.close();
       },
     });
   };
@@ -154,7 +175,10 @@ const sizedApp: FetchHandler = (request) => {
 interface Transport {
   name: string;
   /** Runs `body` with a `send` that reaches `handler` this way. */
-  run(handler: FetchHandler, body: (send: Send) => Promise<void>): Promise<void>;
+  run(
+    handler: FetchHandler,
+    body: (send: Send) => Promise<void>,
+  ): Promise<void>;
 }
 
 const runtime = isBun ? "Bun.serve" : "Deno.serve";
@@ -176,7 +200,9 @@ const TRANSPORTS: Transport[] = [
       const server = await serveOnLoopback(handler);
       try {
         await body(async (path, init) =>
-          answer(await fetch(server.origin + path, { redirect: "manual", ...init }))
+          answer(
+            await fetch(server.origin + path, { redirect: "manual", ...init }),
+          )
         );
       } finally {
         await server.close();
@@ -212,15 +238,29 @@ describe("instrument: the instrumentator's metrics", () => {
       http_requests_inprogress: "gauge",
     });
     const labelsOf = (name: string) =>
-      [...new Set(family(fams, name).samples.flatMap((s) => Object.keys(s.labels)))].sort();
-    assert.deepEqual(labelsOf("http_requests_total"), ["handler", "method", "status"]);
+      [
+        ...new Set(
+          family(fams, name).samples.flatMap((s) => Object.keys(s.labels)),
+        ),
+      ].sort();
+    assert.deepEqual(labelsOf("http_requests_total"), [
+      "handler",
+      "method",
+      "status",
+    ]);
     assert.deepEqual(labelsOf("http_request_size_bytes"), ["handler"]);
     assert.deepEqual(labelsOf("http_response_size_bytes"), ["handler"]);
     assert.deepEqual(labelsOf("http_request_duration_highr_seconds"), ["le"]);
-    assert.deepEqual(labelsOf("http_request_duration_seconds"), ["handler", "le", "method"]);
+    assert.deepEqual(labelsOf("http_request_duration_seconds"), [
+      "handler",
+      "le",
+      "method",
+    ]);
     assert.deepEqual(labelsOf("http_requests_inprogress"), []);
     // Summaries without quantiles: only _sum and _count.
-    for (const name of ["http_request_size_bytes", "http_response_size_bytes"]) {
+    for (
+      const name of ["http_request_size_bytes", "http_response_size_bytes"]
+    ) {
       assert.deepEqual(
         family(fams, name).samples.map((s) => s.name).sort(),
         [`${name}_count`, `${name}_sum`],
@@ -274,7 +314,10 @@ describe("instrument: the instrumentator's metrics", () => {
       ...INSTRUMENTATOR_HIGHR,
       Infinity,
     ]);
-    assert.deepEqual(les("http_request_duration_seconds"), [...INSTRUMENTATOR_LOWR, Infinity]);
+    assert.deepEqual(les("http_request_duration_seconds"), [
+      ...INSTRUMENTATOR_LOWR,
+      Infinity,
+    ]);
   });
 
   it("httpMetrics() registered twice in one registry gives the same metrics", async () => {
@@ -283,16 +326,28 @@ describe("instrument: the instrumentator's metrics", () => {
     const b = instrument(makeApp(), { registry, routes: ROUTES });
     await a(wireLike("/users/1"));
     await b(wireLike("/users/2"));
-    assert.equal(httpMetrics(registry).requests.get(requests("GET", "2xx", "/users/:id")), 2);
+    assert.equal(
+      httpMetrics(registry).requests.get(requests("GET", "2xx", "/users/:id")),
+      2,
+    );
     const fams = await scrape(registry);
-    assert.equal(valueIn(fams, "http_requests_total", requests("GET", "2xx", "/users/:id")), 2);
+    assert.equal(
+      valueIn(
+        fams,
+        "http_requests_total",
+        requests("GET", "2xx", "/users/:id"),
+      ),
+      2,
+    );
   });
 
   it("the `promtool check metrics` linter accepts the output", {
     skip: promtoolSkip,
   }, async () => {
     const { registry, handler } = wrap();
-    for (const p of ["/", "/users/1", "/nope", "/status/500", "/echo"]) await handler(wireLike(p));
+    for (const p of ["/", "/users/1", "/nope", "/status/500", "/echo"]) {
+      await handler(wireLike(p));
+    }
     const r = checkMetrics(await registry.metrics());
     assert.equal(r.stdout + r.stderr, "");
     assert.equal(r.status, 0);
@@ -306,10 +361,19 @@ for (const transport of TRANSPORTS) {
       await transport.run(handler, async (send) => {
         assert.equal((await send("/users/1")).status, 200);
         assert.equal((await send("/users/2")).body, "user 2");
-        assert.equal((await send("/users/3", { method: "POST", body: "abc" })).status, 200);
-        assert.equal((await send("/users/4?x=/y#z", { method: "DELETE" })).status, 200);
+        assert.equal(
+          (await send("/users/3", { method: "POST", body: "abc" })).status,
+          200,
+        );
+        assert.equal(
+          (await send("/users/4?x=/y#z", { method: "DELETE" })).status,
+          200,
+        );
         assert.equal((await send("/nope/42")).status, 404);
-        assert.equal((await send("/status/201", { method: "PUT", body: "" })).status, 201);
+        assert.equal(
+          (await send("/status/201", { method: "PUT", body: "" })).status,
+          201,
+        );
         assert.equal((await send("/status/204")).status, 204);
         assert.equal((await send("/status/302")).status, 302);
         assert.equal((await send("/status/418")).status, 418);
@@ -320,7 +384,12 @@ for (const transport of TRANSPORTS) {
       const fams = await scrape(registry);
       const total = samplesNamed(fams, "http_requests_total");
       const got = Object.fromEntries(
-        total.map((s) => [`${s.labels.method} ${s.labels.status} ${s.labels.handler}`, s.value]),
+        total.map((
+          s,
+        ) => [
+          `${s.labels.method} ${s.labels.status} ${s.labels.handler}`,
+          s.value,
+        ]),
       );
       assert.deepEqual(got, {
         "GET 2xx /users/:id": 2,
@@ -339,25 +408,51 @@ for (const transport of TRANSPORTS) {
         valueIn(fams, `${name}_count`, labels);
       assert.equal(count("http_request_duration_highr_seconds"), 12);
       assert.equal(
-        valueIn(fams, "http_request_duration_highr_seconds_bucket", { le: "+Inf" }),
+        valueIn(fams, "http_request_duration_highr_seconds_bucket", {
+          le: "+Inf",
+        }),
         12,
       );
       assert.equal(
-        count("http_request_duration_seconds", { method: "GET", handler: "/users/:id" }),
+        count("http_request_duration_seconds", {
+          method: "GET",
+          handler: "/users/:id",
+        }),
         2,
       );
-      assert.equal(count("http_request_duration_seconds", { method: "GET", handler: "none" }), 1);
       assert.equal(
-        count("http_request_duration_seconds", { method: "GET", handler: "/status/:code" }),
+        count("http_request_duration_seconds", {
+          method: "GET",
+          handler: "none",
+        }),
+        1,
+      );
+      assert.equal(
+        count("http_request_duration_seconds", {
+          method: "GET",
+          handler: "/status/:code",
+        }),
         4,
       );
       assert.equal(
-        count("http_request_duration_seconds", { method: "OTHER", handler: "/users/:id" }),
+        count("http_request_duration_seconds", {
+          method: "OTHER",
+          handler: "/users/:id",
+        }),
         1,
       );
-      assert.equal(samplesNamed(fams, "http_request_duration_seconds_count").length, 8);
-      assert.equal(count("http_request_size_bytes", { handler: "/users/:id" }), 6);
-      assert.equal(count("http_request_size_bytes", { handler: "/status/:code" }), 5);
+      assert.equal(
+        samplesNamed(fams, "http_request_duration_seconds_count").length,
+        8,
+      );
+      assert.equal(
+        count("http_request_size_bytes", { handler: "/users/:id" }),
+        6,
+      );
+      assert.equal(
+        count("http_request_size_bytes", { handler: "/status/:code" }),
+        5,
+      );
       assert.equal(count("http_response_size_bytes", { handler: "none" }), 1);
       assert.equal(valueIn(fams, "http_requests_inprogress"), 0);
       // Raw paths never become label values.
@@ -370,7 +465,9 @@ for (const transport of TRANSPORTS) {
     it("keeps exact status codes with groupStatusCodes: false", async () => {
       const { registry, handler } = wrap({ groupStatusCodes: false });
       await transport.run(handler, async (send) => {
-        for (const code of [200, 201, 302, 404, 503, 503]) await send(`/status/${code}`);
+        for (const code of [200, 201, 302, 404, 503, 503]) {
+          await send(`/status/${code}`);
+        }
         await send("/nope");
       });
       const fams = await scrape(registry);
@@ -397,36 +494,68 @@ for (const transport of TRANSPORTS) {
           (await send("/echo", { method: "POST", body: "hello world" })).body,
           "hello world",
         );
-        assert.equal((await send("/echo", { method: "POST", body: "é€" })).body, "é€");
+        assert.equal(
+          (await send("/echo", { method: "POST", body: "é€" })).body,
+          "é€",
+        );
         // A GET carries no Content-Length, and /echo answers "Content-Length: 0".
         await send("/echo");
       });
       const fams = await scrape(registry);
       // "hello world" is 11 bytes; "é€" is 2 + 3 bytes of UTF-8.
-      assert.equal(valueIn(fams, "http_request_size_bytes_sum", { handler: "/echo" }), 16);
-      assert.equal(valueIn(fams, "http_request_size_bytes_count", { handler: "/echo" }), 3);
-      assert.equal(valueIn(fams, "http_response_size_bytes_sum", { handler: "/echo" }), 16);
-      assert.equal(valueIn(fams, "http_response_size_bytes_count", { handler: "/echo" }), 3);
+      assert.equal(
+        valueIn(fams, "http_request_size_bytes_sum", { handler: "/echo" }),
+        16,
+      );
+      assert.equal(
+        valueIn(fams, "http_request_size_bytes_count", { handler: "/echo" }),
+        3,
+      );
+      assert.equal(
+        valueIn(fams, "http_response_size_bytes_sum", { handler: "/echo" }),
+        16,
+      );
+      assert.equal(
+        valueIn(fams, "http_response_size_bytes_count", { handler: "/echo" }),
+        3,
+      );
     });
 
     it("response sizes without Content-Length are the body bytes sent: text, JSON, bytes, blobs, streams", async () => {
-      const { registry, handler } = wrap({ routes: Object.keys(SIZED_BODIES) }, sizedApp);
+      const { registry, handler } = wrap(
+        { routes: Object.keys(SIZED_BODIES) },
+        sizedApp,
+      );
       await transport.run(handler, async (send) => {
         for (const [path, body] of Object.entries(SIZED_BODIES)) {
           const res = await send(path);
           assert.equal(res.status, path === "/sized/created" ? 201 : 200, path);
-          assert.equal(new TextEncoder().encode(res.body).byteLength, body, path);
+          assert.equal(
+            new TextEncoder().encode(res.body).byteLength,
+            body,
+            path,
+          );
         }
         // Status and headers survive the counting copy.
-        assert.equal((await send("/sized/created")).headers.get("x-kept"), "yes");
+        assert.equal(
+          (await send("/sized/created")).headers.get("x-kept"),
+          "yes",
+        );
         // A server sends no body for HEAD, whatever the handler returned: it counts 0.
-        assert.equal((await send("/sized/text", { method: "HEAD" })).status, 200);
+        assert.equal(
+          (await send("/sized/text", { method: "HEAD" })).status,
+          200,
+        );
       });
       const fams = await scrape(registry);
       for (const [path, bytes] of Object.entries(SIZED_BODIES)) {
         const sent = path === "/sized/text" || path === "/sized/created" ? 2 : 1; // HEAD, twice
         const handler = { handler: path };
-        assert.equal(valueIn(fams, "http_response_size_bytes_count", handler), sent, path);
+        assert.equal(
+          valueIn(fams, "http_response_size_bytes_count", handler),
+          sent,
+          path,
+        );
         assert.equal(
           valueIn(fams, "http_response_size_bytes_sum", handler),
           path === "/sized/created" ? 2 * bytes : bytes,
@@ -434,7 +563,11 @@ for (const transport of TRANSPORTS) {
         );
       }
       assert.equal(
-        valueIn(fams, "http_requests_total", requests("GET", "2xx", "/sized/created")),
+        valueIn(
+          fams,
+          "http_requests_total",
+          requests("GET", "2xx", "/sized/created"),
+        ),
         2,
       );
     });
@@ -443,17 +576,27 @@ for (const transport of TRANSPORTS) {
       const release = gate();
       let entered = 0;
       const arrived = [gate(), gate()];
-      const app = makeApp({ entered: () => arrived[entered++]?.open(), release: release.promise });
+      const app = makeApp({
+        entered: () => arrived[entered++]?.open(),
+        release: release.promise,
+      });
       const { registry, handler } = wrap({}, app);
       await transport.run(handler, async (send) => {
         const first = send("/slow");
         const second = send("/slow");
         try {
           await Promise.all(arrived.map((g) => g.promise));
-          assert.equal(valueIn(await scrape(registry), "http_requests_inprogress"), 2);
+          assert.equal(
+            valueIn(await scrape(registry), "http_requests_inprogress"),
+            2,
+          );
           // Finished requests are not counted until they finish.
           assert.equal(
-            valueIn(await scrape(registry), "http_requests_total", requests("GET", "2xx", "/slow")),
+            valueIn(
+              await scrape(registry),
+              "http_requests_total",
+              requests("GET", "2xx", "/slow"),
+            ),
             undefined,
           );
         } finally {
@@ -464,7 +607,10 @@ for (const transport of TRANSPORTS) {
       });
       const fams = await scrape(registry);
       assert.equal(valueIn(fams, "http_requests_inprogress"), 0);
-      assert.equal(valueIn(fams, "http_requests_total", requests("GET", "2xx", "/slow")), 2);
+      assert.equal(
+        valueIn(fams, "http_requests_total", requests("GET", "2xx", "/slow")),
+        2,
+      );
     });
 
     it("a throwing handler: 500, onError gets the error, counted as 5xx, server stays up", async () => {
@@ -477,7 +623,10 @@ for (const transport of TRANSPORTS) {
       await transport.run(handler, async (send) => {
         const res = await send("/throw", { method: "POST", body: "x" });
         assert.equal(res.status, 500);
-        assert.ok(!res.body.includes("boom"), "the error message is not sent to the client");
+        assert.ok(
+          !res.body.includes("boom"),
+          "the error message is not sent to the client",
+        );
         // The same server keeps serving.
         assert.equal((await send("/users/7")).body, "user 7");
         assert.equal((await send("/throw")).status, 500);
@@ -491,15 +640,25 @@ for (const transport of TRANSPORTS) {
       assert.equal(errors[1].method, "GET");
       assert.deepEqual(
         records.map((r) => [r.method, r.handler, r.status]),
-        [["POST", "/throw", 500], ["GET", "/users/:id", 200], ["GET", "/throw", 500], [
+        [["POST", "/throw", 500], ["GET", "/users/:id", 200], [
+          "GET",
+          "/throw",
+          500,
+        ], [
           "GET",
           "/",
           200,
         ]],
       );
       const fams = await scrape(registry);
-      assert.equal(valueIn(fams, "http_requests_total", requests("POST", "5xx", "/throw")), 1);
-      assert.equal(valueIn(fams, "http_requests_total", requests("GET", "5xx", "/throw")), 1);
+      assert.equal(
+        valueIn(fams, "http_requests_total", requests("POST", "5xx", "/throw")),
+        1,
+      );
+      assert.equal(
+        valueIn(fams, "http_requests_total", requests("GET", "5xx", "/throw")),
+        1,
+      );
       assert.equal(valueIn(fams, "http_requests_inprogress"), 0);
     });
 
@@ -518,10 +677,15 @@ for (const transport of TRANSPORTS) {
       assert.deepEqual(records.map((r) => r.handler), ["/users/:id"]);
       const fams = await scrape(registry);
       const handlers = new Set(
-        fams.flatMap((f) => f.samples.map((s) => s.labels.handler)).filter((h) => h !== undefined),
+        fams.flatMap((f) => f.samples.map((s) => s.labels.handler)).filter((
+          h,
+        ) => h !== undefined),
       );
       assert.deepEqual([...handlers], ["/users/:id"]);
-      assert.equal(valueIn(fams, "http_request_duration_highr_seconds_count"), 1);
+      assert.equal(
+        valueIn(fams, "http_request_duration_highr_seconds_count"),
+        1,
+      );
     });
   });
 }
@@ -537,7 +701,10 @@ describe("instrument: options and edge cases", () => {
     assert.equal(r.method, "PUT");
     assert.equal(r.status, 201);
     const fams = await scrape(registry);
-    assert.equal(valueIn(fams, "http_request_duration_highr_seconds_sum"), r.seconds);
+    assert.equal(
+      valueIn(fams, "http_request_duration_highr_seconds_sum"),
+      r.seconds,
+    );
     assert.equal(
       valueIn(fams, "http_request_duration_seconds_sum", {
         method: "PUT",
@@ -556,7 +723,11 @@ describe("instrument: options and edge cases", () => {
     await handler(wireLike("/"));
     const fams = await scrape(registry);
     const bucket = (le: string) =>
-      valueIn(fams, "http_request_duration_seconds_bucket", { method: "GET", handler: "/", le });
+      valueIn(fams, "http_request_duration_seconds_bucket", {
+        method: "GET",
+        handler: "/",
+        le,
+      });
     assert.equal(bucket("0.1"), 0);
     assert.equal(bucket("+Inf"), 1);
     assert.ok(valueIn(fams, "http_request_duration_highr_seconds_sum")! >= 0.1);
@@ -588,7 +759,10 @@ describe("instrument: options and edge cases", () => {
     const sync = instrument((): Response => {
       throw new TypeError("sync");
     }, opts);
-    const rejected = instrument(() => Promise.reject(new SyntaxError("async")), opts);
+    const rejected = instrument(
+      () => Promise.reject(new SyntaxError("async")),
+      opts,
+    );
     const notResponse = instrument(() => "hello" as unknown as Response, opts);
     for (const h of [sync, rejected, notResponse]) {
       const res = await h(wireLike("/"));
@@ -600,7 +774,11 @@ describe("instrument: options and edge cases", () => {
       ["TypeError", "SyntaxError", "TypeError"],
     );
     assert.equal(
-      valueIn(await scrape(registry), "http_requests_total", requests("GET", "5xx", "/")),
+      valueIn(
+        await scrape(registry),
+        "http_requests_total",
+        requests("GET", "5xx", "/"),
+      ),
       3,
     );
   });
@@ -624,8 +802,18 @@ describe("instrument: options and edge cases", () => {
       assert.equal(b.status, 200);
       assert.equal(await b.text(), "user 1");
       const fams = await scrape(registry);
-      assert.equal(valueIn(fams, "http_requests_total", requests("GET", "5xx", "/throw")), 1);
-      assert.equal(valueIn(fams, "http_requests_total", requests("GET", "2xx", "/users/:id")), 1);
+      assert.equal(
+        valueIn(fams, "http_requests_total", requests("GET", "5xx", "/throw")),
+        1,
+      );
+      assert.equal(
+        valueIn(
+          fams,
+          "http_requests_total",
+          requests("GET", "2xx", "/users/:id"),
+        ),
+        1,
+      );
     } finally {
       console.error = original;
     }
@@ -636,13 +824,19 @@ describe("instrument: options and edge cases", () => {
     const logged: string[] = [];
     const registry = new Registry({ log: (m) => logged.push(m) });
     const handler = instrument(makeApp(), { registry, routes: ROUTES });
-    for (let i = 0; i < 3; i++) assert.equal((await handler(wireLike("/throw"))).status, 500);
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await handler(wireLike("/throw"))).status, 500);
+    }
     assert.equal(logged.length, 1, `logged: ${JSON.stringify(logged)}`);
     assert.match(logged[0], /"\/throw" threw RangeError/);
     // The message may carry anything (a token in a URL): only the class is named.
     assert.doesNotMatch(logged[0], /boom from/);
     assert.equal(
-      valueIn(await scrape(registry), "http_requests_total", requests("GET", "5xx", "/throw")),
+      valueIn(
+        await scrape(registry),
+        "http_requests_total",
+        requests("GET", "5xx", "/throw"),
+      ),
       3,
     );
   });
@@ -660,7 +854,10 @@ describe("instrument: options and edge cases", () => {
     }
     assert.equal(logged.length, 1);
     assert.equal(logged[0].length, 1);
-    assert.match(String(logged[0][0]), /^\[metrics\] handler for "\/throw" threw RangeError/);
+    assert.match(
+      String(logged[0][0]),
+      /^\[metrics\] handler for "\/throw" threw RangeError/,
+    );
   });
 
   it("a metric at its series cap: each request past it is counted as folded, none is cached", async () => {
@@ -678,14 +875,27 @@ describe("instrument: options and edge cases", () => {
     await handler(wireLike("/users/1"));
     for (let i = 0; i < 5; i++) await handler(wireLike("/echo"));
     const fams = await scrape(registry);
-    const over = { method: "__overflow__", status: "__overflow__", handler: "__overflow__" };
+    const over = {
+      method: "__overflow__",
+      status: "__overflow__",
+      handler: "__overflow__",
+    };
     assert.equal(valueIn(fams, "http_requests_total", over), 5);
     assert.equal(
-      valueIn(fams, "metrics_series_overflow_total", { metric: "http_requests_total" }),
+      valueIn(fams, "metrics_series_overflow_total", {
+        metric: "http_requests_total",
+      }),
       5,
     );
     // The routes bound before the cap keep their own series.
-    assert.equal(valueIn(fams, "http_requests_total", requests("GET", "2xx", "/users/:id")), 1);
+    assert.equal(
+      valueIn(
+        fams,
+        "http_requests_total",
+        requests("GET", "2xx", "/users/:id"),
+      ),
+      1,
+    );
   });
 
   it("extra arguments (Deno's info, Bun's server) reach the handler", async () => {
@@ -705,11 +915,19 @@ describe("instrument: options and edge cases", () => {
   it("an invalid Content-Length counts as 0", async () => {
     const { registry, handler } = wrap();
     for (const cl of ["abc", "-5", "1e400"]) {
-      await handler(new Request(ORIGIN + "/", { headers: { "content-length": cl } }));
+      await handler(
+        new Request(ORIGIN + "/", { headers: { "content-length": cl } }),
+      );
     }
     const fams = await scrape(registry);
-    assert.equal(valueIn(fams, "http_request_size_bytes_sum", { handler: "/" }), 0);
-    assert.equal(valueIn(fams, "http_request_size_bytes_count", { handler: "/" }), 3);
+    assert.equal(
+      valueIn(fams, "http_request_size_bytes_sum", { handler: "/" }),
+      0,
+    );
+    assert.equal(
+      valueIn(fams, "http_request_size_bytes_count", { handler: "/" }),
+      3,
+    );
   });
 
   it("rejects a handler that is not a function and bad excludedHandlers", () => {
@@ -722,13 +940,20 @@ describe("instrument: options and edge cases", () => {
 });
 
 /** `promise`'s value, or a rejection after `ms` (a bound so that a broken wrapper fails the test instead of hanging it). */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+async function within<T>(
+  promise: Promise<T>,
+  ms: number,
+  what: string,
+): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     return await Promise.race([
       promise,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what} did not happen`)), ms);
+        timer = setTimeout(
+          () => reject(new Error(`${what} did not happen`)),
+          ms,
+        );
       }),
     ]);
   } finally {
@@ -754,7 +979,7 @@ describe("instrument: response sizes, edge cases", () => {
     count: valueIn(fams, "http_response_size_bytes_count", { handler }),
   });
 
-  it("a synchronous handler still gets a synchronous answer, counted or not", async () => {
+  it("a synchronous handler gets a synchronous answer when the size is known; a body in memory is answered as bytes", async () => {
     const registry = new Registry();
     let original: Response | undefined;
     const handler = instrument((request: Request) => {
@@ -763,22 +988,89 @@ describe("instrument: response sizes, edge cases", () => {
         ? new Response("abc", { headers: { "Content-Length": "3" } })
         : path === "/none"
         ? new Response(null, { status: 204 })
-        : new Response("abc");
+        : new Response("abc", { status: 203, headers: { "X-Kept": "1" } });
       return original;
     }, { registry, routes: ["/known", "/none", "/counted"] });
     const known = handler(wireLike("/known"));
-    assert.ok(known instanceof Response);
-    assert.equal(known, original, "Content-Length set: the handler's own response, not a copy");
+    assert.equal(
+      known,
+      original,
+      "Content-Length set: the handler's own response, synchronously",
+    );
     const none = handler(wireLike("/none"));
-    assert.equal(none, original, "no body: the handler's own response");
-    const counted = handler(wireLike("/counted"));
-    assert.ok(counted instanceof Response, "a counting copy, answered synchronously");
-    assert.notEqual(counted, original);
-    assert.equal(await (counted as Response).text(), "abc");
+    assert.equal(
+      none,
+      original,
+      "no body: the handler's own response, synchronously",
+    );
+    const pending = handler(wireLike("/counted"));
+    assert.ok(
+      pending instanceof Promise,
+      "a body of unknown length is read first",
+    );
+    const counted = await pending;
+    // Measured before the client reads anything: the body was already in memory.
+    assert.deepEqual(sizeOf(await scrape(registry), "/counted"), { sum: 3, count: 1 });
+    assert.equal(counted.status, 203);
+    assert.equal(counted.headers.get("x-kept"), "1");
+    assert.equal(await counted.text(), "abc");
     const fams = await scrape(registry);
     assert.deepEqual(sizeOf(fams, "/known"), { sum: 3, count: 1 });
     assert.deepEqual(sizeOf(fams, "/none"), { sum: 0, count: 1 });
     assert.deepEqual(sizeOf(fams, "/counted"), { sum: 3, count: 1 });
+  });
+
+  it(`on a real ${runtime} server, a body in memory keeps its Content-Length; a stream stays a stream`, async () => {
+    const registry = new Registry();
+    const release = gate();
+    const handler = instrument((request: Request) => {
+      if (new URL(request.url).pathname === "/text") {
+        return Response.json({ hello: "world" });
+      }
+      let step = 0;
+      return new Response(
+        new ReadableStream<Uint8Array>({
+          async pull(controller) {
+            if (step++ === 0) {
+              controller.enqueue(new TextEncoder().encode("head\n"));
+            } else {
+              await release.promise;
+              controller.enqueue(new TextEncoder().encode("tail\n"));
+              controller.close();
+            }
+          },
+        }),
+      );
+    }, { registry, routes: ["/text", "/stream"] });
+    const server = await serveOnLoopback(handler);
+    try {
+      const text = await fetch(server.origin + "/text");
+      assert.equal(text.headers.get("content-length"), "17");
+      assert.equal(await text.text(), '{"hello":"world"}');
+      // The headers and the first chunk arrive while the stream still waits.
+      const stream = await fetch(server.origin + "/stream");
+      const reader = stream.body!.getReader();
+      assert.equal(
+        new TextDecoder().decode((await reader.read()).value),
+        "head\n",
+      );
+      assert.equal(sizeOf(await scrape(registry), "/stream").count, 0, "not ended yet");
+      release.open();
+      let rest = "";
+      for (let r = await reader.read(); !r.done; r = await reader.read()) {
+        rest += new TextDecoder().decode(r.value);
+      }
+      assert.equal(rest, "tail\n");
+      const fams = await scrapeUntil(
+        registry,
+        (f) => sizeOf(f, "/stream").count === 1,
+      );
+      assert.deepEqual(sizeOf(fams, "/text"), { sum: 17, count: 1 });
+      assert.deepEqual(sizeOf(fams, "/stream"), { sum: 10, count: 1 });
+    } finally {
+      release.open(); // a failed assertion must not leave the response open
+      await server.close();
+    }
   });
 
   it("a body that fails midway counts the bytes read before it failed", async () => {
@@ -864,7 +1156,10 @@ describe("instrument: response sizes, edge cases", () => {
       await within(cancelled.promise, 5000, "the server's cancel");
       const fams = await scrapeUntil(registry, (f) => sizeOf(f).count === 1);
       assert.deepEqual(sizeOf(fams), { sum: 12, count: 1 });
-      assert.equal(valueIn(fams, "http_requests_total", requests("GET", "2xx", "/")), 1);
+      assert.equal(
+        valueIn(fams, "http_requests_total", requests("GET", "2xx", "/")),
+        1,
+      );
     } finally {
       await server.close();
     }
@@ -889,9 +1184,26 @@ describe("instrument: the route option and option keys", () => {
     await handler(wireLike("/other"));
     assert.equal(seen.length, 3);
     const fams = await scrape(registry);
-    assert.equal(valueIn(fams, "http_requests_total", requests("GET", "2xx", "/users/{id}")), 1);
-    assert.equal(valueIn(fams, "http_requests_total", requests("POST", "2xx", "/users/{id}")), 1);
-    assert.equal(valueIn(fams, "http_requests_total", requests("GET", "2xx", "none")), 1);
+    assert.equal(
+      valueIn(
+        fams,
+        "http_requests_total",
+        requests("GET", "2xx", "/users/{id}"),
+      ),
+      1,
+    );
+    assert.equal(
+      valueIn(
+        fams,
+        "http_requests_total",
+        requests("POST", "2xx", "/users/{id}"),
+      ),
+      1,
+    );
+    assert.equal(
+      valueIn(fams, "http_requests_total", requests("GET", "2xx", "none")),
+      1,
+    );
   });
 
   it("excludedHandlers applies to the route option's labels", async () => {
@@ -904,7 +1216,10 @@ describe("instrument: the route option and option keys", () => {
     await handler(wireLike("/metrics"));
     await handler(wireLike("/x"));
     const fams = await scrape(registry);
-    assert.equal(valueIn(fams, "http_requests_total", requests("GET", "2xx", "/app")), 1);
+    assert.equal(
+      valueIn(fams, "http_requests_total", requests("GET", "2xx", "/app")),
+      1,
+    );
     assert.equal(valueIn(fams, "http_request_duration_highr_seconds_count"), 1);
   });
 
@@ -930,22 +1245,41 @@ describe("instrument: the route option and option keys", () => {
     assert.doesNotMatch(logged[0], /secret-token/);
     assert.match(logged[1], /route option returned number/);
     const fams = await scrape(registry);
-    assert.equal(valueIn(fams, "http_requests_total", requests("GET", "2xx", "none")), 6);
-    assert.equal(valueIn(fams, "http_requests_total", requests("GET", "2xx", "/fine")), 3);
+    assert.equal(
+      valueIn(fams, "http_requests_total", requests("GET", "2xx", "none")),
+      6,
+    );
+    assert.equal(
+      valueIn(fams, "http_requests_total", requests("GET", "2xx", "/fine")),
+      3,
+    );
   });
 
   it("routes and route together, or a route that is not a function, are a TypeError", () => {
     const app = () => new Response("ok");
     assert.throws(
-      () => instrument(app, { registry: new Registry(), routes: ["/"], route: () => "/" }),
+      () =>
+        instrument(app, {
+          registry: new Registry(),
+          routes: ["/"],
+          route: () => "/",
+        }),
       /instrument: give routes or route, not both/,
     );
     assert.throws(
-      () => instrument(app, { registry: new Registry(), route: "/users/:id" as never }),
+      () =>
+        instrument(app, {
+          registry: new Registry(),
+          route: "/users/:id" as never,
+        }),
       (e: unknown) => e instanceof TypeError && /route must be a function/.test(e.message),
     );
     assert.throws(
-      () => instrument(app, { registry: new Registry(), routes: "/users/:id" as never }),
+      () =>
+        instrument(app, {
+          registry: new Registry(),
+          routes: "/users/:id" as never,
+        }),
       TypeError,
     );
   });
@@ -959,15 +1293,22 @@ describe("instrument: the route option and option keys", () => {
         { excludeHandlers: [] },
         /unknown option "excludeHandlers" \(did you mean "excludedHandlers"\?\)/,
       ],
-      [{ registers: [registry] }, /unknown option "registers" \(did you mean "registry"\?\)/],
-      [{ onrequest: () => {} }, /unknown option "onrequest" \(did you mean "onRequest"\?\)/],
+      [
+        { registers: [registry] },
+        /unknown option "registers" \(did you mean "registry"\?\)/,
+      ],
+      [
+        { onrequest: () => {} },
+        /unknown option "onrequest" \(did you mean "onRequest"\?\)/,
+      ],
       [{ groupStatusCode: false }, /did you mean "groupStatusCodes"/],
     ];
     for (const [extra, message] of cases) {
       assert.throws(
         () => instrument(app, { registry, ...extra } as InstrumentOptions),
         (e: unknown) =>
-          e instanceof TypeError && e.message.startsWith("instrument: ") && message.test(e.message),
+          e instanceof TypeError && e.message.startsWith("instrument: ") &&
+          message.test(e.message),
         JSON.stringify(Object.keys(extra)),
       );
     }
@@ -977,7 +1318,10 @@ describe("instrument: the route option and option keys", () => {
     );
     assert.equal(registry.getAll().length, 0);
     assert.throws(() => instrument(app, null as never), TypeError);
-    assert.throws(() => instrument(app, { onError: "log" as never }), /onError must be a function/);
+    assert.throws(
+      () => instrument(app, { onError: "log" as never }),
+      /onError must be a function/,
+    );
   });
 });
 
@@ -996,12 +1340,23 @@ function scannerPaths(n: number, seed: number): string[] {
     }
     return s;
   };
-  const known = ["wp-admin", "phpmyadmin", ".env", ".git", "cgi-bin", "users", "admin", "etc"];
+  const known = [
+    "wp-admin",
+    "phpmyadmin",
+    ".env",
+    ".git",
+    "cgi-bin",
+    "users",
+    "admin",
+    "etc",
+  ];
   const out: string[] = [];
   for (let i = 0; i < n; i++) {
     const depth = 1 + Math.floor(rand() * 5);
     const parts = [];
-    for (let d = 0; d < depth; d++) parts.push(rand() < 0.3 ? pick(known) : segment());
+    for (let d = 0; d < depth; d++) {
+      parts.push(rand() < 0.3 ? pick(known) : segment());
+    }
     // Template-shaped paths too: /users/<random> matches /users/:id.
     if (rand() < 0.2) parts.splice(0, parts.length, "users", segment());
     let path = "/" + parts.join("/");
@@ -1023,7 +1378,10 @@ describe("instrument: a scan of random paths", () => {
     const server = await serveOnLoopback(handler);
     try {
       const hit = async (method: string, path: string) => {
-        const res = await fetch(server.origin + path, { method, redirect: "manual" });
+        const res = await fetch(server.origin + path, {
+          method,
+          redirect: "manual",
+        });
         await res.body?.cancel();
         return res.status;
       };
@@ -1044,9 +1402,14 @@ describe("instrument: a scan of random paths", () => {
       const fams = await scrape(registry);
       assert.deepEqual([...seriesKeys(fams)].sort(), [...before].sort());
       let sent = 0;
-      for (const s of samplesNamed(fams, "http_requests_total")) sent += s.value;
+      for (const s of samplesNamed(fams, "http_requests_total")) {
+        sent += s.value;
+      }
       assert.equal(sent, 1000 + 2 * methods.length);
-      assert.equal(valueIn(fams, "http_request_duration_highr_seconds_count"), sent);
+      assert.equal(
+        valueIn(fams, "http_request_duration_highr_seconds_count"),
+        sent,
+      );
     } finally {
       await server.close();
     }

@@ -43,7 +43,10 @@ describe("createRecorder", () => {
       onRequest: true,
       onError: true,
     };
-    assert.deepEqual([...RECORDING_OPTION_KEYS].sort(), Object.keys(every).sort());
+    assert.deepEqual(
+      [...RECORDING_OPTION_KEYS].sort(),
+      Object.keys(every).sort(),
+    );
   });
 
   it("two recorders on one registry (instrument and a middleware) write the same series", async () => {
@@ -55,8 +58,18 @@ describe("createRecorder", () => {
     a.responseSize("/users/:id", 10);
     b.responseSize("/users/:id", 5);
     const fams = await scrape(registry);
-    assert.equal(valueIn(fams, "http_requests_total", requests("GET", "2xx", "/users/:id")), 2);
-    assert.equal(valueIn(fams, "http_response_size_bytes_sum", { handler: "/users/:id" }), 15);
+    assert.equal(
+      valueIn(
+        fams,
+        "http_requests_total",
+        requests("GET", "2xx", "/users/:id"),
+      ),
+      2,
+    );
+    assert.equal(
+      valueIn(fams, "http_response_size_bytes_sum", { handler: "/users/:id" }),
+      15,
+    );
     assert.equal(valueIn(fams, "http_request_duration_highr_seconds_count"), 2);
   });
 
@@ -65,15 +78,24 @@ describe("createRecorder", () => {
     const rec = createRecorder({ registry }, "test");
     const first = rec.start();
     const second = rec.start();
-    assert.equal(valueIn(await scrape(registry), "http_requests_inprogress"), 2);
+    assert.equal(
+      valueIn(await scrape(registry), "http_requests_inprogress"),
+      2,
+    );
     const seconds = rec.finish("/a", "POST", 200, first, 123);
     rec.finish("/a", "POST", 200, second, 7);
     const fams = await scrape(registry);
     assert.equal(valueIn(fams, "http_requests_inprogress"), 0);
     assert.ok(seconds >= 0 && seconds < 60, `seconds ${seconds}`);
-    assert.equal(valueIn(fams, "http_request_size_bytes_sum", { handler: "/a" }), 130);
     assert.equal(
-      valueIn(fams, "http_request_duration_seconds_count", { method: "POST", handler: "/a" }),
+      valueIn(fams, "http_request_size_bytes_sum", { handler: "/a" }),
+      130,
+    );
+    assert.equal(
+      valueIn(fams, "http_request_duration_seconds_count", {
+        method: "POST",
+        handler: "/a",
+      }),
       2,
     );
   });
@@ -89,13 +111,21 @@ describe("createRecorder", () => {
   it("methods are labelled by methodLabel: random methods add no series and no cache entries", async () => {
     const registry = new Registry();
     const records: RequestRecord[] = [];
-    const rec = createRecorder({ registry, onRequest: (r) => records.push(r) }, "test");
+    const rec = createRecorder(
+      { registry, onRequest: (r) => records.push(r) },
+      "test",
+    );
     record(rec, "/", "get", 200);
     for (let i = 0; i < 1000; i++) record(rec, "/", `BREW${i}`, 200);
-    assert.deepEqual(records.slice(0, 2).map((r) => r.method), ["GET", "OTHER"]);
+    assert.deepEqual(records.slice(0, 2).map((r) => r.method), [
+      "GET",
+      "OTHER",
+    ]);
     const fams = await scrape(registry);
     assert.deepEqual(
-      samplesNamed(fams, "http_requests_total").map((s) => [s.labels.method, s.value]),
+      samplesNamed(fams, "http_requests_total").map((
+        s,
+      ) => [s.labels.method, s.value]),
       [["GET", 1], ["OTHER", 1000]],
     );
   });
@@ -104,16 +134,26 @@ describe("createRecorder", () => {
     const grouped = new Registry();
     const exact = new Registry();
     const g = createRecorder({ registry: grouped }, "test");
-    const e = createRecorder({ registry: exact, groupStatusCodes: false }, "test");
+    const e = createRecorder(
+      { registry: exact, groupStatusCodes: false },
+      "test",
+    );
     for (const status of [200, 204, 301, 404, 418, 503]) {
       record(g, "/", "GET", status);
       record(e, "/", "GET", status);
     }
     const statuses = async (r: Registry) =>
       Object.fromEntries(
-        samplesNamed(await scrape(r), "http_requests_total").map((s) => [s.labels.status, s.value]),
+        samplesNamed(await scrape(r), "http_requests_total").map((
+          s,
+        ) => [s.labels.status, s.value]),
       );
-    assert.deepEqual(await statuses(grouped), { "2xx": 2, "3xx": 1, "4xx": 2, "5xx": 1 });
+    assert.deepEqual(await statuses(grouped), {
+      "2xx": 2,
+      "3xx": 1,
+      "4xx": 2,
+      "5xx": 1,
+    });
     assert.deepEqual(await statuses(exact), {
       "200": 1,
       "204": 1,
@@ -126,7 +166,10 @@ describe("createRecorder", () => {
 
   it("excluded: exact templates and RegExps", () => {
     const rec = createRecorder(
-      { registry: new Registry(), excludedHandlers: ["/metrics", /^\/internal\//] },
+      {
+        registry: new Registry(),
+        excludedHandlers: ["/metrics", /^\/internal\//],
+      },
       "test",
     );
     assert.equal(rec.excluded("/metrics"), true);
@@ -153,11 +196,19 @@ describe("createRecorder", () => {
     for (let i = 0; i < 4; i++) record(rec, "/b", "GET", 200);
     const fams = await scrape(registry);
     assert.equal(
-      valueIn(fams, "metrics_series_overflow_total", { metric: "http_request_duration_seconds" }),
+      valueIn(fams, "metrics_series_overflow_total", {
+        metric: "http_request_duration_seconds",
+      }),
       4,
     );
-    assert.equal(valueIn(fams, "http_requests_total", requests("GET", "2xx", "/b")), 4);
-    assert.equal(httpMetrics(registry).requests.get(requests("GET", "2xx", "/b")), 4);
+    assert.equal(
+      valueIn(fams, "http_requests_total", requests("GET", "2xx", "/b")),
+      4,
+    );
+    assert.equal(
+      httpMetrics(registry).requests.get(requests("GET", "2xx", "/b")),
+      4,
+    );
     assert.equal(logged.length, 1, "the cap is reported once");
   });
 
@@ -215,7 +266,11 @@ describe("createRecorder", () => {
       /^TypeError: oak middleware: excludedHandlers takes strings and RegExps, got number$/,
     );
     assert.throws(
-      () => createRecorder({ excludedHandlers: "/metrics" as never }, "oak middleware"),
+      () =>
+        createRecorder(
+          { excludedHandlers: "/metrics" as never },
+          "oak middleware",
+        ),
       /oak middleware: excludedHandlers must be an array/,
     );
     assert.throws(
@@ -271,7 +326,11 @@ describe("Recorder.measure", () => {
     const res = new Response("hello", {
       status: 202,
       statusText: "Queued",
-      headers: { "X-A": "1", "Set-Cookie": "a=1", "Content-Type": "text/x-test" },
+      headers: {
+        "X-A": "1",
+        "Set-Cookie": "a=1",
+        "Content-Type": "text/x-test",
+      },
     });
     res.headers.append("Set-Cookie", "b=2");
     const copy = rec.measure("/c", "GET", res);
@@ -288,6 +347,104 @@ describe("Recorder.measure", () => {
   });
 });
 
+describe("Recorder.measureSettled", () => {
+  const setup = () => {
+    const registry = new Registry();
+    const rec = createRecorder({ registry }, "test");
+    const size = async (route = "/") => {
+      const fams = await scrape(registry);
+      return [
+        valueIn(fams, "http_response_size_bytes_sum", { handler: route }),
+        valueIn(fams, "http_response_size_bytes_count", { handler: route }),
+      ];
+    };
+    return { rec, size };
+  };
+  const enc = (s: string) => new TextEncoder().encode(s);
+
+  it("known sizes are answered synchronously, as measure does", async () => {
+    const { rec, size } = setup();
+    const res = new Response("abc", { headers: { "content-length": "3" } });
+    assert.equal(rec.measureSettled("/", "GET", res), res);
+    const head = new Response("abc");
+    assert.equal(rec.measureSettled("/", "HEAD", head), head);
+    assert.deepEqual(await size(), [3, 2]);
+  });
+
+  it("a body already in memory (several chunks too) is read, observed and answered as its bytes", async () => {
+    const { rec, size } = setup();
+    const eager = new Response(
+      new ReadableStream<Uint8Array>({
+        start(c) {
+          c.enqueue(enc("ab"));
+          c.enqueue(enc("cd"));
+          c.enqueue(enc("é"));
+          c.close();
+        },
+      }),
+      { status: 201, headers: { "content-type": "text/x-a" } },
+    );
+    const answer = rec.measureSettled("/", "GET", eager);
+    assert.ok(answer instanceof Promise);
+    const res = await answer;
+    assert.deepEqual(await size(), [6, 1], "observed before anything reads the body");
+    assert.equal(res.status, 201);
+    assert.equal(res.headers.get("content-type"), "text/x-a");
+    assert.equal(await res.text(), "abcdé");
+    for (const body of ["text", new Uint8Array(5), new URLSearchParams("a=1&b=2")]) {
+      await rec.measureSettled("/more", "GET", new Response(body));
+    }
+    assert.deepEqual(await size("/more"), [4 + 5 + 7, 3]);
+  });
+
+  it("a body that waits is streamed from where it stopped: the chunks already read, then the pending read", async () => {
+    const { rec, size } = setup();
+    let resume!: () => void;
+    const waiting = new Promise<void>((r) => resume = r);
+    let pulls = 0;
+    const res = await rec.measureSettled(
+      "/",
+      "GET",
+      new Response(
+        new ReadableStream<Uint8Array>({
+          async pull(c) {
+            pulls++;
+            if (pulls === 1) c.enqueue(enc("first,"));
+            else if (pulls === 2) {
+              await waiting;
+              c.enqueue(enc("second,"));
+            } else c.close();
+          },
+        }),
+      ),
+    );
+    assert.deepEqual(await size(), [undefined, undefined], "not observed while unfinished");
+    const reader = res.body!.getReader();
+    assert.equal(new TextDecoder().decode((await reader.read()).value), "first,");
+    resume();
+    assert.equal(new TextDecoder().decode((await reader.read()).value), "second,");
+    assert.equal((await reader.read()).done, true);
+    assert.deepEqual(await size(), [13, 1]);
+  });
+
+  it("a body that fails at once: the copy fails the same way, and 0 bytes are observed", async () => {
+    const { rec, size } = setup();
+    const res = await rec.measureSettled(
+      "/",
+      "GET",
+      new Response(
+        new ReadableStream<Uint8Array>({
+          pull(c) {
+            c.error(new RangeError("source failed"));
+          },
+        }),
+      ),
+    );
+    await assert.rejects(res.text(), RangeError);
+    assert.deepEqual(await size(), [0, 1]);
+  });
+});
+
 describe("request and header helpers", () => {
   it("lengthHeader: a non-negative finite number, else undefined", () => {
     const h = (v?: string) => new Headers(v === undefined ? {} : { "content-length": v });
@@ -301,7 +458,9 @@ describe("request and header helpers", () => {
   it("requestBytes: 0 for GET and HEAD, Content-Length otherwise (0 when missing)", () => {
     const req = (method: string, length?: string) => ({
       method,
-      headers: new Headers(length === undefined ? {} : { "content-length": length }),
+      headers: new Headers(
+        length === undefined ? {} : { "content-length": length },
+      ),
     });
     assert.equal(requestBytes(req("GET", "5")), 0);
     assert.equal(requestBytes(req("HEAD", "5")), 0);
