@@ -83,7 +83,9 @@ function answeredRoute(c: HonoContext, matched: readonly HonoRoute[], own: numbe
  * (`app.onError`); the status recorded is the one the client gets, and the
  * error is passed to `onError` when given (Hono reports it itself
  * otherwise). Sizes are recorded as `instrument()` records them: the
- * `Content-Length` header, else the bytes of the body as it is sent.
+ * `Content-Length` header, else the body's bytes (a body already in memory,
+ * as `c.text()` and `c.json()` make, is read and answered as bytes, still
+ * sent with a `Content-Length`; a stream is counted as it is sent).
  * `excludedHandlers` match the template: an excluded request is not
  * recorded at all (nor counted in progress, when its route is known before
  * it runs).
@@ -119,13 +121,15 @@ export function honoMetrics(options: RecordingOptions = {}): HonoMiddleware {
   const recorder = createRecorder({ ...options, inProgress: false }, "honoMetrics");
   const inProgress = (options.inProgress ?? true) ? recorder.metrics.inProgress : undefined;
   const reportErrors = options.onError !== undefined;
+  const hasExclusions = (options.excludedHandlers?.length ?? 0) > 0;
 
   return async (c, next) => {
     const req = c.req;
     const own = req.routeIndex;
-    const matched = req.matchedRoutes;
-    const expected = expectedRoute(matched, own);
-    if (expected !== undefined && recorder.excluded(expected)) return await next();
+    if (hasExclusions) {
+      const expected = expectedRoute(req.matchedRoutes, own);
+      if (expected !== undefined && recorder.excluded(expected)) return await next();
+    }
     const request = req.raw;
     const method = request.method;
     inProgress?.inc();
@@ -137,7 +141,7 @@ export function honoMetrics(options: RecordingOptions = {}): HonoMiddleware {
       // error handler; what reaches here is a non-Error throw, or an error
       // handler that threw: Hono rejects, and the server answers 500.
       inProgress?.dec();
-      const route = answeredRoute(c, matched, own);
+      const route = answeredRoute(c, req.matchedRoutes, own);
       if (!recorder.excluded(route)) {
         if (reportErrors) recorder.error(route, method, error);
         recorder.finish(route, method, 500, start, requestBytes(request));
@@ -146,12 +150,19 @@ export function honoMetrics(options: RecordingOptions = {}): HonoMiddleware {
       throw error;
     }
     inProgress?.dec();
-    const route = answeredRoute(c, matched, own);
+    const route = answeredRoute(c, req.matchedRoutes, own);
     if (recorder.excluded(route)) return;
     const response = c.res;
     if (reportErrors && c.error !== undefined) recorder.error(route, method, c.error);
     recorder.finish(route, method, response.status, start, requestBytes(request));
-    const measured = recorder.measure(route, method, response);
-    if (measured !== response) c.res = measured;
+    const sized = recorder.measureSettled(route, method, response);
+    const measured = sized instanceof Response ? sized : await sized;
+    if (measured !== response) {
+      // Hono's res setter rebuilds a response that replaces another (a new
+      // Response over the body, the old headers merged in): the copy has
+      // them already, so clear first and the copy is set as it is.
+      (c as { res: Response | undefined }).res = undefined;
+      c.res = measured;
+    }
   };
 }

@@ -320,7 +320,11 @@ describe("honoMetrics (real Hono 4 over HTTP on 127.0.0.1)", () => {
     await serve(app, async (origin) => {
       await send(origin, "/users/3", { method: "POST", body: "héllo" }); // 6 bytes in, '{"got":"héllo"}' 16 out
       await send(origin, "/users/3", { method: "POST", body: "" });
-      await send(origin, "/users/12"); // "user 12": 7 bytes
+      // Hono sets no Content-Length; the size is read from the body, which
+      // is still sent with one (not chunked).
+      const user = await send(origin, "/users/12"); // "user 12": 7 bytes
+      assert.equal(user.headers.get("content-length"), "7");
+      assert.equal(user.headers.get("x-app"), "1");
       await send(origin, "/users/12", { method: "HEAD" }); // no body sent
       const fams = await scrapeUrl(origin + "/metrics");
       assert.deepEqual(

@@ -1,0 +1,95 @@
+/**
+ * What HTTP metrics middleware costs a Hono request, in process (no
+ * network): `GET /users/:id` through `app.fetch(new Request(...))`, body
+ * read, with
+ *
+ * - plain Hono (the baseline),
+ * - Hono + `@hono/prometheus` (prom-client underneath; its default
+ *   `http_requests_total` and `http_request_duration_seconds`, no sizes),
+ * - Hono + `honoMetrics` (this package: the six families of `instrument()`,
+ *   response sizes included),
+ * - and, for reference, Hono + an empty `async (c, next) => await next()`:
+ *   what any middleware costs (an app whose only match is the handler takes
+ *   a fast path that skips Hono's `compose`).
+ *
+ * Two groups: the handler answers `c.text(...)`, which carries no
+ * `Content-Length`, so `honoMetrics` reads the body to learn its size (the
+ * recorder's `measureSettled`); and the same handler setting
+ * `Content-Length`, where the size is the header's. Each app has one
+ * middleware registered with `app.use`, as each library documents. The
+ * overhead of a middleware is its time minus plain Hono's in the same
+ * group; the README reports ours as a fraction of `@hono/prometheus`'s
+ * (target: at most 1/3).
+ *
+ * Run: `deno bench --allow-read --allow-env --allow-sys bench/http_frameworks.bench.ts`
+ * (also part of `deno task bench`); one group per process, as the README's
+ * table was made: add `--filter "[c.text]"` or `--filter "[Content-Length]"`.
+ *
+ * @module
+ */
+
+import { Hono, type MiddlewareHandler } from "npm:hono@4";
+import { prometheus } from "npm:@hono/prometheus@1";
+import client from "npm:prom-client@15.1.3";
+import { Registry } from "../src/mod.ts";
+import { honoMetrics } from "../src/http/mod.ts";
+
+/** Requests per benchmark iteration, so each iteration is long enough to be timed on its own (see _rows.ts). */
+const BATCH = 100;
+const requests = Array.from(
+  { length: BATCH },
+  (_, i) => new Request(`http://localhost/users/${i % 10}`),
+);
+
+/** The apps of one group: the same route, with each middleware (or none). */
+function group(sized: boolean) {
+  const app = (middleware?: MiddlewareHandler) => {
+    const hono = new Hono();
+    if (middleware !== undefined) hono.use(middleware);
+    return hono.get("/users/:id", (c) => {
+      const body = `user ${c.req.param("id")}`;
+      return sized ? c.text(body, 200, { "Content-Length": String(body.length) }) : c.text(body);
+    });
+  };
+  const peerRegistry = new client.Registry();
+  return {
+    peerRegistry,
+    plain: app(),
+    empty: app(async (_c, next) => await next()),
+    peer: app(prometheus({ registry: peerRegistry }).registerMetrics),
+    ours: app(honoMetrics({ registry: new Registry() })),
+  };
+}
+
+async function run(app: Hono): Promise<void> {
+  for (const request of requests) {
+    const res = await app.fetch(request);
+    if (res.status !== 200) throw new Error(`status ${res.status}`);
+    await res.arrayBuffer();
+  }
+}
+
+for (const sized of [false, true]) {
+  const apps = group(sized);
+  // Warm each app up, and check that the peer records, before timing.
+  for (const app of [apps.plain, apps.empty, apps.peer, apps.ours]) await run(app);
+  if (!(await apps.peerRegistry.metrics()).includes('route="/users/:id"')) {
+    throw new Error("@hono/prometheus recorded nothing");
+  }
+  const name = sized
+    ? "Hono GET /users/:id, handler sets Content-Length"
+    : "Hono GET /users/:id, c.text() (no Content-Length)";
+  const bench = (label: string, app: Hono, baseline = false) =>
+    Deno.bench({
+      name: `${label} [${sized ? "Content-Length" : "c.text"}]`,
+      group: name,
+      baseline,
+      async fn() {
+        await run(app);
+      },
+    });
+  bench("plain Hono", apps.plain, true);
+  bench("Hono + @hono/prometheus", apps.peer);
+  bench("Hono + honoMetrics (ours)", apps.ours);
+  bench("reference: Hono + an empty middleware", apps.empty);
+}
