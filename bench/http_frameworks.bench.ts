@@ -1,7 +1,7 @@
 /**
  * What HTTP metrics middleware costs a Hono request, in process (no
- * network): `GET /users/:id` through `app.fetch(new Request(...))`, body
- * read, with
+ * network): `/users/:id` through `app.fetch(new Request(...))`, body read,
+ * with
  *
  * - plain Hono (the baseline),
  * - Hono + `@hono/prometheus` (prom-client underneath; its default
@@ -12,18 +12,18 @@
  *   what any middleware costs (an app whose only match is the handler takes
  *   a fast path that skips Hono's `compose`).
  *
- * Two groups: the handler answers `c.text(...)`, which carries no
+ * Two groups: `GET`, where the handler's `c.text(...)` carries no
  * `Content-Length`, so `honoMetrics` reads the body to learn its size (the
- * recorder's `measureSettled`); and the same handler setting
- * `Content-Length`, where the size is the header's. Each app has one
- * middleware registered with `app.use`, as each library documents. The
- * overhead of a middleware is its time minus plain Hono's in the same
- * group; the README reports ours as a fraction of `@hono/prometheus`'s
- * (target: at most 1/3).
+ * recorder's `measureSettled`); and `HEAD` on the same route, which sends no
+ * body, so no size is read and the difference is the recording alone. Each
+ * app has one middleware registered with `app.use`, as each library
+ * documents. The overhead of a middleware is its time minus plain Hono's in
+ * the same group; the README reports ours as a fraction of
+ * `@hono/prometheus`'s (target: at most 1/3).
  *
  * Run: `deno bench --allow-read --allow-env --allow-sys bench/http_frameworks.bench.ts`
  * (also part of `deno task bench`); one group per process, as the README's
- * table was made: add `--filter "[c.text]"` or `--filter "[Content-Length]"`.
+ * table was made: add `--filter "[GET]"` or `--filter "[HEAD]"`.
  *
  * @module
  */
@@ -36,20 +36,18 @@ import { honoMetrics } from "../src/http/mod.ts";
 
 /** Requests per benchmark iteration, so each iteration is long enough to be timed on its own (see _rows.ts). */
 const BATCH = 100;
-const requests = Array.from(
-  { length: BATCH },
-  (_, i) => new Request(`http://localhost/users/${i % 10}`),
-);
+const requests = (method: string) =>
+  Array.from(
+    { length: BATCH },
+    (_, i) => new Request(`http://localhost/users/${i % 10}`, { method }),
+  );
 
 /** The apps of one group: the same route, with each middleware (or none). */
-function group(sized: boolean) {
+function group() {
   const app = (middleware?: MiddlewareHandler) => {
     const hono = new Hono();
     if (middleware !== undefined) hono.use(middleware);
-    return hono.get("/users/:id", (c) => {
-      const body = `user ${c.req.param("id")}`;
-      return sized ? c.text(body, 200, { "Content-Length": String(body.length) }) : c.text(body);
-    });
+    return hono.get("/users/:id", (c) => c.text(`user ${c.req.param("id")}`));
   };
   const peerRegistry = new client.Registry();
   return {
@@ -61,31 +59,32 @@ function group(sized: boolean) {
   };
 }
 
-async function run(app: Hono): Promise<void> {
-  for (const request of requests) {
+async function run(app: Hono, batch: readonly Request[]): Promise<void> {
+  for (const request of batch) {
     const res = await app.fetch(request);
     if (res.status !== 200) throw new Error(`status ${res.status}`);
     await res.arrayBuffer();
   }
 }
 
-for (const sized of [false, true]) {
-  const apps = group(sized);
+for (const method of ["GET", "HEAD"]) {
+  const apps = group();
+  const batch = requests(method);
   // Warm each app up, and check that the peer records, before timing.
-  for (const app of [apps.plain, apps.empty, apps.peer, apps.ours]) await run(app);
+  for (const app of [apps.plain, apps.empty, apps.peer, apps.ours]) await run(app, batch);
   if (!(await apps.peerRegistry.metrics()).includes('route="/users/:id"')) {
     throw new Error("@hono/prometheus recorded nothing");
   }
-  const name = sized
-    ? "Hono GET /users/:id, handler sets Content-Length"
-    : "Hono GET /users/:id, c.text() (no Content-Length)";
+  const name = method === "GET"
+    ? "Hono GET /users/:id: c.text(), no Content-Length (ours reads the body's size)"
+    : "Hono HEAD /users/:id: no body (no size to read)";
   const bench = (label: string, app: Hono, baseline = false) =>
     Deno.bench({
-      name: `${label} [${sized ? "Content-Length" : "c.text"}]`,
+      name: `${label} [${method}]`,
       group: name,
       baseline,
       async fn() {
-        await run(app);
+        await run(app, batch);
       },
     });
   bench("plain Hono", apps.plain, true);

@@ -19,6 +19,18 @@ import { UNMATCHED_HANDLER } from "./routes.ts";
  * The part of Elysia 1's handler context that {@linkcode elysiaMetrics}
  * reads (structural, so this package does not depend on Elysia). The same
  * object is passed to every lifecycle hook of a request.
+ *
+ * @example
+ * ```ts
+ * import type { ElysiaContext } from "@securetrack/metrics/http";
+ * // What Elysia's context offers once GET /users/1 was answered:
+ * const context: ElysiaContext = {
+ *   request: new Request("http://localhost/users/1"),
+ *   route: "/users/:id",
+ *   set: { status: 200 },
+ *   response: "user 1",
+ * };
+ * ```
  */
 export interface ElysiaContext {
   /** The web-standard request. */
@@ -31,7 +43,21 @@ export interface ElysiaContext {
   readonly response?: unknown;
 }
 
-/** What Elysia passes to `onError` hooks: the context, the error and its code. */
+/**
+ * What Elysia passes to `onError` hooks: the context, the error and its code.
+ *
+ * @example
+ * ```ts
+ * import type { ElysiaErrorContext } from "@securetrack/metrics/http";
+ * const context: ElysiaErrorContext = {
+ *   request: new Request("http://localhost/nope"),
+ *   route: null,
+ *   set: { status: 404 },
+ *   code: "NOT_FOUND",
+ *   error: new Error("NOT_FOUND"),
+ * };
+ * ```
+ */
 export interface ElysiaErrorContext extends ElysiaContext {
   /** `NOT_FOUND`, `PARSE`, `VALIDATION`, `UNKNOWN`, … or a custom error's name. */
   readonly code?: unknown;
@@ -42,6 +68,23 @@ export interface ElysiaErrorContext extends ElysiaContext {
 /**
  * The lifecycle hooks of an Elysia 1 app that {@linkcode elysiaMetrics}
  * registers (structural, so this package does not depend on Elysia).
+ *
+ * @example
+ * ```ts
+ * import { Registry } from "@securetrack/metrics";
+ * import { elysiaMetrics, type ElysiaHooks } from "@securetrack/metrics/http";
+ * // Any app with these hooks takes the plugin, as Elysia's `.use()` does:
+ * const registered: string[] = [];
+ * const app: ElysiaHooks = {
+ *   onRequest: () => registered.push("onRequest"),
+ *   onTransform: () => registered.push("onTransform"),
+ *   onAfterHandle: () => registered.push("onAfterHandle"),
+ *   onError: () => registered.push("onError"),
+ *   onAfterResponse: () => registered.push("onAfterResponse"),
+ * };
+ * elysiaMetrics({ registry: new Registry() })(app);
+ * if (registered.length !== 5) throw new Error(`registered ${registered}`);
+ * ```
  */
 export interface ElysiaHooks {
   /** Runs first, before routing. */

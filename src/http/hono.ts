@@ -14,7 +14,17 @@ import {
 } from "./_recorder.ts";
 import { UNMATCHED_HANDLER } from "./routes.ts";
 
-/** One route Hono's router matched for a request (what the middleware reads of Hono's `RouterRoute`). */
+/**
+ * One route Hono's router matched for a request (what the middleware reads
+ * of Hono's `RouterRoute`).
+ *
+ * @example
+ * ```ts
+ * import type { HonoRoute } from "@securetrack/metrics/http";
+ * // As Hono lists `app.get("/users/:id", ...)` in `c.req.matchedRoutes`:
+ * const route: HonoRoute = { path: "/users/:id", method: "GET" };
+ * ```
+ */
 export interface HonoRoute {
   /** The template as registered, base path included (`/api/users/:id`, `*` for `app.use(mw)`). */
   readonly path: string;
@@ -25,6 +35,20 @@ export interface HonoRoute {
 /**
  * The part of Hono 4's `Context` that {@linkcode honoMetrics} reads and
  * writes. Structural, so this package does not depend on Hono.
+ *
+ * @example
+ * ```ts
+ * import type { HonoContext } from "@securetrack/metrics/http";
+ * // What Hono's Context offers when a GET /users/1 reached its handler:
+ * const c: HonoContext = {
+ *   req: {
+ *     raw: new Request("http://localhost/users/1"),
+ *     routeIndex: 1,
+ *     matchedRoutes: [{ path: "*", method: "ALL" }, { path: "/users/:id", method: "GET" }],
+ *   },
+ *   res: new Response("user 1"),
+ * };
+ * ```
  */
 export interface HonoContext {
   /** The request. */
@@ -42,7 +66,16 @@ export interface HonoContext {
   readonly error?: unknown;
 }
 
-/** A Hono middleware, as `app.use` takes it. */
+/**
+ * A Hono middleware, as `app.use` takes it.
+ *
+ * @example
+ * ```ts
+ * import { Registry } from "@securetrack/metrics";
+ * import { honoMetrics, type HonoMiddleware } from "@securetrack/metrics/http";
+ * const middleware: HonoMiddleware = honoMetrics({ registry: new Registry() });
+ * ```
+ */
 export type HonoMiddleware = (c: HonoContext, next: () => Promise<void>) => Promise<void>;
 
 /** The template of the route that will answer, when the matched routes tell it; `undefined` when they cannot. */

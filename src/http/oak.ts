@@ -16,7 +16,16 @@ import {
 import { bodyBytes } from "./_body_size.ts";
 import { UNMATCHED_HANDLER } from "./routes.ts";
 
-/** One route layer Oak's router matched (what the middleware reads of Oak's `Layer`). */
+/**
+ * One route layer Oak's router matched (what the middleware reads of Oak's `Layer`).
+ *
+ * @example
+ * ```ts
+ * import type { OakRoute } from "@securetrack/metrics/http";
+ * // As Oak's router lists `router.get("/users/:id", ...)` in `ctx.matched`:
+ * const layer: OakRoute = { path: "/users/:id", methods: ["HEAD", "GET"] };
+ * ```
+ */
 export interface OakRoute {
   /** The template as registered, router prefixes included (`/api/users/:id`). */
   readonly path: string;
@@ -24,7 +33,15 @@ export interface OakRoute {
   readonly methods: readonly string[];
 }
 
-/** Header access as Oak's request and response offer it. */
+/**
+ * Header access as Oak's request and response offer it.
+ *
+ * @example
+ * ```ts
+ * import type { OakHeaders } from "@securetrack/metrics/http";
+ * const headers: OakHeaders = new Headers({ "content-length": "42" });
+ * ```
+ */
 export interface OakHeaders {
   /** The value of header `name`, or `null`. */
   get(name: string): string | null;
@@ -33,6 +50,17 @@ export interface OakHeaders {
 /**
  * The part of Oak 14's `Context` that {@linkcode oakMetrics} reads and
  * writes. Structural, so this package does not depend on Oak.
+ *
+ * @example
+ * ```ts
+ * import type { OakContext } from "@securetrack/metrics/http";
+ * // What Oak's Context offers once the router answered GET /users/1:
+ * const ctx: OakContext = {
+ *   request: { method: "GET", headers: new Headers() },
+ *   response: { status: 200, headers: new Headers(), body: "user 1" },
+ *   matched: [{ path: "/users/:id", methods: ["HEAD", "GET"] }],
+ * };
+ * ```
  */
 export interface OakContext {
   /** The request. */
@@ -50,7 +78,16 @@ export interface OakContext {
   matched?: OakRoute[];
 }
 
-/** An Oak middleware, as `app.use` takes it. */
+/**
+ * An Oak middleware, as `app.use` takes it.
+ *
+ * @example
+ * ```ts
+ * import { Registry } from "@securetrack/metrics";
+ * import { oakMetrics, type OakMiddleware } from "@securetrack/metrics/http";
+ * const middleware: OakMiddleware = oakMetrics({ registry: new Registry() });
+ * ```
+ */
 export type OakMiddleware = (ctx: OakContext, next: () => Promise<unknown>) => Promise<void>;
 
 /**
