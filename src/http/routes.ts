@@ -3,24 +3,31 @@
  * template it matches (`/users/:id`), never with its raw path, so the label's
  * values are bounded by the routes you declare.
  *
- * Templates are `URLPattern` pathnames, compiled once when the table is
- * built:
+ * Templates are `URLPattern` pathnames, compiled once, when the table is
+ * built, into a tree of path segments:
  *
  * - a template without pattern syntax is exact, looked up in a `Map`;
- * - `:name` (one non-empty segment: no `/`) and `*` (anything, `/`
- *   included, possibly nothing), among literal text, are compiled into
- *   regular expressions with URLPattern's semantics, stored in a tree of the
- *   templates' leading literal segments, so a path is tested only against
- *   the templates whose leading segments it has;
+ * - a literal segment (`users`) is an edge of the tree, compared in place;
+ *   a whole-segment parameter (`:id`: one non-empty segment, no `/`) is the
+ *   node's parameter edge; a final `/*` (anything, `/` included, possibly
+ *   nothing) ends a template at its node;
+ * - other segments made of literal text, `:name` and `*` (`x-:id`,
+ *   `:name.csv`, a `*` before the last segment) are compiled into a
+ *   regular expression with URLPattern's semantics, tested at the node
+ *   their leading segments lead to;
  * - anything else (regexp groups `:id(\\d+)`, modifiers `?` `+` `*` after a
- *   part, groups `{}`, escapes) is matched by `URLPattern` itself.
+ *   part, groups `{}`, escapes) is matched by `URLPattern` itself, at the
+ *   node of its leading literal segments, and only on paths that start with
+ *   its literal prefix.
  *
  * Literal text is taken in URLPattern's canonical form (`/café` is
  * `/caf%C3%A9`), and paths are expected as a URL serializes them (what
  * `pathnameOf(request.url)` returns); on such paths the table answers what
  * `URLPattern` would (tests/http/routes_test.ts checks it on random templates
  * and paths). Order: an exact template wins; otherwise the first pattern
- * template that matches, in the order given.
+ * template that matches, in the order given (the tree keeps, per node, the
+ * smallest declared index below it, and stops looking where nothing can
+ * beat the match it has).
  *
  * @module
  */
@@ -34,47 +41,69 @@ const SYNTAX = /[:*(){}?+\\]/;
 const NOT_COMPILED = /[(){}?+\\]/;
 const NAME_START = /[A-Za-z_$]/;
 const NAME_PART = /[A-Za-z0-9_$]/;
+const WHOLE_PARAMETER = /^:[A-Za-z_$][A-Za-z0-9_$]*$/;
 
-/** One way of testing a path against some of the templates, in their declared order. */
-type Step =
-  /** Compiled templates: `^(?:t1()|t2()|…)$`; the empty group that matched says which. */
-  | { regex: RegExp; templates: readonly string[] }
-  /** One template matched by URLPattern. */
-  | { pattern: URLPattern; template: string };
-
-/** A node of the tree of leading literal segments. */
-interface Node {
-  readonly children: Map<string, Node>;
-  /** Pattern templates whose leading literal segments end here: [declared index, regex source or pattern]. */
-  readonly own: Candidate[];
-  /** Matches the templates of this node and its ancestors, in declared order; set by `#seal`. */
-  match: (pathname: string) => string | undefined;
+/** A template tested as a whole, at the node its leading segments lead to. */
+interface Candidate {
+  /** Declared position among the pattern templates. */
+  readonly index: number;
+  readonly test: (pathname: string) => boolean;
 }
 
-interface Candidate {
-  index: number;
-  template: string;
-  /** The regular-expression source of the template (no anchors), or its URLPattern. */
-  source: string | URLPattern;
+/** A node of the segment tree: the templates whose leading segments lead here. */
+interface Node {
+  /** Literal segment edges (while building). */
+  readonly literal: Map<string, Node>;
+  /** The literal edges by `segmentKey`, set by `#seal`; undefined without literal edges. */
+  dispatch: Map<number, { segment: string; node: Node }[]> | undefined;
+  /** The whole-segment parameter edge. */
+  param: Node | undefined;
+  /** Index of the first template that ends at this node. */
+  end: number;
+  /** Index of the first template that is this node followed by `/*`. */
+  wildcard: number;
+  /** Templates tested as a whole here, in declared order. */
+  readonly whole: Candidate[];
+  /** The smallest index of any template at or below this node, set by `#seal`. */
+  min: number;
+}
+
+function node(): Node {
+  return {
+    literal: new Map(),
+    dispatch: undefined,
+    param: undefined,
+    end: Infinity,
+    wildcard: Infinity,
+    whole: [],
+    min: Infinity,
+  };
+}
+
+/**
+ * A number for a segment of `length` characters whose first is `first` (a
+ * UTF-16 code): segments with different keys differ, so a lookup by key
+ * leaves a few candidates to compare in place.
+ */
+function segmentKey(length: number, first: number): number {
+  return length === 0 ? 0 : length * 128 + (first & 127);
 }
 
 /**
  * Compiles a canonical URLPattern pathname (`new URLPattern({ pathname }).pathname`)
- * made only of literal text, `:name` and `*`: returns the source of an
+ * made only of literal text, `:name` and `*` into the source of an
  * unanchored regular expression with URLPattern's semantics (`:name` is
- * `[^/]+?`, `*` is `.*`) and the template's leading literal segments (each
- * followed by `/`); `undefined` for any other syntax, left to URLPattern.
+ * `[^/]+?`, `*` is `.*`); `undefined` for any other syntax, left to
+ * URLPattern.
  *
  * @example
  * ```ts
  * import { compileTemplate } from "./routes.ts";
- * compileTemplate("/users/:id"); // { source: "\\/users\\/[^/]+?", literal: ["users"] }
+ * compileTemplate("/users/:id"); // "\\/users\\/[^/]+?"
  * compileTemplate("/items/:id(\\d+)"); // undefined
  * ```
  */
-export function compileTemplate(
-  canonical: string,
-): { source: string; literal: string[] } | undefined {
+export function compileTemplate(canonical: string): string | undefined {
   if (NOT_COMPILED.test(canonical) || !canonical.startsWith("/")) return undefined;
   let source = "";
   let i = 0;
@@ -98,19 +127,42 @@ export function compileTemplate(
       i++;
     }
   }
-  const literal: string[] = [];
+  return source;
+}
+
+/**
+ * The leading segments of a canonical URLPattern pathname that every
+ * matching path has, each followed by `/`, for a pattern `compileTemplate`
+ * does not handle: each made of literal text only, and followed by a `/`
+ * that is itself literal (not the prefix of a part a modifier may leave
+ * out, as in `/api/:v?`, which matches `/api`).
+ */
+function fixedSegments(canonical: string): string[] {
   const segments = canonical.split("/");
-  // The last segment is never walked into: it is followed by no "/".
+  const fixed: string[] = [];
   for (let s = 1; s < segments.length - 1; s++) {
-    if (/[:*]/.test(segments[s])) break;
-    literal.push(segments[s]);
+    if (SYNTAX.test(segments[s]) || /^[:*(){}?+\\]/.test(segments[s + 1])) break;
+    fixed.push(segments[s]);
   }
-  return { source, literal };
+  return fixed;
+}
+
+/**
+ * The literal text a canonical URLPattern pathname starts with, which every
+ * matching path starts with too: up to the first pattern syntax, without a
+ * `/` right before it (that `/` may be the prefix of an optional part, as
+ * in `/api/:v?`, which matches `/api`). A `URLPattern.test` costs about
+ * 2-5 µs, a `startsWith` a few nanoseconds.
+ */
+function literalPrefix(canonical: string): string {
+  const end = canonical.search(SYNTAX);
+  if (end < 0) return canonical;
+  return canonical.slice(0, end > 0 && canonical[end - 1] === "/" ? end - 1 : end);
 }
 
 /**
  * Matches request paths against route templates written as `URLPattern`
- * pathnames (see the module documentation for what is compiled).
+ * pathnames (see the module documentation for what is compiled and how).
  *
  * @example
  * ```ts
@@ -123,15 +175,15 @@ export function compileTemplate(
  */
 export class RouteTable {
   readonly #exact = new Map<string, string>();
-  readonly #root: Node = RouteTable.#node();
-  readonly #hasPatterns: boolean;
+  readonly #root: Node = node();
+  /** Pattern templates by declared index. */
+  readonly #templates: string[] = [];
 
   /** Builds the table; throws a `TypeError` naming a template that is not a valid pathname pattern. */
   constructor(templates: readonly string[] = []) {
     if (!Array.isArray(templates)) {
       throw new TypeError(`routes must be an array of pathname templates, got ${typeof templates}`);
     }
-    let count = 0;
     for (const template of templates) {
       if (typeof template !== "string" || !template.startsWith("/")) {
         throw new TypeError(
@@ -150,92 +202,110 @@ export class RouteTable {
         // Keyed by the canonical form, which is what a request's path holds.
         const key = pattern.pathname;
         if (!this.#exact.has(key)) this.#exact.set(key, template);
-        continue;
-      }
-      const compiled = compileTemplate(pattern.pathname);
-      let node = this.#root;
-      for (const segment of compiled?.literal ?? []) {
-        let child = node.children.get(segment);
-        if (child === undefined) node.children.set(segment, child = RouteTable.#node());
-        node = child;
-      }
-      node.own.push({ index: count++, template, source: compiled?.source ?? pattern });
-    }
-    this.#hasPatterns = count > 0;
-    RouteTable.#seal(this.#root, []);
-  }
-
-  static #node(): Node {
-    return { children: new Map(), own: [], match: () => undefined };
-  }
-
-  /** Sets each node's `match` over its own and its ancestors' templates, in declared order. */
-  static #seal(node: Node, inherited: readonly Candidate[]): void {
-    const candidates = [...inherited, ...node.own].sort((a, b) => a.index - b.index);
-    node.match = RouteTable.#matcher(candidates);
-    for (const child of node.children.values()) RouteTable.#seal(child, candidates);
-  }
-
-  static #matcher(candidates: readonly Candidate[]): (pathname: string) => string | undefined {
-    const steps: Step[] = [];
-    let run: Candidate[] = [];
-    const flush = () => {
-      if (run.length === 0) return;
-      const body = run.map((c) => `${c.source as string}()`).join("|");
-      steps.push({ regex: new RegExp(`^(?:${body})$`), templates: run.map((c) => c.template) });
-      run = [];
-    };
-    for (const c of candidates) {
-      if (typeof c.source === "string") {
-        run.push(c);
       } else {
-        flush();
-        steps.push({ pattern: c.source, template: c.template });
+        this.#add(this.#templates.push(template) - 1, pattern);
       }
     }
-    flush();
-    if (steps.length === 0) return () => undefined;
-    if (steps.length === 1 && "regex" in steps[0]) {
-      const { regex, templates } = steps[0];
-      if (templates.length === 1) {
-        const [template] = templates;
-        return (pathname) => regex.test(pathname) ? template : undefined;
-      }
-      return (pathname) => {
-        const m = regex.exec(pathname);
-        return m === null ? undefined : templates[m.indexOf("", 1) - 1];
-      };
+    RouteTable.#seal(this.#root);
+  }
+
+  #add(index: number, pattern: URLPattern): void {
+    const canonical = pattern.pathname;
+    let at = this.#root;
+    const source = compileTemplate(canonical);
+    if (source === undefined) {
+      for (const segment of fixedSegments(canonical)) at = RouteTable.#literal(at, segment);
+      const prefix = literalPrefix(canonical);
+      at.whole.push({
+        index,
+        test: (pathname) => pathname.startsWith(prefix) && pattern.test({ pathname }),
+      });
+      return;
     }
-    return (pathname) => {
-      for (const step of steps) {
-        if ("pattern" in step) {
-          if (step.pattern.test({ pathname })) return step.template;
-          continue;
+    const segments = canonical.slice(1).split("/");
+    for (let s = 0; s < segments.length; s++) {
+      const segment = segments[s];
+      if (segment === "*" && s === segments.length - 1) {
+        if (at.wildcard === Infinity) at.wildcard = index;
+        return;
+      }
+      if (!/[:*]/.test(segment)) at = RouteTable.#literal(at, segment);
+      else if (WHOLE_PARAMETER.test(segment)) at = at.param ??= node();
+      else {
+        // Parts within a segment, or a `*` before the end: the whole
+        // template as one regular expression, from here.
+        const regex = new RegExp(`^${source}$`);
+        at.whole.push({ index, test: (pathname) => regex.test(pathname) });
+        return;
+      }
+    }
+    if (at.end === Infinity) at.end = index;
+  }
+
+  static #literal(at: Node, segment: string): Node {
+    let next = at.literal.get(segment);
+    if (next === undefined) at.literal.set(segment, next = node());
+    return next;
+  }
+
+  /** Sets `dispatch` and `min` below `at`; returns `at.min`. */
+  static #seal(at: Node): number {
+    let min = Math.min(at.end, at.wildcard, at.whole[0]?.index ?? Infinity);
+    for (const [segment, next] of at.literal) {
+      at.dispatch ??= new Map();
+      const key = segmentKey(segment.length, segment.charCodeAt(0));
+      const bucket = at.dispatch.get(key);
+      if (bucket === undefined) at.dispatch.set(key, [{ segment, node: next }]);
+      else bucket.push({ segment, node: next });
+      min = Math.min(min, RouteTable.#seal(next));
+    }
+    if (at.param !== undefined) min = Math.min(min, RouteTable.#seal(at.param));
+    return at.min = min;
+  }
+
+  /**
+   * The smallest index below `at` of a template matching `pathname`, or
+   * `best` when none is smaller. `start` is where the segment after `at`'s
+   * begins, -1 when the path ends at `at`.
+   */
+  static #visit(at: Node, pathname: string, start: number, best: number): number {
+    if (at.min >= best) return best;
+    for (const candidate of at.whole) {
+      if (candidate.index >= best) break;
+      if (candidate.test(pathname)) {
+        best = candidate.index;
+        break;
+      }
+    }
+    if (start < 0) return at.end < best ? at.end : best;
+    if (at.wildcard < best) best = at.wildcard;
+    const slash = pathname.indexOf("/", start);
+    const end = slash < 0 ? pathname.length : slash;
+    const next = slash < 0 ? -1 : slash + 1;
+    if (at.dispatch !== undefined) {
+      const bucket = at.dispatch.get(segmentKey(end - start, pathname.charCodeAt(start)));
+      if (bucket !== undefined) {
+        for (let i = 0; i < bucket.length; i++) {
+          if (pathname.startsWith(bucket[i].segment, start)) {
+            best = RouteTable.#visit(bucket[i].node, pathname, next, best);
+            break;
+          }
         }
-        const m = step.regex.exec(pathname);
-        if (m !== null) return step.templates[m.indexOf("", 1) - 1];
       }
-      return undefined;
-    };
+    }
+    if (at.param !== undefined && end > start) {
+      best = RouteTable.#visit(at.param, pathname, next, best);
+    }
+    return best;
   }
 
   /** The template `pathname` matches, or `"none"`. */
   match(pathname: string): string {
     const exact = this.#exact.get(pathname);
     if (exact !== undefined) return exact;
-    if (!this.#hasPatterns) return UNMATCHED_HANDLER;
-    // Walk the leading segments as far as the tree goes.
-    let node = this.#root;
-    let start = 1;
-    while (node.children.size > 0) {
-      const end = pathname.indexOf("/", start);
-      if (end < 0) break;
-      const child = node.children.get(pathname.slice(start, end));
-      if (child === undefined) break;
-      node = child;
-      start = end + 1;
-    }
-    return node.match(pathname) ?? UNMATCHED_HANDLER;
+    if (this.#root.min === Infinity) return UNMATCHED_HANDLER;
+    const index = RouteTable.#visit(this.#root, pathname, 1, Infinity);
+    return index === Infinity ? UNMATCHED_HANDLER : this.#templates[index];
   }
 }
 
