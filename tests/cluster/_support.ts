@@ -139,7 +139,8 @@ export async function waitForCluster(
   origin: string,
   workers: number,
   consecutive = 10,
-  timeoutMs = 15_000,
+  // Meeting takes well under 1 s on an idle machine, a few seconds on a loaded one.
+  timeoutMs = 30_000,
 ): Promise<number> {
   const end = Date.now() + timeoutMs;
   let streak = 0;
@@ -156,4 +157,72 @@ export async function waitForCluster(
     }
   }
   return scrapes;
+}
+
+/** A client with its own connection pool: its requests reuse one connection, so one worker. */
+export interface Pinned {
+  client: Deno.HttpClient;
+  /** The worker holding the connection (its `X-Worker` header). */
+  worker: string;
+}
+
+/**
+ * GETs `server.origin + path` (on `client`'s connection if given); it must
+ * answer 200. Returns the worker that answered (`X-Worker`) and the body.
+ */
+export async function getVia(
+  server: ServeProcess,
+  path: string,
+  client?: Deno.HttpClient,
+): Promise<{ worker: string; body: string }> {
+  const res = await fetch(server.origin + path, client ? { client } : {});
+  const body = await res.text();
+  if (res.status !== 200) throw new Error(`${path}: HTTP ${res.status}: ${body}`);
+  return { worker: res.headers.get("x-worker") ?? "", body };
+}
+
+/**
+ * Opens clients until one holds a connection to each of `workers` workers
+ * (for at most 20 s: `deno serve` says it listens when its first worker
+ * does, and the kernel can only spread connections over the workers
+ * listening by then). The test server must answer `/cluster` with an
+ * `X-Worker` header. Every client opened is in `clients`, for the caller to
+ * close in `finally`.
+ */
+export async function pinEveryWorker(
+  server: ServeProcess,
+  workers: number,
+  clients: Deno.HttpClient[],
+): Promise<Pinned[]> {
+  const pinned = new Map<string, Pinned>();
+  const deadline = Date.now() + 20_000;
+  while (pinned.size < workers && Date.now() < deadline) {
+    const client = Deno.createHttpClient({});
+    clients.push(client);
+    const { worker } = await getVia(server, "/cluster", client);
+    if (!pinned.has(worker)) pinned.set(worker, { client, worker });
+    else await new Promise((r) => setTimeout(r, 10));
+  }
+  if (pinned.size !== workers) {
+    throw new Error(`connections reached ${pinned.size} distinct workers of ${workers} in 20 s`);
+  }
+  return [...pinned.values()];
+}
+
+/**
+ * Waits (at most 20 s) until every pinned worker's `/cluster` answer says it
+ * shares its metrics with all `pinned.length - 1` others.
+ */
+export async function untilJoined(server: ServeProcess, pinned: readonly Pinned[]): Promise<void> {
+  const end = Date.now() + 20_000;
+  for (const p of pinned) {
+    for (;;) {
+      const r = await getVia(server, "/cluster", p.client);
+      if (r.worker !== p.worker) throw new Error("a pinned connection moved to another worker");
+      const state = JSON.parse(r.body) as { shared: boolean; peers: number };
+      if (state.shared && state.peers === pinned.length - 1) break;
+      if (Date.now() > end) throw new Error(`worker ${p.worker} did not join in 20 s: ${r.body}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
 }

@@ -341,17 +341,22 @@ describe("a label set created in one worker only", { skip: DENO_ONLY }, () => {
 });
 
 describe("several workers: SIGTERM", { skip: DENO_ONLY }, () => {
-  for (const mode of [MODES[0], MODES[2]]) {
-    it(`${mode.name}: exits 0 within 2 seconds, nothing holding it open`, async () => {
+  for (const [mode, drains] of [[MODES[0], true], [MODES[2], false]] as const) {
+    it(`${mode.name}: exits 0, nothing holding it open`, async () => {
       await withServer(mode.start, async (server) => {
         // Traffic first, so every worker has joined, shared and started its timers.
         await runConcurrently(40, 4, (i) => send(server.origin, i));
         const metrics = await scrapeFresh(server.origin, "/metrics");
         assert.equal(workersIn(metrics, "deno_heap_size_used_bytes").size, WORKERS);
         server.signal("SIGTERM");
-        const exit = await within(server.exited, 2_000);
-        assert.notEqual(exit, "timeout", "still running 2 s after SIGTERM");
+        // deno serve takes 1-2 s to stop on this machine, and never stops while
+        // a worker holds a timer or channel open; main.ts would stop after its
+        // 10 s drain limit, saying so. 30 s is only there so a hang fails.
+        const exit = await within(server.exited, 30_000);
+        assert.notEqual(exit, "timeout", "still running 30 s after SIGTERM");
         assert.deepEqual(exit, { code: 0, signal: null });
+        // main.ts says how it stopped: every thread drained, none cut off at the limit.
+        if (drains) assert.match(server.stderr(), /^stopped$/m);
       });
     });
   }

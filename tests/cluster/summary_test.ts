@@ -12,74 +12,26 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Registry, Summary } from "../../src/mod.ts";
 import { parseText } from "../_support/parse.ts";
-import { seeded, sleep, valueIn } from "../app/_support.ts";
+import { seeded, valueIn } from "../app/_support.ts";
 import { PERCENTILES, SUMMARY } from "./_observe_options.ts";
-import { DENO_ONLY, isDeno, type ServeProcess, startServe } from "./_support.ts";
+import {
+  DENO_ONLY,
+  getVia as get,
+  isDeno,
+  pinEveryWorker,
+  startServe,
+  untilJoined,
+} from "./_support.ts";
 
 const WORKERS = 4;
 const PER_WORKER = 500;
-
-/** A client with its own connection pool: its requests reuse one connection, so one worker. */
-interface Pinned {
-  client: Deno.HttpClient;
-  worker: string;
-}
-
-async function get(
-  server: ServeProcess,
-  path: string,
-  client?: Deno.HttpClient,
-): Promise<{ worker: string; body: string }> {
-  const res = await fetch(server.origin + path, client ? { client } : {});
-  const body = await res.text();
-  assert.equal(res.status, 200, `${path}: ${res.status} ${body}`);
-  return { worker: res.headers.get("x-worker") ?? "", body };
-}
-
-/**
- * Opens clients until one holds a connection to each worker (for at most
- * 10 s: `deno serve` says it listens when its first worker does, and the
- * kernel can only spread connections over the workers listening by then).
- */
-async function pinEveryWorker(server: ServeProcess, clients: Deno.HttpClient[]): Promise<Pinned[]> {
-  const pinned = new Map<string, Pinned>();
-  const deadline = Date.now() + 10_000;
-  while (pinned.size < WORKERS && Date.now() < deadline) {
-    const client = Deno.createHttpClient({});
-    const { worker } = await get(server, "/cluster", client);
-    if (!pinned.has(worker)) {
-      pinned.set(worker, { client, worker });
-      clients.push(client);
-    } else {
-      client.close();
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
-  assert.equal(pinned.size, WORKERS, `connections reached ${pinned.size} distinct workers`);
-  return [...pinned.values()];
-}
-
-/** Waits until every pinned worker reports itself shared with all the others. */
-async function untilJoined(server: ServeProcess, pinned: Pinned[]): Promise<void> {
-  const end = Date.now() + 15_000;
-  for (const p of pinned) {
-    for (;;) {
-      const r = await get(server, "/cluster", p.client);
-      assert.equal(r.worker, p.worker, "a pinned connection moved to another worker");
-      const state = JSON.parse(r.body) as { shared: boolean; peers: number };
-      if (state.shared && state.peers === WORKERS - 1) break;
-      if (Date.now() > end) assert.fail(`worker ${p.worker} did not join: ${r.body}`);
-      await sleep(20);
-    }
-  }
-}
 
 describe("summary quantiles across deno serve --parallel workers", { skip: DENO_ONLY }, () => {
   it(`${WORKERS} workers, ${PER_WORKER} values each from disjoint ranges: every worker's scrape matches one process within 2%`, async () => {
     const server = await startServe("tests/cluster/_observe_server.ts", ["--no-prompt"], WORKERS);
     const clients: Deno.HttpClient[] = [];
     try {
-      const pinned = await pinEveryWorker(server, clients);
+      const pinned = await pinEveryWorker(server, WORKERS, clients);
       await untilJoined(server, pinned);
 
       const reference = new Summary({ ...SUMMARY, registry: new Registry() });

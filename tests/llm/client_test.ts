@@ -22,20 +22,9 @@ import {
   type LLMObserver,
   type LLMResponse,
 } from "../../src/llm/mod.ts";
-import {
-  createTracking,
-  LLMService,
-  type Tracking,
-} from "../../src/tracking/mod.ts";
+import { createTracking, LLMService, type Tracking } from "../../src/tracking/mod.ts";
 import { changes, expected, scrape, valueOf } from "../tracking/_support.ts";
-import {
-  completion,
-  delay,
-  fakeLLM,
-  isBun,
-  refusedUrl,
-  sse,
-} from "./_support.ts";
+import { completion, delay, fakeLLM, isBun, refusedUrl, sse } from "./_support.ts";
 
 const KEY = "sk-test-SECRET-7f3a9c-DO-NOT-LEAK";
 const MODEL = "gpt-test";
@@ -140,9 +129,7 @@ describe("LLMService.generateResponse", () => {
   });
 
   it("sends max_tokens, temperature and the model of the call, which is also the label", async () => {
-    const api = await fakeLLM(() =>
-      completion("ok", { prompt_tokens: 1, completion_tokens: 1 })
-    );
+    const api = await fakeLLM(() => completion("ok", { prompt_tokens: 1, completion_tokens: 1 }));
     try {
       const t = fresh();
       const llm = new t.LLMService({
@@ -268,9 +255,7 @@ describe("LLMService.generateResponse", () => {
   });
 
   it("HTTP 500: http_5xx", async () => {
-    const api = await fakeLLM(() =>
-      new Response("upstream exploded", { status: 500 })
-    );
+    const api = await fakeLLM(() => new Response("upstream exploded", { status: 500 }));
     try {
       const t = fresh();
       const llm = new t.LLMService({ baseUrl: api.baseUrl, model: MODEL });
@@ -288,9 +273,7 @@ describe("LLMService.generateResponse", () => {
   });
 
   it("HTTP 400: http_4xx, not a rate limit", async () => {
-    const api = await fakeLLM(() =>
-      Response.json({ error: "bad model" }, { status: 400 })
-    );
+    const api = await fakeLLM(() => Response.json({ error: "bad model" }, { status: 400 }));
     try {
       const t = fresh();
       const llm = new t.LLMService({ baseUrl: api.baseUrl, model: MODEL });
@@ -383,9 +366,7 @@ describe("LLMService.generateResponse", () => {
   });
 
   it("JSON without choices: invalid_response", async () => {
-    const api = await fakeLLM(() =>
-      Response.json({ object: "chat.completion", choices: [] })
-    );
+    const api = await fakeLLM(() => Response.json({ object: "chat.completion", choices: [] }));
     try {
       const t = fresh();
       const llm = new t.LLMService({ baseUrl: api.baseUrl, model: MODEL });
@@ -474,9 +455,7 @@ describe("LLMService.generateResponse", () => {
 describe("LLMService.streamResponse", () => {
   it("yields the chunks, asks for usage in the stream and records it", async () => {
     const chunks = ["Grüße", " aus ", "✓ 🔒", " Berlin"];
-    const api = await fakeLLM(() =>
-      sse(chunks, { prompt_tokens: 9, completion_tokens: 4 })
-    );
+    const api = await fakeLLM(() => sse(chunks, { prompt_tokens: 9, completion_tokens: 4 }));
     try {
       const t = fresh();
       const llm = new t.LLMService({
@@ -524,9 +503,7 @@ describe("LLMService.streamResponse", () => {
   });
 
   it("a stream without usage or [DONE] still completes, with no tokens", async () => {
-    const api = await fakeLLM(() =>
-      sse(["a", "b"], undefined, { done: false, pieceBytes: 1000 })
-    );
+    const api = await fakeLLM(() => sse(["a", "b"], undefined, { done: false, pieceBytes: 1000 }));
     try {
       const t = fresh();
       const llm = new t.LLMService({ baseUrl: api.baseUrl, model: MODEL });
@@ -572,9 +549,7 @@ describe("LLMService.streamResponse", () => {
   });
 
   it("a malformed event mid-stream: invalid_response after the good chunks", async () => {
-    const api = await fakeLLM(() =>
-      sse(["ok"], undefined, { extra: ["data: {oops\n\n"] })
-    );
+    const api = await fakeLLM(() => sse(["ok"], undefined, { extra: ["data: {oops\n\n"] }));
     try {
       const t = fresh();
       const llm = new t.LLMService({ baseUrl: api.baseUrl, model: MODEL });
@@ -615,7 +590,8 @@ describe("LLMService.streamResponse", () => {
     }
   });
 
-  it("a stream that stalls longer than timeoutMs: timeout", async () => {
+  // It waits for the 1 s deadline: Bun's default 5 s per test is too short on a loaded machine.
+  it("a stream that stalls longer than timeoutMs: timeout", { timeout: 60_000 }, async () => {
     const api = await fakeLLM((_r, closing) => {
       const encoder = new TextEncoder();
       const first = { choices: [{ index: 0, delta: { content: "first" } }] };
@@ -639,10 +615,12 @@ describe("LLMService.streamResponse", () => {
     });
     try {
       const t = fresh();
+      // The deadline covers connecting and the first chunk too (some 10 ms on
+      // an idle machine), then the stall (10 s), so 1 s is far from both.
       const llm = new t.LLMService({
         baseUrl: api.baseUrl,
         model: MODEL,
-        timeoutMs: 150,
+        timeoutMs: 1_000,
       });
       const before = await scrape(t.registry);
       const got: string[] = [];
@@ -662,21 +640,53 @@ describe("LLMService.streamResponse", () => {
     }
   });
 
-  it("a consumer slower than timeoutMs is not a timeout: the timer waits while it holds a chunk", async () => {
-    const api = await fakeLLM(() =>
-      sse(["a", "b", "c"], { prompt_tokens: 1, completion_tokens: 3 })
-    );
+  // It waits for the 1 s deadline: Bun's default 5 s per test is too short on a loaded machine.
+  it("a consumer slower than timeoutMs is not a timeout: the timer waits while it holds a chunk", {
+    timeout: 60_000,
+  }, async () => {
+    // The API sends "a", then the rest only once the consumer has held "a"
+    // for longer than the deadline: the stream is still open during the hold,
+    // so a timer left running then would cut it off.
+    let released!: () => void;
+    const held = new Promise<void>((resolve) => released = resolve);
+    const api = await fakeLLM((_r, closing) => {
+      const encoder = new TextEncoder();
+      const event = (data: unknown) => encoder.encode(`data: ${JSON.stringify(data)}\n\n`);
+      const delta = (content: string) => event({ choices: [{ index: 0, delta: { content } }] });
+      let step = 0;
+      return new Response(
+        new ReadableStream<Uint8Array>({
+          async pull(controller) {
+            if (step++ === 0) return controller.enqueue(delta("a"));
+            await Promise.race([held, delay(60_000, closing)]);
+            controller.enqueue(delta("b"));
+            controller.enqueue(delta("c"));
+            controller.enqueue(
+              event({ choices: [], usage: { prompt_tokens: 1, completion_tokens: 3 } }),
+            );
+            controller.enqueue(encoder.encode("data: [DONE]\n\n"));
+            controller.close();
+          },
+        }),
+        { headers: { "content-type": "text/event-stream" } },
+      );
+    });
     try {
       const t = fresh();
+      // The deadline covers connecting and each read (some 10 ms on an idle
+      // machine): 1 s. The consumer holds "a" 1.5 s, longer than the deadline.
       const llm = new t.LLMService({
         baseUrl: api.baseUrl,
         model: MODEL,
-        timeoutMs: 100,
+        timeoutMs: 1_000,
       });
       const got: string[] = [];
       for await (const chunk of llm.streamResponse({ prompt: "Hi" })) {
         got.push(chunk);
-        await new Promise((resolve) => setTimeout(resolve, 250));
+        if (got.length === 1) {
+          await new Promise((resolve) => setTimeout(resolve, 1_500));
+          released();
+        }
       }
       assert.deepEqual(got, ["a", "b", "c"]);
       const s = await scrape(t.registry);
@@ -685,6 +695,7 @@ describe("LLMService.streamResponse", () => {
         3,
       );
     } finally {
+      released();
       await api.close();
     }
   });
@@ -831,8 +842,7 @@ describe("LLMService configuration", () => {
       /LLMService: model must be a non-empty/,
     );
     assert.throws(
-      () =>
-        new LLMService({ model: MODEL, fetch: 1 as unknown as typeof fetch }),
+      () => new LLMService({ model: MODEL, fetch: 1 as unknown as typeof fetch }),
       TypeError,
     );
   });
@@ -843,8 +853,7 @@ describe("LLMService configuration", () => {
     async () => {
       const api = await fakeLLM(() => completion("from options"));
       const D = (globalThis as unknown as { Deno: typeof Deno }).Deno;
-      const tracking =
-        new URL("../../src/tracking/mod.ts", import.meta.url).href;
+      const tracking = new URL("../../src/tracking/mod.ts", import.meta.url).href;
       const llm = new URL("../../src/llm/mod.ts", import.meta.url).href;
       const dir = mkdtempSync(join(tmpdir(), "llm-env-"));
       const file = join(dir, "main.ts");
@@ -975,9 +984,7 @@ function recorder(
 
 describe("LLMClient and its observer", () => {
   it("generateResponse: start before the request is sent, then succeed with the response", async () => {
-    const api = await fakeLLM(() =>
-      completion("Hi", { prompt_tokens: 2, completion_tokens: 1 })
-    );
+    const api = await fakeLLM(() => completion("Hi", { prompt_tokens: 2, completion_tokens: 1 }));
     try {
       const { observer, told } = recorder(() => api.received.length);
       const llm = new LLMClient({
@@ -1030,9 +1037,7 @@ describe("LLMClient and its observer", () => {
   });
 
   it("a stream starts when its iteration does, and succeeds with the whole response", async () => {
-    const api = await fakeLLM(() =>
-      sse(["a", "b"], { prompt_tokens: 3, completion_tokens: 2 })
-    );
+    const api = await fakeLLM(() => sse(["a", "b"], { prompt_tokens: 3, completion_tokens: 2 }));
     try {
       const { observer, told } = recorder();
       const llm = new LLMClient({
@@ -1092,9 +1097,7 @@ describe("LLMClient and its observer", () => {
   });
 
   it("a failing stream: fail once, after the good chunks", async () => {
-    const api = await fakeLLM(() =>
-      sse(["ok"], undefined, { extra: ["data: {oops\n\n"] })
-    );
+    const api = await fakeLLM(() => sse(["ok"], undefined, { extra: ["data: {oops\n\n"] }));
     try {
       const { observer, told } = recorder();
       const llm = new LLMClient({
@@ -1180,8 +1183,7 @@ describe("LLMClient and its observer", () => {
   });
 
   it("reads a stream with CR line ends, and a last event the server did not terminate", async () => {
-    const event = (content: string) =>
-      JSON.stringify({ choices: [{ delta: { content } }] });
+    const event = (content: string) => JSON.stringify({ choices: [{ delta: { content } }] });
     // CR-only line ends, then a final event cut off without its blank line or line end.
     const body = `: hi\rdata: ${event("a")}\r\rdata: ${event("b")}`;
     const llm = new LLMClient({
