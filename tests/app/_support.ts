@@ -145,6 +145,41 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+/**
+ * Polls `probe` (every 20 ms) until it returns true; fails naming `what`
+ * after `ms` (a deadline far beyond the expected time: it is there only so
+ * that a broken promise fails instead of hanging).
+ */
+export async function waitFor(
+  what: string,
+  probe: () => boolean | Promise<boolean>,
+  ms = 30_000,
+): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await probe())) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+/**
+ * Whether a new TCP connection to `origin` (`http://HOST:PORT`) is refused
+ * (Deno only). A connection that is accepted is closed again at once.
+ */
+export async function refusesConnections(origin: string): Promise<boolean> {
+  const deno = (globalThis as { Deno?: typeof Deno }).Deno;
+  if (deno === undefined) throw new Error("refusesConnections runs under Deno only");
+  const { hostname, port } = new URL(origin);
+  try {
+    const conn = await deno.connect({ hostname, port: Number(port) });
+    conn.close();
+    return false;
+  } catch (error) {
+    if (error instanceof deno.errors.ConnectionRefused) return true;
+    throw error;
+  }
+}
+
 // ---------------------------------------------------------------------------
 // main.ts as a subprocess (Deno only: main.ts is the Deno entry point).
 
@@ -204,17 +239,23 @@ export interface Child {
 }
 
 /**
- * Runs `deno <args>` in the repository root with `env` (on top of ours, less
- * the server settings) and collects its output.
+ * Runs `deno <args>` (or `<prefix> deno <args>`) in the repository root with
+ * `env` (on top of ours, less the server settings) and collects its output.
  *
  * Deno.Command, not node:child_process: in Deno 2.9 a node ChildProcess
  * reports a child that handled SIGTERM and exited 0 as killed by SIGTERM.
  */
-export function spawnDeno(args: string[], env: Record<string, string>): Child {
+export function spawnDeno(
+  args: string[],
+  env: Record<string, string>,
+  prefix: readonly string[] = [],
+): Child {
   const deno = (globalThis as { Deno?: typeof Deno }).Deno;
   if (deno === undefined) throw new Error("these subprocesses run under Deno only");
-  const child = new deno.Command(deno.execPath(), {
-    args,
+  // With a prefix (e.g. ["taskset", "-c", "0"]) deno runs under that command.
+  const [command, ...before] = [...prefix, deno.execPath()];
+  const child = new deno.Command(command, {
+    args: [...before, ...args],
     cwd: REPO_ROOT,
     env: childEnv(env),
     clearEnv: true,
@@ -250,10 +291,14 @@ export function spawnDeno(args: string[], env: Record<string, string>): Child {
   };
 }
 
-/** main.ts with the start task's flags. */
-function spawnMain(args: string[], env: Record<string, string>): Child {
+/** main.ts with the start task's flags (under `prefix`, if given). */
+function spawnMain(
+  args: string[],
+  env: Record<string, string>,
+  prefix: readonly string[] = [],
+): Child {
   const flags = startTaskFlags(readFileSync(`${REPO_ROOT}deno.json`, "utf8"));
-  return spawnDeno(["run", ...flags, "main.ts", ...args], env);
+  return spawnDeno(["run", ...flags, "main.ts", ...args], env, prefix);
 }
 
 /**
@@ -302,13 +347,15 @@ export async function waitForListening(
 /**
  * Starts main.ts (`--port 0`, `HOSTNAME=127.0.0.1`) with the start task's
  * permissions and waits for its "listening on http://HOST:PORT/" line.
- * Callers `kill()` it in `finally`.
+ * `prefix` runs it under another command (`taskset -c 0`). Callers `kill()`
+ * it in `finally`.
  */
 export async function startMain(
   args: string[] = [],
   env: Record<string, string> = {},
+  prefix: readonly string[] = [],
 ): Promise<MainProcess> {
-  const child = spawnMain(["--port", "0", ...args], { HOSTNAME: "127.0.0.1", ...env });
+  const child = spawnMain(["--port", "0", ...args], { HOSTNAME: "127.0.0.1", ...env }, prefix);
   return await waitForListening(child, /listening on (http:\/\/127\.0\.0\.1:\d+)\//, "main.ts");
 }
 

@@ -1,0 +1,185 @@
+/**
+ * What the README promises about stopping (Running the exporter,
+ * Configuration): "SIGTERM or SIGINT stops accepting connections, lets
+ * in-flight requests finish (at most 10 s), and exits 0", and (app/serve.ts)
+ * a second signal during the drain exits at once. Each promise on both paths
+ * main.ts has: one thread (`--workers 1`) and server threads (`--workers 2`).
+ *
+ * main.ts with the start task's flags, real signals, real connections on
+ * 127.0.0.1. Waits are by condition (a line on stderr, a gauge, a refused
+ * connection); the slow requests are long enough that what each test looks
+ * at happens many times over before they would end. Deno only.
+ */
+
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { parseText } from "../_support/parse.ts";
+import {
+  fetchText,
+  isDeno,
+  type MainProcess,
+  refusesConnections,
+  startMain,
+  valueIn,
+  waitFor,
+} from "./_support.ts";
+
+const skip = !isDeno && "main.ts is the Deno entry point (Deno.serve); run these under deno test";
+
+/** The drain limit of app/serve.ts (exitOnSignals' default; main.ts does not change it). */
+const DRAIN_LIMIT_MS = 10_000;
+
+/** A demo route (`--demo`) that answers after `ms` milliseconds (the demo clamps at 30,000). */
+const slowPath = (ms: number) => `/api/actions/shutdown_test?ms=${ms}`;
+
+const PATHS = [
+  { name: "one thread (--workers 1)", workers: "1" },
+  { name: "server threads (--workers 2)", workers: "2" },
+] as const;
+
+/** A request in flight, and whether it has settled yet. */
+interface InFlight {
+  readonly result: Promise<{ status: number; body: string } | { error: unknown }>;
+  settled(): boolean;
+}
+
+/**
+ * Sends a request that takes `ms` on the server, and waits until the server
+ * counts it in flight (`http_requests_inprogress` holds it and the scrape
+ * that reads it; the threads' values are summed).
+ */
+async function slowRequest(main: MainProcess, ms: number): Promise<InFlight> {
+  let settled = false;
+  const result = fetchText(main.origin + slowPath(ms)).then(
+    ({ status, body }) => ({ status, body }),
+    (error: unknown) => ({ error }),
+  ).finally(() => settled = true);
+  await waitFor("the slow request to be in flight", async () => {
+    if (settled) throw new Error(`the slow request ended early: ${JSON.stringify(await result)}`);
+    const body = (await fetchText(main.origin + "/metrics")).body;
+    return (valueIn(parseText(body), "http_requests_inprogress") ?? 0) >= 2;
+  });
+  return { result, settled: () => settled };
+}
+
+/**
+ * How the process exited; SIGKILLed after 60 s if it is still running (so a
+ * process that never stops fails the test instead of hanging it).
+ */
+async function exitOf(main: MainProcess): Promise<{ code: number | null; signal: string | null }> {
+  const killer = setTimeout(() => main.signal("SIGKILL"), 60_000);
+  try {
+    return await main.exited;
+  } finally {
+    clearTimeout(killer);
+  }
+}
+
+/** Whether the process has exited (its exit promise settled). */
+function exitedFlag(main: MainProcess): () => boolean {
+  let exited = false;
+  main.exited.then(() => exited = true);
+  return () => exited;
+}
+
+async function withMain(
+  workers: string,
+  body: (main: MainProcess) => Promise<void>,
+): Promise<void> {
+  const main = await startMain(["--demo"], { WORKERS: workers });
+  try {
+    if (workers !== "1") assert.match(main.stderr(), new RegExp(`with ${workers} threads$`, "m"));
+    else assert.doesNotMatch(main.stderr(), /threads$/m);
+    await body(main);
+  } catch (error) {
+    if (error instanceof Error) error.message += `\nmain.ts stderr:\n${main.stderr()}`;
+    throw error;
+  } finally {
+    await main.kill();
+  }
+}
+
+describe("SIGTERM and SIGINT drain, then exit 0", { skip }, () => {
+  for (const path of PATHS) {
+    for (const sig of ["SIGTERM", "SIGINT"] as const) {
+      it(`${path.name}, ${sig}: the in-flight request finishes, new connections are refused meanwhile, exit 0`, async () => {
+        await withMain(path.workers, async (main) => {
+          // 3 s: the signal, the listener closing and the refused connection
+          // below take some 50 ms on an idle machine; all of it must happen
+          // while this request is still in flight.
+          const slow = await slowRequest(main, 3_000);
+          const exited = exitedFlag(main);
+          assert.equal(await refusesConnections(main.origin), false, "listening before the signal");
+          main.signal(sig);
+          await waitFor("the draining line", () => /draining in-flight/.test(main.stderr()));
+          await waitFor("new connections to be refused", () => refusesConnections(main.origin));
+          assert.ok(!slow.settled(), "the slow request ended before the refusal could be seen");
+          assert.ok(!exited(), "exited with a request in flight");
+          const res = await slow.result;
+          assert.deepEqual(
+            "status" in res ? { status: res.status, ok: JSON.parse(res.body).ok } : res,
+            { status: 200, ok: true },
+            "the in-flight request must finish",
+          );
+          assert.deepEqual(await exitOf(main), { code: 0, signal: null });
+          assert.match(
+            main.stderr(),
+            new RegExp(`^${sig} received: draining in-flight requests`, "m"),
+          );
+          // Drained, not cut off at the limit.
+          assert.match(main.stderr(), /^stopped$/m);
+        });
+      });
+    }
+  }
+});
+
+describe("the drain limit (10 s) cuts off a longer request, and it still exits 0", { skip }, () => {
+  for (const path of PATHS) {
+    it(`${path.name}: a 30 s request is cut off after 10 s; exit 0, 'stopped with requests still in flight'`, async () => {
+      await withMain(path.workers, async (main) => {
+        const slow = await slowRequest(main, 30_000);
+        const signalled = performance.now();
+        main.signal("SIGTERM");
+        const exit = await exitOf(main);
+        const elapsed = performance.now() - signalled;
+        assert.deepEqual(exit, { code: 0, signal: null });
+        assert.match(main.stderr(), /^stopped with requests still in flight$/m);
+        const res = await slow.result;
+        assert.ok("error" in res, `the 30 s request was not cut off: ${JSON.stringify(res)}`);
+        // It waited for the request up to the limit (a timer never fires early;
+        // 1% slack for the two clocks); no upper bound: a loaded machine is slower.
+        assert.ok(
+          elapsed >= DRAIN_LIMIT_MS * 0.99,
+          `exited ${Math.round(elapsed)} ms after SIGTERM, before the ${DRAIN_LIMIT_MS} ms limit`,
+        );
+      });
+    });
+  }
+});
+
+describe("a second signal during the drain exits at once", { skip }, () => {
+  const cases = [
+    { path: PATHS[0], first: "SIGTERM", second: "SIGTERM" },
+    { path: PATHS[1], first: "SIGINT", second: "SIGTERM" },
+  ] as const;
+  for (const { path, first, second } of cases) {
+    it(`${path.name}: ${first}, then ${second} while a 30 s request drains: exit 0 without waiting`, async () => {
+      await withMain(path.workers, async (main) => {
+        const slow = await slowRequest(main, 30_000);
+        main.signal(first);
+        await waitFor("the draining line", () => /draining in-flight/.test(main.stderr()));
+        main.signal(second);
+        assert.deepEqual(await exitOf(main), { code: 0, signal: null });
+        // Had the second signal been ignored, it would have waited for the
+        // drain limit and said "stopped with requests still in flight".
+        assert.doesNotMatch(main.stderr(), /^stopped/m);
+        const res = await slow.result;
+        assert.ok("error" in res, `the 30 s request was not cut off: ${JSON.stringify(res)}`);
+      });
+    });
+  }
+});
+
+// Bun hides skipped suites; this line names why they did not run.
+if (!isDeno) it(`main.ts shutdown tests skipped: ${skip}`, { skip: true }, () => {});
