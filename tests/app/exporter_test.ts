@@ -11,8 +11,9 @@ import { Registry } from "../../src/mod.ts";
 import { customRegistry as moduleCustomRegistry } from "../../src/tracking/mod.ts";
 import { createExporter, type Exporter } from "../../app/exporter.ts";
 import { silentLog } from "../../app/log.ts";
-import { parseText } from "../_support/parse.ts";
+import { parseText, sampleMap } from "../_support/parse.ts";
 import { samplesNamed, valueIn } from "./_support.ts";
+import { assertSeconds, histogramOf } from "../tracking/_support.ts";
 
 /** Sends `path` to the handler (GET) and reads the whole body. */
 async function get(exporter: Exporter, path: string): Promise<{ status: number; body: string }> {
@@ -112,6 +113,52 @@ describe("createExporter: two exporters in one isolate", () => {
     const custom = await scrape(first.exporter, "/custom_metrics");
     const app = { endpoint: "/healthz", method: "GET", status_code: "200" };
     assert.equal(valueIn(custom, "app_requests_total", app), 2);
+  });
+});
+
+describe("createExporter: request durations are seconds", () => {
+  // Waits 500 ms in all: more than Bun's default 5 s per test allows on a loaded machine.
+  it("a 250 ms demo request and an immediate one, in every duration histogram they feed", {
+    timeout: 60_000,
+  }, async () => {
+    const { exporter } = fresh({ demo: true });
+    // The demo routes wait ?ms= milliseconds (a timer: 250 ms, checked as at least 200).
+    for (const path of ["/api/actions/upload", "/api/features/report"]) {
+      assert.equal((await get(exporter, `${path}?ms=250`)).status, 200, path);
+      assert.equal((await get(exporter, `${path}?ms=0`)).status, 200, path);
+    }
+    const slow = { slow: 1, slowSeconds: 0.2, fast: 1 };
+    const both = { slow: 2, slowSeconds: 0.2, fast: 2 };
+    // The /metrics scrape in progress is not counted yet: only the four requests.
+    const metrics = sampleMap(await scrape(exporter, "/metrics"));
+    assertSeconds(
+      histogramOf(metrics, "http_request_duration_highr_seconds"),
+      both,
+      "http_request_duration_highr_seconds",
+    );
+    const custom = sampleMap(await scrape(exporter, "/custom_metrics"));
+    for (const handler of ["/api/actions/:type", "/api/features/:name"]) {
+      assertSeconds(
+        histogramOf(metrics, "http_request_duration_seconds", { handler, method: "GET" }),
+        slow,
+        `http_request_duration_seconds{${handler}}`,
+      );
+      assertSeconds(
+        histogramOf(custom, "app_request_duration_seconds", { endpoint: handler, method: "GET" }),
+        slow,
+        `app_request_duration_seconds{${handler}}`,
+      );
+    }
+    assertSeconds(
+      histogramOf(custom, "user_action_duration_seconds", { action_type: "upload" }),
+      slow,
+      "user_action_duration_seconds",
+    );
+    assertSeconds(
+      histogramOf(custom, "feature_duration_seconds", { feature_name: "report" }),
+      slow,
+      "feature_duration_seconds",
+    );
   });
 });
 
