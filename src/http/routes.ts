@@ -6,8 +6,10 @@
  * Templates are `URLPattern` pathnames, compiled once, when the table is
  * built, into a tree of path segments:
  *
- * - a template without pattern syntax is exact, looked up in a `Map`;
- * - a literal segment (`users`) is an edge of the tree, compared in place;
+ * - a literal segment (`users`) is an edge of the tree, compared in place
+ *   (no segment is sliced out, and the path is never hashed);
+ * - a template without pattern syntax is exact: its literal segments lead
+ *   to the node it ends at;
  *   a whole-segment parameter (`:id`: one non-empty segment, no `/`) is the
  *   node's parameter edge; a final `/*` (anything, `/` included, possibly
  *   nothing) ends a template at its node;
@@ -25,9 +27,10 @@
  * `pathnameOf(request.url)` returns); on such paths the table answers what
  * `URLPattern` would (tests/http/routes_test.ts checks it on random templates
  * and paths). Order: an exact template wins; otherwise the first pattern
- * template that matches, in the order given (the tree keeps, per node, the
- * smallest declared index below it, and stops looking where nothing can
- * beat the match it has).
+ * template that matches, in the order given. (Templates are numbered exact
+ * ones first, then patterns, each in declared order; the tree keeps, per
+ * node, the smallest number below it, and the walk stops where nothing can
+ * beat the match it has.)
  *
  * @module
  */
@@ -54,7 +57,9 @@ interface Candidate {
 interface Node {
   /** Literal segment edges (while building). */
   readonly literal: Map<string, Node>;
-  /** The literal edges by `segmentKey`, set by `#seal`; undefined without literal edges. */
+  /** The literal edge, when there is exactly one (set by `#seal`). */
+  only: { segment: string; node: Node } | undefined;
+  /** The literal edges by `segmentKey` when there are several (set by `#seal`). */
   dispatch: Map<number, { segment: string; node: Node }[]> | undefined;
   /** The whole-segment parameter edge. */
   param: Node | undefined;
@@ -71,6 +76,7 @@ interface Node {
 function node(): Node {
   return {
     literal: new Map(),
+    only: undefined,
     dispatch: undefined,
     param: undefined,
     end: Infinity,
@@ -161,6 +167,47 @@ function literalPrefix(canonical: string): string {
 }
 
 /**
+ * The smallest index below `at` of a template matching `pathname`, or
+ * `best` when none is smaller. `start` is where the segment after `at`'s
+ * begins, -1 when the path ends at `at`.
+ */
+function visit(at: Node, pathname: string, start: number, best: number): number {
+  if (at.min >= best) return best;
+  const whole = at.whole;
+  for (let i = 0; i < whole.length && whole[i].index < best; i++) {
+    if (whole[i].test(pathname)) {
+      best = whole[i].index;
+      break;
+    }
+  }
+  if (start < 0) return at.end < best ? at.end : best;
+  if (at.wildcard < best) best = at.wildcard;
+  const slash = pathname.indexOf("/", start);
+  const end = slash < 0 ? pathname.length : slash;
+  const next = slash < 0 ? -1 : slash + 1;
+  const only = at.only;
+  if (only !== undefined) {
+    if (end - start === only.segment.length && pathname.startsWith(only.segment, start)) {
+      best = visit(only.node, pathname, next, best);
+    }
+  } else if (at.dispatch !== undefined) {
+    const bucket = at.dispatch.get(segmentKey(end - start, pathname.charCodeAt(start)));
+    if (bucket !== undefined) {
+      for (let i = 0; i < bucket.length; i++) {
+        if (pathname.startsWith(bucket[i].segment, start)) {
+          best = visit(bucket[i].node, pathname, next, best);
+          break;
+        }
+      }
+    }
+  }
+  if (at.param !== undefined && end > start) {
+    best = visit(at.param, pathname, next, best);
+  }
+  return best;
+}
+
+/**
  * Matches request paths against route templates written as `URLPattern`
  * pathnames (see the module documentation for what is compiled and how).
  *
@@ -174,9 +221,11 @@ function literalPrefix(canonical: string): string {
  * ```
  */
 export class RouteTable {
-  readonly #exact = new Map<string, string>();
   readonly #root: Node = node();
-  /** Pattern templates by declared index. */
+  /**
+   * Templates by index: exact ones first, then the patterns, each in
+   * declared order, so the smallest index that matches is the answer.
+   */
   readonly #templates: string[] = [];
 
   /** Builds the table; throws a `TypeError` naming a template that is not a valid pathname pattern. */
@@ -184,6 +233,8 @@ export class RouteTable {
     if (!Array.isArray(templates)) {
       throw new TypeError(`routes must be an array of pathname templates, got ${typeof templates}`);
     }
+    const exact: [string, URLPattern][] = [];
+    const patterns: [string, URLPattern][] = [];
     for (const template of templates) {
       if (typeof template !== "string" || !template.startsWith("/")) {
         throw new TypeError(
@@ -198,13 +249,10 @@ export class RouteTable {
           `Route "${template}" is not a valid URLPattern pathname: ${(error as Error).message}`,
         );
       }
-      if (!SYNTAX.test(template)) {
-        // Keyed by the canonical form, which is what a request's path holds.
-        const key = pattern.pathname;
-        if (!this.#exact.has(key)) this.#exact.set(key, template);
-      } else {
-        this.#add(this.#templates.push(template) - 1, pattern);
-      }
+      (SYNTAX.test(template) ? patterns : exact).push([template, pattern]);
+    }
+    for (const [template, pattern] of [...exact, ...patterns]) {
+      this.#add(this.#templates.push(template) - 1, pattern);
     }
     RouteTable.#seal(this.#root);
   }
@@ -252,59 +300,22 @@ export class RouteTable {
   static #seal(at: Node): number {
     let min = Math.min(at.end, at.wildcard, at.whole[0]?.index ?? Infinity);
     for (const [segment, next] of at.literal) {
-      at.dispatch ??= new Map();
+      if (at.literal.size === 1) at.only = { segment, node: next };
+      else at.dispatch ??= new Map();
       const key = segmentKey(segment.length, segment.charCodeAt(0));
-      const bucket = at.dispatch.get(key);
-      if (bucket === undefined) at.dispatch.set(key, [{ segment, node: next }]);
-      else bucket.push({ segment, node: next });
+      const bucket = at.dispatch?.get(key);
+      if (bucket !== undefined) bucket.push({ segment, node: next });
+      else at.dispatch?.set(key, [{ segment, node: next }]);
       min = Math.min(min, RouteTable.#seal(next));
     }
     if (at.param !== undefined) min = Math.min(min, RouteTable.#seal(at.param));
     return at.min = min;
   }
 
-  /**
-   * The smallest index below `at` of a template matching `pathname`, or
-   * `best` when none is smaller. `start` is where the segment after `at`'s
-   * begins, -1 when the path ends at `at`.
-   */
-  static #visit(at: Node, pathname: string, start: number, best: number): number {
-    if (at.min >= best) return best;
-    for (const candidate of at.whole) {
-      if (candidate.index >= best) break;
-      if (candidate.test(pathname)) {
-        best = candidate.index;
-        break;
-      }
-    }
-    if (start < 0) return at.end < best ? at.end : best;
-    if (at.wildcard < best) best = at.wildcard;
-    const slash = pathname.indexOf("/", start);
-    const end = slash < 0 ? pathname.length : slash;
-    const next = slash < 0 ? -1 : slash + 1;
-    if (at.dispatch !== undefined) {
-      const bucket = at.dispatch.get(segmentKey(end - start, pathname.charCodeAt(start)));
-      if (bucket !== undefined) {
-        for (let i = 0; i < bucket.length; i++) {
-          if (pathname.startsWith(bucket[i].segment, start)) {
-            best = RouteTable.#visit(bucket[i].node, pathname, next, best);
-            break;
-          }
-        }
-      }
-    }
-    if (at.param !== undefined && end > start) {
-      best = RouteTable.#visit(at.param, pathname, next, best);
-    }
-    return best;
-  }
-
   /** The template `pathname` matches, or `"none"`. */
   match(pathname: string): string {
-    const exact = this.#exact.get(pathname);
-    if (exact !== undefined) return exact;
     if (this.#root.min === Infinity) return UNMATCHED_HANDLER;
-    const index = RouteTable.#visit(this.#root, pathname, 1, Infinity);
+    const index = visit(this.#root, pathname, 1, Infinity);
     return index === Infinity ? UNMATCHED_HANDLER : this.#templates[index];
   }
 }

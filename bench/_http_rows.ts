@@ -1,0 +1,124 @@
+/**
+ * The groups and names of `http_router.bench.ts` (route matching and
+ * response sizes), how many operations one iteration performs, and the rows
+ * and targets of the table `http_report.ts` prints from `deno bench --json`.
+ *
+ * @module
+ */
+
+/**
+ * Operations per iteration of `http_router.bench.ts`: enough for each
+ * iteration to take well over 10 µs, so `deno bench` times it call by call
+ * (faster ones are timed in blocks whose percentiles are not per call; see
+ * `OPS` in `_rows.ts`).
+ */
+export const HTTP_OPS = {
+  /** Passes over the hit (50) or miss (49) paths per iteration (URLPattern: one). */
+  routeRounds: 10,
+  /** Hit paths: one per template of the 50-template table. */
+  hits: 50,
+  /** Miss paths. */
+  misses: 49,
+  /** Responses made, measured and read per iteration. */
+  responses: 100,
+} as const;
+
+/** Groups and names of `http_router.bench.ts`. */
+export const HTTP_BENCH = {
+  hits: "route match, 50 templates: hits",
+  misses: "route match, 50 templates: misses",
+  mixedHits: "route match, 50 templates, 2 of them URLPattern-only: hits",
+  mixedMisses: "route match, 50 templates, 2 of them URLPattern-only: misses",
+  ours: "ours: RouteTable.match(pathnameOf(url))",
+  urlpattern: "URLPattern.test in order (the table before), same paths",
+  sizes: "response size, per request (make, measure, read the body)",
+  unmeasuredLength: "Content-Length set, not measured",
+  contentLength: "Content-Length set: taken as is",
+  unmeasured: "no Content-Length, not measured",
+  settled: "no Content-Length, body in memory: read, answered as bytes (instrument)",
+  stream: "no Content-Length: counting stream (measure)",
+} as const;
+
+/** One row of the HTTP table: `ours` and `other` per operation. */
+export interface HttpRow {
+  /** What is measured, as the table shows it. */
+  operation: string;
+  /** Group in `deno bench --json` output. */
+  group: string;
+  /** Our side. */
+  ours: string;
+  /** The side it is compared with. */
+  other: string;
+  /** Operations per iteration of `ours`. */
+  ops: number;
+  /** Operations per iteration of `other`, when not `ops`. */
+  otherOps?: number;
+  /** Times subtracted from `ours` and `other` (what a request costs without the measuring). */
+  minus?: { ours: string; other: string };
+  /** `speedup`: other / ours (met when >= target); `cost`: ours / other. */
+  kind: "speedup" | "cost";
+  /** At most this many ns per operation for our side; `undefined` for a reference row. */
+  targetNs?: number;
+}
+
+/** The rows of the HTTP table. */
+export const HTTP_ROWS: readonly HttpRow[] = [
+  {
+    operation: "route match, hit (50 templates, one path per template)",
+    group: HTTP_BENCH.hits,
+    ours: HTTP_BENCH.ours,
+    other: HTTP_BENCH.urlpattern,
+    ops: HTTP_OPS.routeRounds * HTTP_OPS.hits,
+    otherOps: HTTP_OPS.hits,
+    kind: "speedup",
+    targetNs: 100,
+  },
+  {
+    operation: "route match, miss (49 scanner and late-failing paths)",
+    group: HTTP_BENCH.misses,
+    ours: HTTP_BENCH.ours,
+    other: HTTP_BENCH.urlpattern,
+    ops: HTTP_OPS.routeRounds * HTTP_OPS.misses,
+    otherOps: HTTP_OPS.misses,
+    kind: "speedup",
+    targetNs: 100,
+  },
+  {
+    operation: "↳ reference: hit, 2 of the 50 templates in URLPattern-only syntax " +
+      "(`:id(\\d+)`, `{/:tag}?`)",
+    group: HTTP_BENCH.mixedHits,
+    ours: HTTP_BENCH.ours,
+    other: HTTP_BENCH.urlpattern,
+    ops: HTTP_OPS.routeRounds * HTTP_OPS.hits,
+    otherOps: HTTP_OPS.hits,
+    kind: "speedup",
+  },
+  {
+    operation: "↳ reference: miss, same table",
+    group: HTTP_BENCH.mixedMisses,
+    ours: HTTP_BENCH.ours,
+    other: HTTP_BENCH.urlpattern,
+    ops: HTTP_OPS.routeRounds * HTTP_OPS.misses,
+    otherOps: HTTP_OPS.misses,
+    kind: "speedup",
+  },
+  {
+    operation: "response size, added per request: no `Content-Length` (JSON body read, " +
+      "answered as bytes) vs `Content-Length` set",
+    group: HTTP_BENCH.sizes,
+    ours: HTTP_BENCH.settled,
+    other: HTTP_BENCH.contentLength,
+    minus: { ours: HTTP_BENCH.unmeasured, other: HTTP_BENCH.unmeasuredLength },
+    ops: HTTP_OPS.responses,
+    kind: "cost",
+  },
+  {
+    operation: "↳ reference: added by the counting stream (`measure`) vs `Content-Length` set",
+    group: HTTP_BENCH.sizes,
+    ours: HTTP_BENCH.stream,
+    other: HTTP_BENCH.contentLength,
+    minus: { ours: HTTP_BENCH.unmeasured, other: HTTP_BENCH.unmeasuredLength },
+    ops: HTTP_OPS.responses,
+    kind: "cost",
+  },
+];
