@@ -1,7 +1,8 @@
 /**
- * The load generator of `soak.ts`: ordinary requests and label floods over keep-alive connections to the exporter on 127.0.0.1
- * (`_http_client.ts`'s raw HTTP/1.1 client: `fetch` would cost the shared
- * 2-core machine several times more CPU per request).
+ * The load generator of `soak.ts`: ordinary requests and label floods over
+ * keep-alive connections to the exporter on 127.0.0.1 (`_http_client.ts`'s
+ * raw HTTP/1.1 client: `fetch` would cost the shared 2-core machine several
+ * times more CPU per request).
  *
  * Every request is one of {@linkcode KINDS}, in a fixed seeded order:
  *
@@ -14,11 +15,12 @@
  *   (`feature_usage_total` and `feature_duration_seconds{feature_name}`),
  *   random action types (`user_action_*{action_type}`), random reasons of
  *   failed logins (`user_auth_failures_total{reason}`). The series caps must
- *   fold them once a metric holds 10,000 series.
+ *   fold them once a metric holds 10,000 series in a server thread.
  *
- * It starts with a fill: floods only, as fast as the server answers, until
- * each capped kind has sent `fill` values (enough for every server thread to
- * reach its caps), then prints `{"filled": seconds}`. Then the whole mix at
+ * It starts with a fill: the capped floods only, as fast as the server
+ * answers, until each has sent `fill` values (enough for every server thread
+ * to reach its caps) or `fill-seconds` have passed, then prints
+ * `{"filled": seconds, "complete": true|false}`. Then the whole mix at
  * `rate` requests per second, the floods going on (every new value now
  * folded into the overflow series).
  *
@@ -26,14 +28,14 @@
  * kernel spreads the traffic evenly over the server threads sharing the port
  * (and connections come and go, as they do in production).
  *
- * Bounded: the fill by its count, the rest by `rate × seconds` requests; it
- * stops at its deadline, on SIGINT or SIGTERM, or when its stdin closes (the
- * bench that started it is gone), whichever comes first; a request
- * unanswered after 10 s closes its connection and counts as an error. It then
- * prints one JSON line ({@linkcode LoadReport}) and exits.
+ * Bounded: the fill by its count and time, the rest by `rate × seconds`
+ * requests; it stops at its deadline, on SIGINT or SIGTERM, or when its stdin
+ * closes (the bench that started it is gone), whichever comes first; a
+ * request unanswered after 10 s closes its connection and counts as an error.
+ * It then prints one JSON line ({@linkcode LoadReport}) and exits.
  *
  * Run: `deno run --allow-net=127.0.0.1 bench/_soak_load.ts <port> <rate>
- * <seconds> <connections> [seed] [fill]`.
+ * <seconds> <connections> <seed> <fill> <fill-seconds>`.
  *
  * @module
  */
@@ -158,8 +160,10 @@ export interface KindCounts {
 /** The one line the generator prints. */
 export interface LoadReport {
   seconds: number;
-  /** How long the fill took; absent when it was not done by the deadline. */
+  /** How long the fill took; absent when the run ended first. */
   fillSeconds: number | undefined;
+  /** Whether the fill sent all its values (not cut short by its time limit). */
+  fillComplete: boolean;
   /** Requests sent in the fill. */
   fillRequests: number;
   /** Per kind, in the order of {@linkcode KINDS}. */
@@ -217,9 +221,11 @@ export interface LoadOptions {
    * user-supplied-value kind has sent this many values (0: no fill).
    */
   fill: number;
+  /** The fill stops after this many seconds even if not complete. */
+  fillSeconds: number;
   signal: AbortSignal;
-  /** Called once the fill is done, with its length in seconds. */
-  onFilled?: (seconds: number) => void;
+  /** Called once the fill is over, with its length in seconds and whether it was complete. */
+  onFilled?: (seconds: number, complete: boolean) => void;
 }
 
 /**
@@ -231,7 +237,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const { port, rate, seconds, connections, seed, fill, signal } = options;
   const rand = seeded(seed);
   const mix = schedule(rand, () => true);
-  const floods = schedule(rand, (k) => k.flood);
+  const floods = schedule(rand, (k) => k.capped);
   const started = performance.now();
   const deadline = started + seconds * 1000;
   const kinds: KindCounts[] = KINDS.map(() => ({
@@ -263,12 +269,23 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   let next = 0;
   let unique = 0;
   let fillRequests = 0;
+  let fillComplete = fill <= 0;
+  const fillDeadline = started + options.fillSeconds * 1000;
+  const endFill = (complete: boolean) => {
+    filling = false;
+    fillComplete = complete;
+    fillRequests = kinds.reduce((n, c) => n + c.sent, 0);
+    steadyStart = performance.now();
+    budget = Math.floor(rate * (deadline - steadyStart) / 1000);
+    options.onFilled?.((steadyStart - started) / 1000, complete);
+  };
 
   const loop = async () => {
     let conn: HttpConnection | undefined;
     let left = 0; // requests before this connection is replaced
     while (!stopped()) {
       let k: number;
+      if (filling && performance.now() >= fillDeadline) endFill(false);
       if (filling) {
         k = floods[fillSent++ % floods.length];
       } else {
@@ -300,13 +317,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
         timer = setTimeout(() => c.close(), REQUEST_TIMEOUT_MS);
         kinds[k].sent++;
         written = true;
-        if (filling && filled()) {
-          filling = false;
-          fillRequests = kinds.reduce((n, c) => n + c.sent, 0);
-          steadyStart = performance.now();
-          budget = Math.floor(rate * (deadline - steadyStart) / 1000);
-          options.onFilled?.((steadyStart - started) / 1000);
-        }
+        if (filling && filled()) endFill(true);
         const res = await c.get(path);
         if (res.status === kind.expect) kinds[k].ok++;
         else {
@@ -342,6 +353,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   return {
     seconds: (performance.now() - started) / 1000,
     fillSeconds: filling ? undefined : (steadyStart - started) / 1000,
+    fillComplete,
     fillRequests: filling ? kinds.reduce((n, c) => n + c.sent, 0) : fillRequests,
     kinds,
     examples,
@@ -349,9 +361,15 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
 }
 
 if (import.meta.main) {
-  const [port, rate, seconds, connections, seed, fill] = Deno.args.map(Number);
-  if (![port, rate, seconds, connections].every((x) => x > 0 && Number.isFinite(x))) {
-    console.error("usage: _soak_load.ts <port> <rate> <seconds> <connections> [seed] [fill]");
+  const [port, rate, seconds, connections, seed, fill, fillSeconds] = Deno.args.map(Number);
+  if (
+    Deno.args.length !== 7 ||
+    ![port, rate, seconds, connections, seed].every((x) => x > 0 && Number.isFinite(x)) ||
+    ![fill, fillSeconds].every((x) => x >= 0 && Number.isFinite(x))
+  ) {
+    console.error(
+      "usage: _soak_load.ts <port> <rate> <seconds> <connections> <seed> <fill> <fill-seconds>",
+    );
     Deno.exit(2);
   }
   const stop = new AbortController();
@@ -370,10 +388,11 @@ if (import.meta.main) {
     rate,
     seconds,
     connections,
-    seed: seed || 1,
-    fill: fill || 0,
+    seed,
+    fill,
+    fillSeconds,
     signal: stop.signal,
-    onFilled: (s) => console.log(JSON.stringify({ filled: s })),
+    onFilled: (s, complete) => console.log(JSON.stringify({ filled: s, complete })),
   });
   console.log(JSON.stringify(report));
   Deno.exit(0);

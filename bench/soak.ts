@@ -7,12 +7,13 @@
  *    own flags from deno.json, `main.ts --demo --workers 2`, on 127.0.0.1,
  *    its LLM pointed at the fake): one process, two server threads sharing
  *    the port and their metrics.
- * 2. For `--duration` seconds (default and most 150) sends, all at once:
+ * 2. For `--duration` seconds (default and most 145) sends, all at once:
  *    - `_soak_load.ts` in a subprocess, over keep-alive connections (each
- *      replaced after about 200 requests): first the fill, label floods only,
- *      as fast as the server answers, until each flooded metric has been
- *      sent 23,000 new values (1.15 times the caps of both server threads);
- *      then `--rate` requests per second (default 4,000), 25% ordinary (`/`,
+ *      replaced after about 200 requests): first the fill, the floods of
+ *      capped labels only, as fast as the server answers, until each flooded
+ *      metric has been sent 23,000 new values (1.15 times the caps of both
+ *      server threads), for at most `--duration` − 90 s; then `--rate`
+ *      requests per second (default 4,000), 25% ordinary (`/`,
  *      `/healthz`, demo features and actions with known names) and 75% label
  *      floods, every one with a label value never sent before: random paths
  *      no route serves (they must stay `handler="none"`), workspace sizes of
@@ -22,18 +23,20 @@
  *    - `demo/traffic.ts` from this process: simulated users at `--demo-rate`
  *      requests per second (default 20), LLM calls to the fake API included
  *      (some answered 429 or 500 on purpose), sessions, registrations;
- *    - a scrape of `/metrics` and one of `/custom_metrics` every second, as
- *      Prometheus asks (OpenMetrics, gzip, one keep-alive connection each);
+ *    - from the end of the fill on, a scrape of `/metrics` and one of
+ *      `/custom_metrics` every second, as Prometheus asks (OpenMetrics, gzip,
+ *      one keep-alive connection each; not during the fill, which would
+ *      otherwise take twice as long on 2 cores);
  *      a tick that finds the previous scrape of that endpoint still running
  *      is skipped and counted, as Prometheus never overlaps two scrapes of
  *      one target;
  *    - every second, the server process's VmRSS from `/proc/<pid>/status`
  *      (read through `cat`: Deno 2.9 lets a script read `/proc` only with
  *      `--allow-all`), and the CPU time of every process involved.
- * 3. The warm-up ends 15 s after the fill, and not before `--warmup` (default
- *    45 s) nor after `--duration` − 60 s: by then every cap of every server
- *    thread is full and the scrapes are as big as they will get, so what
- *    follows is steady state, where a leak shows as growth and a cap that
+ * 3. The warm-up ends 30 s of scraping after the fill, and not before
+ *    `--warmup` (default 45 s): by then every cap of every server thread is
+ *    full and the scrapes are as big as they will get, so what follows (at
+ *    least 60 s) is steady state, where a leak shows as growth and a cap that
  *    fails to hold as series added. Compares the RSS at the end of the
  *    warm-up (median of its last 15 one-second samples) with the RSS at the
  *    end (median of the last 15): the target is a growth of at most 5%. Also
@@ -45,12 +48,13 @@
  *    that, plus the overflow series), `http_requests_total` with no handler
  *    but the routes and `none`, the calls each cap folded.
  *
- * Bounded: at most `--duration` + about 15 s (start, final scrapes, stop),
- * and a watchdog ends the script 178 s after it started. Every loop stops at the deadline; the server and the load
- * generator are stopped on the way out, normally, on an error, on Ctrl-C
- * (SIGINT) or SIGTERM, or at the watchdog. Only 127.0.0.1 is used.
+ * Bounded: at most `--duration` + about 20 s (start, final scrapes, stop),
+ * and a watchdog ends the script 178 s after it started. Every loop stops at
+ * the deadline; the server and the load generator are stopped on the way
+ * out, normally, on an error, on Ctrl-C (SIGINT) or SIGTERM, or at the
+ * watchdog. Only 127.0.0.1 is used.
  *
- * Run: `deno task bench:soak [--duration=150] [--warmup=45] [--rate=4000]
+ * Run: `deno task bench:soak [--duration=145] [--warmup=45] [--rate=4000]
  * [--connections=32] [--demo-rate=20] [--json]`. Progress goes to stderr,
  * a Markdown report for the README (or, with `--json`, the same figures) to
  * stdout. Exit code 0 when every check passed (the 5% target included), 1
@@ -94,13 +98,15 @@ for (const a of Deno.args) {
   }
 }
 
-const DURATION = numberArg("duration", 150, 80, 150);
+const DURATION = numberArg("duration", 145, 100, 145);
 /** At least this much warm-up; more while the fill runs (see the doc comment). */
-const WARMUP = numberArg("warmup", 45, 10, DURATION - 60);
-/** The warm-up ends by then even if the fill is not done, to leave a minute measured. */
-const MAX_WARMUP = DURATION - 60;
-/** Seconds between the end of the fill and the end of the warm-up, at least. */
-const SETTLE = 15;
+/** Seconds measured after the warm-up, at least. */
+const MIN_MEASURED = 60;
+const WARMUP = numberArg("warmup", 45, 10, DURATION - MIN_MEASURED);
+/** Seconds of scraping between the end of the fill and the end of the warm-up. */
+const SETTLE = 30;
+/** The fill stops by then, complete or not, to leave the settling and a minute measured. */
+const FILL_DEADLINE = DURATION - MIN_MEASURED - SETTLE;
 const RATE = numberArg("rate", 4000, 10, 50_000);
 const CONNECTIONS = Math.round(numberArg("connections", 32, 1, 256));
 const DEMO_RATE = numberArg("demo-rate", 20, 1, 1000);
@@ -115,7 +121,10 @@ const FILL = Math.round(1.15 * WORKERS * DEFAULT_MAX_SERIES);
 const WINDOW = 15;
 /** The issue's target: RSS grows by at most 5% after the warm-up. */
 const TARGET = 0.05;
+/** Prometheus's default scrape timeout. */
 const SCRAPE_TIMEOUT_MS = 10_000;
+/** The scrapes once the load is over may take longer: the server may still be finishing one. */
+const FINAL_SCRAPE_TIMEOUT_MS = 15_000;
 /** What Prometheus asks for. */
 const SCRAPE_HEADERS = {
   Accept: "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5",
@@ -353,6 +362,8 @@ class Scraper {
   bodyBytes = 0;
   /** The last answered scrape's body (still gzip). */
   lastBody: Uint8Array | undefined;
+  /** When that scrape started (seconds after the load started). */
+  lastAt = NaN;
   #closed = false;
   /** Called with each answered scrape's body (still gzip). */
   onBody: ((body: Uint8Array, at: number) => void) | undefined;
@@ -389,6 +400,7 @@ class Scraper {
       this.ms.push(ms);
       this.bodyBytes = res.body.length;
       this.lastBody = res.body;
+      this.lastAt = at;
       this.onBody?.(res.body, at);
     } catch (error) {
       if (this.#closed) return; // cut short by the end of the run
@@ -585,6 +597,8 @@ let soakSeconds = 0;
 const finalFromLoad: string[] = [];
 /** When the fill ended (seconds after the load started), if it did. */
 let fillSeconds: number | undefined;
+/** Whether the fill sent all its values before its time limit. */
+let fillComplete = false;
 /** Seconds after the load started when the warm-up ends: set once the fill is done. */
 let warmupEnd = Infinity;
 const failures: string[] = [];
@@ -610,6 +624,18 @@ try {
   // ------------------------------------------------ load, demo traffic, scrapes
   const t0 = performance.now();
   const now = () => (performance.now() - t0) / 1000;
+  // Once the fill is over, the scrapes start; the warm-up ends SETTLE seconds later.
+  let scraping = false;
+  const fillOver = (at: number): void => {
+    if (scraping) return;
+    scraping = true;
+    warmupEnd = Math.max(WARMUP, Math.ceil(at) + SETTLE);
+    log(
+      `fill ${fillComplete ? "done" : "cut short"} after ${at.toFixed(0)} s; scraping every ` +
+        `second from now, the warm-up ends at ${warmupEnd} s`,
+    );
+  };
+
   loadChild = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -622,6 +648,7 @@ try {
       String(CONNECTIONS),
       "1",
       String(FILL),
+      String(FILL_DEADLINE),
     ],
     stdin: "piped", // held open: the generator stops when it closes
     stdout: "piped",
@@ -637,11 +664,11 @@ try {
       const parts = (rest + chunk).split("\n");
       rest = parts.pop()!;
       for (const line of parts) {
-        const filled = JSON.parse(line).filled;
+        const { filled, complete } = JSON.parse(line);
         if (typeof filled === "number") {
           fillSeconds = filled;
-          warmupEnd = Math.min(MAX_WARMUP, Math.max(WARMUP, Math.ceil(filled) + SETTLE));
-          log(`fill done after ${filled.toFixed(0)} s; the warm-up ends at ${warmupEnd} s`);
+          fillComplete = complete === true;
+          fillOver(filled);
         } else loadLines.push(line);
       }
     }
@@ -683,7 +710,7 @@ try {
     }
   };
 
-  // One tick a second: both scrapes and one sample, until the deadline.
+  // One tick a second: both scrapes (after the fill) and one sample, until the deadline.
   let loadAlive = true;
   loadChild.status.then(() => loadAlive = false);
   let lastLog = 0;
@@ -691,12 +718,11 @@ try {
     const wait = t0 + tick * 1000 - performance.now();
     if (wait > 0) await sleep(wait);
     if (serverGone) throw new Error(`the server exited during the soak:\n${server.output()}`);
-    if (tick >= MAX_WARMUP && warmupEnd > MAX_WARMUP) {
-      warmupEnd = MAX_WARMUP;
-      log(`the fill is not done after ${MAX_WARMUP} s: the warm-up ends anyway`);
+    if (tick >= FILL_DEADLINE + 5) fillOver(tick); // the generator never said: go on anyway
+    if (scraping) {
+      metrics.tick(tick);
+      custom.tick(tick);
     }
-    metrics.tick(tick);
-    custom.tick(tick);
     const s = await sample(now(), child.pid, loadAlive ? loadPid : undefined);
     samples.push(s);
     if (tick % 5 === 4) await otherProcesses.sample();
@@ -735,7 +761,7 @@ try {
   // within the scrape timeout, the last one answered under load).
   const read = async (scraper: Scraper): Promise<Exposition> => {
     let conn: HttpConnection | undefined;
-    const timer = setTimeout(() => conn?.close(), SCRAPE_TIMEOUT_MS);
+    const timer = setTimeout(() => conn?.close(), FINAL_SCRAPE_TIMEOUT_MS);
     try {
       conn = await HttpConnection.open(port);
       const res = await conn.get(scraper.path, SCRAPE_HEADERS);
@@ -744,7 +770,7 @@ try {
     } catch (error) {
       if (scraper.lastBody === undefined) throw error;
       log(`final scrape of ${scraper.path} failed (${error}): using the last one under load`);
-      finalFromLoad.push(scraper.path);
+      finalFromLoad.push(`${scraper.path} (the scrape started at ${scraper.lastAt} s)`);
       return readExposition(await gunzip(scraper.lastBody));
     } finally {
       clearTimeout(timer);
@@ -943,14 +969,13 @@ if (JSON_OUT) {
       `and their metrics), its LLM the fake API of \`demo/fake_llm.ts\`. ${
         Math.round(soakSeconds)
       } s ` +
-      `under load: the fill (floods only, as fast as the server took them, until each flooded ` +
-      `metric had been sent ${int(FILL)} new values) took ${
-        fillSeconds === undefined ? "**more than the run**" : `${fillSeconds.toFixed(0)} s`
-      }, the warm-up ended at ${warmupEnd} s${
-        fillSeconds === undefined || fillSeconds + SETTLE > warmupEnd + 1
-          ? " (before the fill had settled: at most `--duration` − 60 s)"
-          : ""
-      }, then ${
+      `under load: the fill (the capped floods only, as fast as the server took them, no ` +
+      `scrapes yet) ${
+        fillComplete
+          ? `sent each flooded metric ${int(FILL)} new values in ${fillSeconds?.toFixed(0)} s`
+          : `was **cut short** at ${fillSeconds?.toFixed(0) ?? "?"} s, before each flooded ` +
+            `metric had been sent ${int(FILL)} new values`
+      }; scraping started then, the warm-up ended ${SETTLE} s later (at ${warmupEnd} s), then ${
         Math.round(soakSeconds - warmupEnd)
       } s measured; after the fill the load generator sent ${int(steadyRate)} requests/s (of the ${
         int(RATE)
