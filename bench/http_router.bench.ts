@@ -10,12 +10,11 @@
  *   the same paths in the same run. Hits: one path per template, in a
  *   shuffled order. Misses: paths a scanner sends, and paths that share a
  *   template's leading segments and fail late.
- * - What measuring a response's size adds to a request: a JSON response
- *   made, measured by the recorder and its body read to the end (as a
- *   server does), minus the same without the measuring, when it has a
- *   `Content-Length` (taken as is) and when it has none (the body read and
- *   answered as bytes: `measureSettled`, what `instrument()` does; and the
- *   always-synchronous counting stream, `measure`).
+ * - What `instrument()` adds to a request whose JSON response has a
+ *   `Content-Length` (taken as is) and to one whose response has none (the
+ *   body read at once and answered as bytes): each request answered by the
+ *   wrapped handler, called directly, and its body read to the end (as a
+ *   server does), minus the same with the bare handler.
  *
  * `report.ts --only=http` turns the results into the README's table.
  * Run: `deno bench bench/http_router.bench.ts`.
@@ -24,7 +23,7 @@
  */
 
 import { Registry } from "../src/mod.ts";
-import { createRecorder } from "../src/http/_recorder.ts";
+import { instrument } from "../src/http/mod.ts";
 import { pathnameOf, RouteTable } from "../src/http/routes.ts";
 import { HTTP_BENCH, HTTP_OPS } from "./_http_rows.ts";
 
@@ -219,38 +218,37 @@ for (const [group, { ours, peer }, paths] of GROUPS) {
 
 // ---------------------------------------------------------------- response sizes
 
-const recorder = createRecorder({ registry: new Registry() }, "bench");
 const BODY = JSON.stringify({ id: 42, name: "Ada Lovelace", roles: ["admin", "author"] });
 const LENGTH = String(new TextEncoder().encode(BODY).byteLength);
 const JSON_TYPE = { "content-type": "application/json" };
+const WITH_LENGTH = { ...JSON_TYPE, "content-length": LENGTH };
+const REQUEST = new Request("http://127.0.0.1:8000/users/42");
 
-/** Makes, measures and reads to the end `HTTP_OPS.responses` responses. */
-async function respond(
-  measure: (response: Response) => Response | Promise<Response>,
-  withLength: boolean,
-): Promise<void> {
+const json = (): Response => new Response(BODY, { headers: JSON_TYPE });
+const jsonWithLength = (): Response => new Response(BODY, { headers: WITH_LENGTH });
+const instrumented = (handler: () => Response) =>
+  instrument(handler, { registry: new Registry(), routes: ["/users/:id"] });
+
+/** Answers `HTTP_OPS.responses` requests with `handler` and reads each body to the end. */
+async function respond(handler: (request: Request) => Response | Promise<Response>): Promise<void> {
   for (let i = 0; i < HTTP_OPS.responses; i++) {
-    const response = new Response(BODY, {
-      headers: withLength ? { ...JSON_TYPE, "content-length": LENGTH } : JSON_TYPE,
-    });
-    sink += (await (await measure(response)).arrayBuffer()).byteLength;
+    sink += (await (await handler(REQUEST)).arrayBuffer()).byteLength;
   }
 }
 
 const SIZE_BENCHES = [
-  [HTTP_BENCH.unmeasuredLength, (r: Response) => r, true],
-  [HTTP_BENCH.contentLength, (r: Response) => recorder.measureSettled("/", "GET", r), true],
-  [HTTP_BENCH.unmeasured, (r: Response) => r, false],
-  [HTTP_BENCH.settled, (r: Response) => recorder.measureSettled("/", "GET", r), false],
-  [HTTP_BENCH.stream, (r: Response) => recorder.measure("/", "GET", r), false],
+  [HTTP_BENCH.plainLength, jsonWithLength],
+  [HTTP_BENCH.contentLength, instrumented(jsonWithLength)],
+  [HTTP_BENCH.plain, json],
+  [HTTP_BENCH.settled, instrumented(json)],
 ] as const;
-for (const [name, measure, withLength] of SIZE_BENCHES) {
+for (const [name, handler] of SIZE_BENCHES) {
   Deno.bench({
     name,
     group: HTTP_BENCH.sizes,
     // async: deno bench awaits what an async function returns, and only that.
     async fn() {
-      await respond(measure, withLength);
+      await respond(handler);
     },
   });
 }
