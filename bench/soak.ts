@@ -66,7 +66,7 @@
 import { startFakeLLM } from "../demo/fake_llm.ts";
 import { taskFlags } from "../demo/server.ts";
 import { runTraffic, type SentRequest } from "../demo/traffic.ts";
-import { DEFAULT_MAX_SERIES } from "../src/core/series.ts";
+import { DEFAULT_MAX_SERIES } from "../src/mod.ts";
 import { HttpConnection } from "./_http_client.ts";
 import { KINDS, type LoadReport } from "./_soak_load.ts";
 
