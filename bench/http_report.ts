@@ -51,12 +51,12 @@ async function runBench(): Promise<BenchJson> {
   return JSON.parse(new TextDecoder().decode(stdout)) as BenchJson;
 }
 
-function timeOf(json: BenchJson, group: string, name: string): number {
+function timeOf(json: BenchJson, group: string, name: string, statistic: Stat = stat): number {
   const result = json.benches.find((b) => b.group === group && b.name === name)?.results[0];
   if (result === undefined || !("ok" in result)) {
     throw new Error(`benchmark "${group}" / "${name}" missing or failed`);
   }
-  return result.ok[stat];
+  return result.ok[statistic];
 }
 
 function median(xs: number[]): number {
@@ -84,11 +84,10 @@ for (let run = 0; run < runs; run++) {
   runtime = json.runtime;
   cpu = json.cpu;
   HTTP_ROWS.forEach((row, i) => {
-    const minus = (name: string | undefined) =>
-      name === undefined ? 0 : timeOf(json, row.group, name) / row.ops;
-    const ours = timeOf(json, row.group, row.ours) / row.ops - minus(row.minus?.ours);
-    const other = timeOf(json, row.group, row.other) / (row.otherOps ?? row.ops) -
-      minus(row.minus?.other);
+    const time = (name: string) => timeOf(json, row.group, name, row.stat);
+    const minus = (name: string | undefined) => name === undefined ? 0 : time(name) / row.ops;
+    const ours = time(row.ours) / row.ops - minus(row.minus?.ours);
+    const other = time(row.other) / (row.otherOps ?? row.ops) - minus(row.minus?.other);
     measured[i].push({ ours, other, ratio: row.kind === "speedup" ? other / ours : ours / other });
   });
 }
@@ -114,9 +113,10 @@ HTTP_ROWS.forEach((row, i) => {
   const ratio = median(ratios);
   const said = row.kind === "speedup" ? `${times(ratio)} faster` : `${times(ratio)} its time`;
   const target = row.targetNs === undefined ? "—" : `≤ ${row.targetNs} ns`;
+  const statNote = row.stat === undefined ? "" : ` (${row.stat})`;
   const met = row.targetNs === undefined ? "(reference)" : ours <= row.targetNs ? "yes" : "**no**";
   lines.push(
-    `| ${row.operation} | ${ns(ours)} | ${ns(median(ms.map((m) => m.other)))} | ` +
+    `| ${row.operation}${statNote} | ${ns(ours)} | ${ns(median(ms.map((m) => m.other)))} | ` +
       `${said}${range} | ${target} | ${met} |`,
   );
 });

@@ -59,8 +59,12 @@ interface Node {
   readonly literal: Map<string, Node>;
   /** The literal edge, when there is exactly one (set by `#seal`). */
   only: { segment: string; node: Node } | undefined;
-  /** The literal edges by `segmentKey` when there are several (set by `#seal`). */
-  dispatch: Map<number, { segment: string; node: Node }[]> | undefined;
+  /**
+   * The literal edges by segment length, when there are several (set by
+   * `#seal`): an array index instead of a Map lookup, then a comparison
+   * with the few edges of that length.
+   */
+  byLength: ({ segment: string; node: Node }[] | undefined)[] | undefined;
   /** The whole-segment parameter edge. */
   param: Node | undefined;
   /** Index of the first template that ends at this node. */
@@ -77,22 +81,13 @@ function node(): Node {
   return {
     literal: new Map(),
     only: undefined,
-    dispatch: undefined,
+    byLength: undefined,
     param: undefined,
     end: Infinity,
     wildcard: Infinity,
     whole: [],
     min: Infinity,
   };
-}
-
-/**
- * A number for a segment of `length` characters whose first is `first` (a
- * UTF-16 code): segments with different keys differ, so a lookup by key
- * leaves a few candidates to compare in place.
- */
-function segmentKey(length: number, first: number): number {
-  return length === 0 ? 0 : length * 128 + (first & 127);
 }
 
 /**
@@ -167,44 +162,69 @@ function literalPrefix(canonical: string): string {
 }
 
 /**
+ * Whether `pathname` holds `segment` at `start` (the caller checked the
+ * length). A loop over character codes: segments are short, and
+ * `startsWith` with a position cost more per call here.
+ */
+function sameAt(pathname: string, start: number, segment: string): boolean {
+  for (let i = 0; i < segment.length; i++) {
+    if (pathname.charCodeAt(start + i) !== segment.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+/**
  * The smallest index below `at` of a template matching `pathname`, or
  * `best` when none is smaller. `start` is where the segment after `at`'s
  * begins, -1 when the path ends at `at`.
  */
 function visit(at: Node, pathname: string, start: number, best: number): number {
-  if (at.min >= best) return best;
-  const whole = at.whole;
-  for (let i = 0; i < whole.length && whole[i].index < best; i++) {
-    if (whole[i].test(pathname)) {
-      best = whole[i].index;
-      break;
+  // A loop down the tree; a call of its own only where both a literal edge
+  // and the parameter edge may hold a better match.
+  for (;;) {
+    if (at.min >= best) return best;
+    const whole = at.whole;
+    for (let i = 0; i < whole.length && whole[i].index < best; i++) {
+      if (whole[i].test(pathname)) {
+        best = whole[i].index;
+        break;
+      }
     }
-  }
-  if (start < 0) return at.end < best ? at.end : best;
-  if (at.wildcard < best) best = at.wildcard;
-  const slash = pathname.indexOf("/", start);
-  const end = slash < 0 ? pathname.length : slash;
-  const next = slash < 0 ? -1 : slash + 1;
-  const only = at.only;
-  if (only !== undefined) {
-    if (end - start === only.segment.length && pathname.startsWith(only.segment, start)) {
-      best = visit(only.node, pathname, next, best);
-    }
-  } else if (at.dispatch !== undefined) {
-    const bucket = at.dispatch.get(segmentKey(end - start, pathname.charCodeAt(start)));
-    if (bucket !== undefined) {
-      for (let i = 0; i < bucket.length; i++) {
-        if (pathname.startsWith(bucket[i].segment, start)) {
-          best = visit(bucket[i].node, pathname, next, best);
-          break;
+    if (start < 0) return at.end < best ? at.end : best;
+    if (at.wildcard < best) best = at.wildcard;
+    const slash = pathname.indexOf("/", start);
+    const end = slash < 0 ? pathname.length : slash;
+    const next = slash < 0 ? -1 : slash + 1;
+    let literal: Node | undefined;
+    const only = at.only;
+    if (only !== undefined) {
+      if (end - start === only.segment.length && sameAt(pathname, start, only.segment)) {
+        literal = only.node;
+      }
+    } else if (at.byLength !== undefined) {
+      const edges = at.byLength[end - start];
+      if (edges !== undefined) {
+        for (let i = 0; i < edges.length; i++) {
+          if (sameAt(pathname, start, edges[i].segment)) {
+            literal = edges[i].node;
+            break;
+          }
         }
       }
     }
+    const param = end > start ? at.param : undefined;
+    if (literal !== undefined) {
+      if (param !== undefined && param.min < best) best = visit(literal, pathname, next, best);
+      else {
+        at = literal;
+        start = next;
+        continue;
+      }
+    }
+    if (param === undefined) return best;
+    at = param;
+    start = next;
   }
-  if (at.param !== undefined && end > start) {
-    best = visit(at.param, pathname, next, best);
-  }
-  return best;
 }
 
 /**
@@ -301,11 +321,11 @@ export class RouteTable {
     let min = Math.min(at.end, at.wildcard, at.whole[0]?.index ?? Infinity);
     for (const [segment, next] of at.literal) {
       if (at.literal.size === 1) at.only = { segment, node: next };
-      else at.dispatch ??= new Map();
-      const key = segmentKey(segment.length, segment.charCodeAt(0));
-      const bucket = at.dispatch?.get(key);
-      if (bucket !== undefined) bucket.push({ segment, node: next });
-      else at.dispatch?.set(key, [{ segment, node: next }]);
+      else {
+        const byLength = at.byLength ??= [];
+        while (byLength.length <= segment.length) byLength.push(undefined);
+        (byLength[segment.length] ??= []).push({ segment, node: next });
+      }
       min = Math.min(min, RouteTable.#seal(next));
     }
     if (at.param !== undefined) min = Math.min(min, RouteTable.#seal(at.param));
