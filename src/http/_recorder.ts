@@ -78,6 +78,17 @@ export interface RecordingOptions {
   groupStatusCodes?: boolean;
   /** Keep the `http_requests_inprogress` gauge (default `true`). */
   inProgress?: boolean;
+  /**
+   * Where `http_response_size_bytes` takes a response's size from.
+   * `"body"` (default): its `Content-Length` when it has one, else its
+   * body's bytes (a body already in memory is read at once and answered as
+   * those bytes; a stream is counted as it is sent). `"content-length"`:
+   * the header only, 0 without one, as prometheus-fastapi-instrumentator
+   * does; every response passes through untouched, which saves the cost of
+   * reading bodies (several microseconds a request in `Deno.serve`; see the
+   * README's benchmarks).
+   */
+  responseSizes?: "body" | "content-length";
   /** Called after each recorded request (e.g. to feed application metrics). */
   onRequest?: (record: RequestRecord) => void;
   /**
@@ -94,6 +105,7 @@ export const RECORDING_OPTION_KEYS: readonly string[] = Object.freeze([
   "excludedHandlers",
   "groupStatusCodes",
   "inProgress",
+  "responseSizes",
   "onRequest",
   "onError",
 ]);
@@ -232,22 +244,25 @@ export interface Recorder {
   /**
    * Observes the size of `response`'s body, once, and returns the response
    * to send: `response` itself when the size is known now (HEAD: 0, a valid
-   * `Content-Length`: its value, no body: 0), otherwise a copy (same status,
+   * `Content-Length`: its value, no body: 0; with `responseSizes:
+   * "content-length"`, 0 without the header), otherwise a copy (same status,
    * status text and headers) whose body counts the bytes the server reads
    * from it, observed when that body ends, errors or is cancelled. Always
-   * synchronous; in `Deno.serve` a counting stream costs about 12 µs a
-   * request and is sent chunked: prefer `measureSettled` where the answer
-   * may be a promise.
+   * synchronous, but a counting stream is sent chunked and, in `Deno.serve`,
+   * cost about twice as much CPU as `measureSettled`'s reading of a body in
+   * memory (one measurement here): prefer `measureSettled` where the
+   * answer may be a promise.
    */
   measure(route: string, method: string, response: Response): Response;
   /**
    * As `measure`, but a body of unknown length that ends at once (a
    * string, bytes, JSON, form data: anything already in memory) is read and
-   * answered as bytes, so the server still sends it with a `Content-Length`
-   * (about 1-2 µs a request in `Deno.serve`); only other bodies (streams
-   * waiting on I/O, timers, events) get the counting stream, without
-   * delaying the headers. Synchronous when `measure` returns `response`
-   * itself, a promise otherwise.
+   * answered as bytes, so the server still sends it with a `Content-Length`;
+   * only other bodies (streams waiting on I/O, timers, events) get the
+   * counting stream, without delaying the headers. Synchronous when
+   * `measure` returns `response` itself, a promise otherwise. Reading a
+   * body costs `Deno.serve` several microseconds a request
+   * (bench/http_sizes.ts); `responseSizes: "content-length"` skips it.
    */
   measureSettled(
     route: string,
@@ -383,9 +398,7 @@ const SETTLE_TURNS = 16;
  * `response` with its body measured. A body that ends within
  * `SETTLE_TURNS` microtask turns (strings, bytes, JSON: everything already
  * in memory) is answered as bytes, which the server sends with a
- * `Content-Length`; in `Deno.serve` that costs about 1-2 µs a request,
- * where a counting stream costs about 12 µs and turns the response into a
- * chunked one (bench/http_router.bench.ts and the README). Any other body
+ * `Content-Length`; a counting stream would be sent chunked. Any other body
  * is streamed through `countedBody`, without delaying the headers.
  */
 async function sizedResponse(
@@ -462,12 +475,17 @@ export function createRecorder(
   const group = options.groupStatusCodes ?? true;
   const trackInProgress = options.inProgress ?? true;
   const { onRequest, onError } = options;
-  for (
-    const [name, hook] of [["onRequest", onRequest], [
-      "onError",
-      onError,
-    ]] as const
-  ) {
+  const responseSizes = options.responseSizes ?? "body";
+  if (responseSizes !== "body" && responseSizes !== "content-length") {
+    throw new TypeError(
+      `${owner}: responseSizes must be "body" or "content-length", got ${
+        JSON.stringify(responseSizes)
+      }`,
+    );
+  }
+  const bodies = responseSizes === "body";
+  const hooks = { onRequest, onError };
+  for (const [name, hook] of Object.entries(hooks)) {
     if (hook !== undefined && typeof hook !== "function") {
       throw new TypeError(
         `${owner}: ${name} must be a function, got ${typeof hook}`,
@@ -581,8 +599,8 @@ export function createRecorder(
       return undefined;
     }
     const length = lengthHeader(response.headers);
-    if (length !== undefined) {
-      responseSize(route, length);
+    if (length !== undefined || !bodies) {
+      responseSize(route, length ?? 0);
       return undefined;
     }
     const body = response.body;

@@ -1073,6 +1073,20 @@ describe("instrument: response sizes, edge cases", () => {
     }
   });
 
+  it('responseSizes: "content-length" answers synchronously with the handler\'s own response, 0 without the header', async () => {
+    const registry = new Registry();
+    let original: Response | undefined;
+    const handler = instrument(() => original = new Response("abc"), {
+      registry,
+      routes: ["/"],
+      responseSizes: "content-length",
+    });
+    const answer = handler(wireLike("/"));
+    assert.equal(answer, original);
+    assert.equal(await (answer as Response).text(), "abc");
+    assert.deepEqual(sizeOf(await scrape(registry)), { sum: 0, count: 1 });
+  });
+
   it("a body that fails midway counts the bytes read before it failed", async () => {
     const registry = new Registry();
     let sent = 0;

@@ -40,6 +40,7 @@ describe("createRecorder", () => {
       excludedHandlers: true,
       groupStatusCodes: true,
       inProgress: true,
+      responseSizes: true,
       onRequest: true,
       onError: true,
     };
@@ -442,6 +443,37 @@ describe("Recorder.measureSettled", () => {
     );
     await assert.rejects(res.text(), RangeError);
     assert.deepEqual(await size(), [0, 1]);
+  });
+});
+
+describe("responseSizes", () => {
+  it('"content-length": every response passes untouched, sized by its header or 0', async () => {
+    const registry = new Registry();
+    const rec = createRecorder({ registry, responseSizes: "content-length" }, "test");
+    const bare = new Response("not counted");
+    assert.equal(rec.measure("/", "GET", bare), bare);
+    assert.equal(rec.measureSettled("/", "GET", bare), bare, "synchronous, the same response");
+    const sized = new Response("abc", { headers: { "content-length": "3" } });
+    assert.equal(rec.measureSettled("/", "GET", sized), sized);
+    const fams = await scrape(registry);
+    assert.equal(valueIn(fams, "http_response_size_bytes_sum", { handler: "/" }), 3);
+    assert.equal(valueIn(fams, "http_response_size_bytes_count", { handler: "/" }), 3);
+    assert.equal(bare.bodyUsed, false);
+  });
+
+  it("anything but body or content-length is a TypeError naming the owner and the value", () => {
+    for (const bad of ["header", "", 1, "Body"]) {
+      assert.throws(
+        () => createRecorder({ responseSizes: bad as never }, "honoMetrics"),
+        (e: unknown) =>
+          e instanceof TypeError &&
+          e.message ===
+            `honoMetrics: responseSizes must be "body" or "content-length", got ${
+              JSON.stringify(bad)
+            }`,
+        String(bad),
+      );
+    }
   });
 });
 
