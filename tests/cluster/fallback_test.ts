@@ -13,7 +13,7 @@ import process from "node:process";
 import { Counter, Registry } from "../../src/mod.ts";
 import { joinCluster } from "../../src/cluster/mod.ts";
 import { parseText } from "../_support/parse.ts";
-import { fetchText, REPO_ROOT, samplesNamed, sleep, startMain, waitFor } from "../app/_support.ts";
+import { fetchText, REPO_ROOT, samplesNamed, sleep, startMain } from "../app/_support.ts";
 import { DENO_ONLY, isDeno, waitForCluster } from "./_support.ts";
 
 /** A channel no other test (or server) uses. */
