@@ -1,7 +1,7 @@
 /**
- * The groups and names of `http_router.bench.ts` (route matching and
- * response sizes), how many operations one iteration performs, and the rows
- * and targets of the table `http_report.ts` prints from `deno bench --json`.
+ * The groups and names of `http_router.bench.ts` (route matching), how
+ * many operations one iteration performs, and the rows and targets of the
+ * table `http_report.ts` prints from `deno bench --json`.
  *
  * @module
  */
@@ -19,8 +19,6 @@ export const HTTP_OPS = {
   hits: 50,
   /** Miss paths. */
   misses: 49,
-  /** Requests answered (and their bodies read) per iteration. */
-  responses: 100,
 } as const;
 
 /** Groups and names of `http_router.bench.ts`. */
@@ -32,11 +30,6 @@ export const HTTP_BENCH = {
   requestHits: "route match, 50 templates: hits, path cut out of the request URL",
   ours: "ours: RouteTable.match (compiled)",
   urlpattern: "URLPattern.test in order (the table before), same paths",
-  sizes: "instrument(), per request (JSON response, body read to the end)",
-  plainLength: "Content-Length set: bare handler",
-  contentLength: "Content-Length set: instrument(handler)",
-  plain: "no Content-Length: bare handler",
-  settled: "no Content-Length: instrument(handler), body read and answered as bytes",
 } as const;
 
 /** One row of the HTTP table: `ours` and `other` per operation. */
@@ -53,16 +46,6 @@ export interface HttpRow {
   ops: number;
   /** Operations per iteration of `other`, when not `ops`. */
   otherOps?: number;
-  /** Times subtracted from `ours` and `other` (what a request costs without the measuring). */
-  minus?: { ours: string; other: string };
-  /** `speedup`: other / ours (met when >= target); `cost`: ours / other. */
-  kind: "speedup" | "cost";
-  /**
-   * The per-benchmark statistic for this row when not the report's: `min`
-   * for the response rows, whose percentiles here are set by when the
-   * garbage collector runs (a bare handler's p50 above an instrumented one's).
-   */
-  stat?: "min";
   /** At most this many ns per operation for our side; `undefined` for a reference row. */
   targetNs?: number;
 }
@@ -76,7 +59,6 @@ export const HTTP_ROWS: readonly HttpRow[] = [
     other: HTTP_BENCH.urlpattern,
     ops: HTTP_OPS.routeRounds * HTTP_OPS.hits,
     otherOps: HTTP_OPS.hits,
-    kind: "speedup",
     targetNs: 100,
   },
   {
@@ -86,7 +68,6 @@ export const HTTP_ROWS: readonly HttpRow[] = [
     other: HTTP_BENCH.urlpattern,
     ops: HTTP_OPS.routeRounds * HTTP_OPS.misses,
     otherOps: HTTP_OPS.misses,
-    kind: "speedup",
     targetNs: 100,
   },
   {
@@ -97,7 +78,6 @@ export const HTTP_ROWS: readonly HttpRow[] = [
     other: HTTP_BENCH.urlpattern,
     ops: HTTP_OPS.routeRounds * HTTP_OPS.hits,
     otherOps: HTTP_OPS.hits,
-    kind: "speedup",
   },
   {
     operation: "↳ reference: miss, same table",
@@ -106,7 +86,6 @@ export const HTTP_ROWS: readonly HttpRow[] = [
     other: HTTP_BENCH.urlpattern,
     ops: HTTP_OPS.routeRounds * HTTP_OPS.misses,
     otherOps: HTTP_OPS.misses,
-    kind: "speedup",
   },
   {
     operation: "↳ reference: hit, path cut out of the request's URL first (`pathnameOf`), " +
@@ -116,17 +95,5 @@ export const HTTP_ROWS: readonly HttpRow[] = [
     other: HTTP_BENCH.urlpattern,
     ops: HTTP_OPS.routeRounds * HTTP_OPS.hits,
     otherOps: HTTP_OPS.hits,
-    kind: "speedup",
-  },
-  {
-    operation: "`instrument()`, added per request: response without `Content-Length` " +
-      "(JSON body read, answered as bytes) vs with `Content-Length`",
-    group: HTTP_BENCH.sizes,
-    ours: HTTP_BENCH.settled,
-    other: HTTP_BENCH.contentLength,
-    minus: { ours: HTTP_BENCH.plain, other: HTTP_BENCH.plainLength },
-    ops: HTTP_OPS.responses,
-    kind: "cost",
-    stat: "min",
   },
 ];

@@ -1,5 +1,5 @@
 /**
- * Runs `http_router.bench.ts` (route matching, response sizes) and prints
+ * Runs `http_router.bench.ts` (route matching) and prints
  * the README's table: per row our time, the other side's, their ratio, the
  * target and whether it is met, with the date, Deno version, CPU and load.
  *
@@ -51,12 +51,12 @@ async function runBench(): Promise<BenchJson> {
   return JSON.parse(new TextDecoder().decode(stdout)) as BenchJson;
 }
 
-function timeOf(json: BenchJson, group: string, name: string, statistic: Stat = stat): number {
+function timeOf(json: BenchJson, group: string, name: string): number {
   const result = json.benches.find((b) => b.group === group && b.name === name)?.results[0];
   if (result === undefined || !("ok" in result)) {
     throw new Error(`benchmark "${group}" / "${name}" missing or failed`);
   }
-  return result.ok[statistic];
+  return result.ok[stat];
 }
 
 function median(xs: number[]): number {
@@ -84,11 +84,9 @@ for (let run = 0; run < runs; run++) {
   runtime = json.runtime;
   cpu = json.cpu;
   HTTP_ROWS.forEach((row, i) => {
-    const time = (name: string) => timeOf(json, row.group, name, row.stat);
-    const minus = (name: string | undefined) => name === undefined ? 0 : time(name) / row.ops;
-    const ours = time(row.ours) / row.ops - minus(row.minus?.ours);
-    const other = time(row.other) / (row.otherOps ?? row.ops) - minus(row.minus?.other);
-    measured[i].push({ ours, other, ratio: row.kind === "speedup" ? other / ours : ours / other });
+    const ours = timeOf(json, row.group, row.ours) / row.ops;
+    const other = timeOf(json, row.group, row.other) / (row.otherOps ?? row.ops);
+    measured[i].push({ ours, other, ratio: other / ours });
   });
 }
 
@@ -111,12 +109,11 @@ HTTP_ROWS.forEach((row, i) => {
     : "";
   const ours = median(ms.map((m) => m.ours));
   const ratio = median(ratios);
-  const said = row.kind === "speedup" ? `${times(ratio)} faster` : `${times(ratio)} its time`;
+  const said = `${times(ratio)} faster`;
   const target = row.targetNs === undefined ? "—" : `≤ ${row.targetNs} ns`;
-  const statNote = row.stat === undefined ? "" : ` (${row.stat})`;
   const met = row.targetNs === undefined ? "(reference)" : ours <= row.targetNs ? "yes" : "**no**";
   lines.push(
-    `| ${row.operation}${statNote} | ${ns(ours)} | ${ns(median(ms.map((m) => m.other)))} | ` +
+    `| ${row.operation} | ${ns(ours)} | ${ns(median(ms.map((m) => m.other)))} | ` +
       `${said}${range} | ${target} | ${met} |`,
   );
 });

@@ -1,29 +1,24 @@
 /**
- * Route matching and response-size benchmarks of `src/http/`:
+ * Route matching benchmarks of `src/http/routes.ts`: `RouteTable.match` on
+ * a table of 50 pattern templates (the shapes of a JSON API: nested
+ * resources, `:name` parameters, a few `*` wildcards and mid-segment
+ * parameters), and on the same table with two of them in a syntax only
+ * `URLPattern` handles (a regexp group, an optional group), beside the same
+ * table matched the way it was before the compiled matcher (an exact `Map`,
+ * then each template's `URLPattern.test` in order), on the same paths in the
+ * same run. Hits: one path per template, in a shuffled order. Misses: paths
+ * a scanner sends, and paths that share a template's leading segments and
+ * fail late.
  *
- * - `RouteTable.match` on a table of 50 pattern templates (the shapes of a
- *   JSON API: nested resources, `:name` parameters, a few `*` wildcards and
- *   mid-segment parameters), and on the same table with two of them in a
- *   syntax only `URLPattern` handles (a regexp group, an optional group),
- *   beside the same table matched the way it was before the compiled matcher
- *   (an exact `Map`, then each template's `URLPattern.test` in order), on
- *   the same paths in the same run. Hits: one path per template, in a
- *   shuffled order. Misses: paths a scanner sends, and paths that share a
- *   template's leading segments and fail late.
- * - What `instrument()` adds to a request whose JSON response has a
- *   `Content-Length` (taken as is) and to one whose response has none (the
- *   body read at once and answered as bytes): each request answered by the
- *   wrapped handler, called directly, and its body read to the end (as a
- *   server does), minus the same with the bare handler.
- *
- * `report.ts --only=http` turns the results into the README's table.
- * Run: `deno bench bench/http_router.bench.ts`.
+ * What measuring response sizes costs is measured on a real server, by
+ * `http_sizes.ts` (in process, the differences were below what the garbage
+ * collector moved single benchmarks by). `http_report.ts` turns the results
+ * of this file into the README's table. Run:
+ * `deno bench bench/http_router.bench.ts`.
  *
  * @module
  */
 
-import { Registry } from "../src/mod.ts";
-import { instrument } from "../src/http/mod.ts";
 import { pathnameOf, RouteTable } from "../src/http/routes.ts";
 import { HTTP_BENCH, HTTP_OPS } from "./_http_rows.ts";
 
@@ -230,43 +225,6 @@ for (const [group, { ours, peer }, paths, run] of GROUPS) {
   });
   // One pass: a URLPattern match costs about a thousand times more.
   Deno.bench({ name: HTTP_BENCH.urlpattern, group, fn: () => run(peer, paths, 1) });
-}
-
-// ---------------------------------------------------------------- response sizes
-
-const BODY = JSON.stringify({ id: 42, name: "Ada Lovelace", roles: ["admin", "author"] });
-const LENGTH = String(new TextEncoder().encode(BODY).byteLength);
-const JSON_TYPE = { "content-type": "application/json" };
-const WITH_LENGTH = { ...JSON_TYPE, "content-length": LENGTH };
-const REQUEST = new Request("http://127.0.0.1:8000/users/42");
-
-const json = (): Response => new Response(BODY, { headers: JSON_TYPE });
-const jsonWithLength = (): Response => new Response(BODY, { headers: WITH_LENGTH });
-const instrumented = (handler: () => Response) =>
-  instrument(handler, { registry: new Registry(), routes: ["/users/:id"] });
-
-/** Answers `HTTP_OPS.responses` requests with `handler` and reads each body to the end. */
-async function respond(handler: (request: Request) => Response | Promise<Response>): Promise<void> {
-  for (let i = 0; i < HTTP_OPS.responses; i++) {
-    sink += (await (await handler(REQUEST)).arrayBuffer()).byteLength;
-  }
-}
-
-const SIZE_BENCHES = [
-  [HTTP_BENCH.plainLength, jsonWithLength],
-  [HTTP_BENCH.contentLength, instrumented(jsonWithLength)],
-  [HTTP_BENCH.plain, json],
-  [HTTP_BENCH.settled, instrumented(json)],
-] as const;
-for (const [name, handler] of SIZE_BENCHES) {
-  Deno.bench({
-    name,
-    group: HTTP_BENCH.sizes,
-    // async: deno bench awaits what an async function returns, and only that.
-    async fn() {
-      await respond(handler);
-    },
-  });
 }
 
 globalThis.addEventListener("unload", () => {
