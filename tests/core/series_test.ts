@@ -436,3 +436,331 @@ describe("series cap, through every metric type and the registry", () => {
     assert.equal(valueOf(samples, "surr_total", { v: "\uFFFD" }), 2);
   });
 });
+
+// ------------------------------------------------------------ compact trie nodes
+
+import { COMPACT_MAX } from "../../src/core/series.ts";
+import { escapeLabelValue } from "../../src/model/escape.ts";
+import { int, mulberry32, pick, type Random } from "../_support/random.ts";
+
+/** `count` distinct values: `v0`, `v1`, ... */
+function values(count: number, prefix = "v"): string[] {
+  return Array.from({ length: count }, (_, i) => `${prefix}${i}`);
+}
+
+/** Values whose naive joins or escapes collide, and lone surrogates. */
+const HOSTILE = [
+  "",
+  "|",
+  "a|",
+  "a",
+  "a,b",
+  ",b",
+  "a\u0000",
+  "\u0000",
+  "a\n", // newline: escapes to `a\n`...
+  "a\\n", // ...which is this value as written, whose own escape is `a\\n`
+  '"',
+  '\\"',
+  "\\",
+  "\\\\",
+  "🎉",
+];
+
+describe("SeriesIndex: compact nodes (flat arrays, leaf chains) and their promotion to Maps", () => {
+  it("the root is a Map however few its values, so one-label lookups stay hashed", () => {
+    const { idx } = index(["a"]);
+    idx.lookup({ a: "x" });
+    assert.equal(idx.nodeKind([]), "map");
+    idx.remove({ a: "x" });
+    assert.equal(idx.nodeKind([]), undefined);
+    idx.lookup({ a: "y" });
+    assert.equal(idx.nodeKind([]), "map");
+  });
+
+  it(`a last level holds ${COMPACT_MAX} values in a chain, and becomes a Map at the next`, () => {
+    const { idx } = index(["p", "a"]);
+    const vs = values(COMPACT_MAX + 1);
+    const ids = vs.slice(0, COMPACT_MAX).map((a) => idx.lookup({ p: "p", a }));
+    assert.equal(idx.nodeKind(["p"]), "chain");
+    ids.push(idx.lookup({ p: "p", a: vs[COMPACT_MAX] }));
+    assert.equal(idx.nodeKind(["p"]), "map");
+    assert.equal(new Set(ids).size, ids.length);
+    vs.forEach((a, i) => {
+      assert.equal(idx.find({ p: "p", a }), ids[i]);
+      assert.equal(idx.lookup({ p: "p", a }), ids[i]);
+      assert.deepEqual(labelsOf(idx, ids[i]), ["p", a]);
+    });
+    assert.equal(idx.size, COMPACT_MAX + 1);
+  });
+
+  it(`an inner level holds ${COMPACT_MAX} values in a flat array, and becomes a Map at the next`, () => {
+    const { idx } = index(["p", "a", "b"]);
+    const vs = values(COMPACT_MAX + 1);
+    const ids = vs.slice(0, COMPACT_MAX).map((a) => idx.lookup({ p: "p", a, b: "x" }));
+    assert.equal(idx.nodeKind(["p"]), "array");
+    assert.equal(idx.nodeKind(["p", "v0"]), "chain");
+    ids.push(idx.lookup({ p: "p", a: vs[COMPACT_MAX], b: "x" }));
+    assert.equal(idx.nodeKind(["p"]), "map");
+    vs.forEach((a, i) => assert.equal(idx.find({ p: "p", a, b: "x" }), ids[i]));
+    assert.equal(idx.nodeKind(["p", "nope"]), undefined);
+  });
+
+  it("a Map shrinks back to a compact node at half the threshold, keeping every series", () => {
+    for (const names of [["p", "a"], ["p", "a", "b"]]) {
+      const { idx } = index(names);
+      const set = (a: string) => names.length === 2 ? { p: "p", a } : { p: "p", a, b: "x" };
+      const vs = values(COMPACT_MAX * 2);
+      const ids = new Map(vs.map((a) => [a, idx.lookup(set(a))]));
+      const compact = names.length === 2 ? "chain" : "array";
+      assert.equal(idx.nodeKind(["p"]), "map");
+      let left = vs.length;
+      for (const a of vs) {
+        if (left === 1) break;
+        assert.equal(idx.remove(set(a)), true);
+        ids.delete(a);
+        left--;
+        const kind = left > COMPACT_MAX / 2 ? "map" : compact;
+        assert.equal(idx.nodeKind(["p"]), kind, `${left} left`);
+        for (const [b, id] of ids) assert.equal(idx.find(set(b)), id);
+        assert.equal(idx.find(set(a)), -1);
+      }
+      // Growing again promotes again, past the threshold, not before.
+      for (const a of values(COMPACT_MAX - 1, "w")) ids.set(a, idx.lookup(set(a)));
+      assert.equal(idx.nodeKind(["p"]), compact);
+      ids.set("last", idx.lookup(set("last")));
+      assert.equal(idx.nodeKind(["p"]), "map");
+      for (const [a, id] of ids) assert.equal(idx.find(set(a)), id);
+      assert.equal(idx.size, ids.size);
+    }
+  });
+
+  it("removing from a chain unlinks head, middle and tail alike", () => {
+    const { idx } = index(["a", "b"]);
+    const vs = values(5);
+    const ids = vs.map((b) => idx.lookup({ a: "p", b }));
+    // The newest series is the chain's head, the oldest its tail.
+    for (const k of [4, 2, 0]) {
+      assert.equal(idx.remove({ a: "p", b: vs[k] }), true);
+      assert.equal(idx.find({ a: "p", b: vs[k] }), -1);
+    }
+    assert.equal(idx.find({ a: "p", b: "v1" }), ids[1]);
+    assert.equal(idx.find({ a: "p", b: "v3" }), ids[3]);
+    assert.equal(idx.nodeKind(["p"]), "chain");
+    idx.remove({ a: "p", b: "v1" });
+    idx.remove({ a: "p", b: "v3" });
+    assert.equal(idx.nodeKind(["p"]), undefined, "an emptied node leaves the trie");
+    assert.equal(idx.nodeKind([]), undefined);
+    assert.equal(idx.size, 0);
+    const again = idx.lookup({ a: "p", b: "v1" });
+    assert.equal(idx.find({ a: "p", b: "v1" }), again);
+  });
+
+  it("removing from a flat array keeps the other entries, and an emptied array leaves", () => {
+    const { idx } = index(["p", "a", "b"]);
+    const vs = values(5);
+    const ids = vs.map((a) => idx.lookup({ p: "p", a, b: "x" }));
+    for (const k of [0, 2, 4]) assert.equal(idx.remove({ p: "p", a: vs[k], b: "x" }), true);
+    assert.equal(idx.nodeKind(["p"]), "array");
+    assert.equal(idx.find({ p: "p", a: "v1", b: "x" }), ids[1]);
+    assert.equal(idx.find({ p: "p", a: "v3", b: "x" }), ids[3]);
+    assert.equal(idx.find({ p: "p", a: "v0", b: "x" }), -1);
+    idx.remove({ p: "p", a: "v1", b: "x" });
+    idx.remove({ p: "p", a: "v3", b: "x" });
+    assert.equal(idx.nodeKind(["p"]), undefined);
+    assert.equal(idx.size, 0);
+  });
+
+  it("hostile values never collide, in compact nodes and in Maps, at every level", () => {
+    // Few siblings (compact nodes: three hostile values at a time) and, with
+    // padding, many (Maps: all of them at once).
+    for (const pad of [0, COMPACT_MAX * 2]) {
+      const chunk = pad === 0 ? 3 : HOSTILE.length;
+      for (let k = 0; k < HOSTILE.length; k += chunk) {
+        const { idx } = index(["a", "b", "c"]);
+        for (const p of values(pad, "pad")) idx.lookup({ a: "a", b: p, c: p });
+        for (const p of values(pad, "pad")) idx.lookup({ a: "a", b: "a", c: p });
+        const sets: { a: string; b: string; c: string }[] = [];
+        for (const x of HOSTILE.slice(k, k + chunk)) {
+          sets.push({ a: x, b: "a", c: "a" }, { a: "a", b: x, c: "a" }, { a: "a", b: "a", c: x });
+        }
+        const ids = sets.map((s) => idx.lookup(s));
+        const unique = new Set(sets.map((s) => JSON.stringify([s.a, s.b, s.c])));
+        assert.equal(new Set(ids).size, unique.size, `pad ${pad}`);
+        sets.forEach((s, i) => {
+          assert.equal(idx.find(s), ids[i]);
+          assert.deepEqual(labelsOf(idx, ids[i]), [s.a, s.b, s.c].map(escapeLabelValue));
+        });
+        assert.equal(idx.nodeKind(["a"]), pad === 0 ? "array" : "map");
+        assert.equal(idx.nodeKind(["a", "a"]), pad === 0 ? "chain" : "map");
+      }
+    }
+  });
+
+  it("a chain tells a value from another's escaped form, before and after promotion", () => {
+    const { idx } = index(["p", "v"]);
+    const newline = idx.lookup({ p: "p", v: "a\n" }); // stored escaped as `a\n`
+    const written = idx.lookup({ p: "p", v: "a\\n" }); // the value `a\n` as written
+    assert.notEqual(newline, written);
+    assert.deepEqual(labelsOf(idx, newline), ["p", "a\\n"]);
+    assert.deepEqual(labelsOf(idx, written), ["p", "a\\\\n"]);
+    assert.equal(idx.nodeKind(["p"]), "chain");
+    for (const v of values(COMPACT_MAX)) idx.lookup({ p: "p", v });
+    assert.equal(idx.nodeKind(["p"]), "map");
+    assert.equal(idx.find({ p: "p", v: "a\n" }), newline);
+    assert.equal(idx.find({ p: "p", v: "a\\n" }), written);
+    for (const v of values(COMPACT_MAX)) idx.remove({ p: "p", v });
+    assert.equal(idx.nodeKind(["p"]), "chain");
+    assert.equal(idx.find({ p: "p", v: "a\n" }), newline);
+    assert.equal(idx.find({ p: "p", v: "a\\n" }), written);
+    // A removed escaped series leaves no trace: its id, reused, holds a plain value.
+    idx.remove({ p: "p", v: "a\n" });
+    const reused = idx.lookup({ p: "p", v: "a\\n\\" });
+    assert.equal(idx.find({ p: "p", v: "a\n" }), -1);
+    assert.equal(idx.find({ p: "p", v: "a\\n\\" }), reused);
+  });
+
+  it("lone surrogates fold into one series in chains, flat arrays and Maps", () => {
+    for (const pad of [0, COMPACT_MAX * 2]) {
+      for (const names of [["p", "a"], ["p", "a", "b"]]) {
+        const { idx } = index(names);
+        const set = (a: string) => names.length === 2 ? { p: "p", a } : { p: "p", a, b: a };
+        for (const p of values(pad, "pad")) idx.lookup(set(p));
+        const x = idx.lookup(set("\uD800"));
+        assert.equal(idx.lookup(set("\uDC00")), x);
+        assert.equal(idx.lookup(set("\uFFFD")), x);
+        assert.equal(idx.find(set("\uDC00")), x);
+        assert.equal(idx.size, pad + 1);
+        assert.equal(idx.nodeKind(["p"]), pad > 0 ? "map" : names.length === 2 ? "chain" : "array");
+        assert.equal(idx.remove(set("\uDC00")), true);
+        assert.equal(idx.find(set("\uD800")), -1);
+        assert.equal(idx.size, pad);
+      }
+    }
+  });
+
+  it("many siblings: 10,000 values under one parent, then all removed", () => {
+    const { idx } = index(["a", "b"], 20_000);
+    const vs = values(10_000);
+    const ids = vs.map((b) => idx.lookup({ a: "one", b }));
+    assert.equal(new Set(ids).size, vs.length);
+    assert.equal(idx.nodeKind(["one"]), "map");
+    vs.forEach((b, i) => assert.equal(idx.lookup({ a: "one", b }), ids[i]));
+    for (const b of vs) assert.equal(idx.remove({ a: "one", b }), true);
+    assert.equal(idx.size, 0);
+    assert.equal(idx.nodeKind([]), undefined);
+    const id = idx.lookup({ a: "one", b: "v0" });
+    assert.equal(idx.find({ a: "one", b: "v0" }), id);
+    assert.equal(idx.nodeKind(["one"]), "chain");
+  });
+
+  it("the overflow series lives in compact nodes like any other", () => {
+    const { idx } = index(["p", "a", "b"], 3);
+    const real = ["p", "q", "r"].map((a) => idx.lookup({ p: OVERFLOW_VALUE, a, b: "x" }));
+    const overflow = idx.lookup({ p: "p", a: "s", b: "x" });
+    assert.equal(idx.overflowId, overflow);
+    assert.equal(idx.nodeKind([OVERFLOW_VALUE]), "array");
+    assert.equal(idx.nodeKind([OVERFLOW_VALUE, OVERFLOW_VALUE]), "chain");
+    const all = { p: OVERFLOW_VALUE, a: OVERFLOW_VALUE, b: OVERFLOW_VALUE };
+    assert.equal(idx.find(all), overflow);
+    assert.equal(idx.remove(all), true);
+    assert.equal(idx.overflowId, -1);
+    const again = idx.lookup({ p: "p", a: "t", b: "x" });
+    assert.equal(again, overflow, "a new overflow series takes the freed id");
+    assert.equal(idx.find({ p: OVERFLOW_VALUE, a: "p", b: "x" }), real[0]);
+  });
+});
+
+/** One random label value: from a per-label pool, sometimes hostile, sometimes a number. */
+function poolOf(rand: Random): (string | number)[] {
+  const size = pick(rand, [1, 2, 3, COMPACT_MAX, COMPACT_MAX + 1, 20]);
+  const pool: (string | number)[] = [];
+  for (let i = 0; i < size; i++) {
+    const r = rand();
+    pool.push(
+      r < 0.3
+        ? pick(rand, HOSTILE)
+        : r < 0.4
+        ? pick(rand, ["\uD800", "\uDC00", "\uFFFD", "x\uDBFF"])
+        : r < 0.5
+        ? int(rand, 5) // 3 and "3" are one value
+        : `v${int(rand, 30)}`,
+    );
+  }
+  return pool;
+}
+
+describe("SeriesIndex: property test against a Map keyed by JSON.stringify of the values", () => {
+  for (let seed = 1; seed <= 60; seed++) {
+    it(`seed ${seed}: lookup, find, remove and clear agree with the reference`, () => {
+      const rand = mulberry32(seed);
+      const names = ["a", "b", "c"].slice(0, 1 + int(rand, 3));
+      const pools = names.map(() => poolOf(rand));
+      const maxSeries = pick(rand, [4, 30, 10_000]);
+      const { idx, storage } = index(names, maxSeries);
+      let folded = 0;
+      idx.onOverflow = () => folded++;
+      const ref = new Map<string, number>(); // JSON of the well-formed values → id
+      let overflow = -1;
+      let expectFolded = 0;
+      for (let step = 0; step < 900; step++) {
+        // Phases of 150 steps, growing then shrinking, so nodes are promoted
+        // to Maps and demoted again; a shrinking step mostly removes a
+        // series that exists.
+        const growing = Math.floor(step / 150) % 2 === 0;
+        const r = rand();
+        const op = growing
+          ? (r < 0.75 ? "lookup" : "find")
+          : r < 0.15
+          ? "lookup"
+          : r < 0.25
+          ? "find"
+          : r < 0.997
+          ? "remove"
+          : "clear";
+        let labels: Record<string, string | number> = {};
+        for (let i = 0; i < names.length; i++) labels[names[i]] = pick(rand, pools[i]);
+        if (op === "remove" && ref.size > 0 && rand() < 0.7) {
+          const vs = JSON.parse(pick(rand, [...ref.keys()])) as string[];
+          labels = Object.fromEntries(names.map((n, i) => [n, vs[i]]));
+        }
+        const vs = names.map((n) => String(labels[n]).toWellFormed());
+        const key = JSON.stringify(vs);
+        const at = `seed ${seed}, step ${step}, ${op} ${key}`;
+        if (op === "lookup") {
+          const id = idx.lookup(labels);
+          if (ref.has(key)) {
+            assert.equal(id, ref.get(key), at);
+          } else if (ref.size >= maxSeries) {
+            expectFolded++;
+            if (overflow < 0) overflow = id;
+            assert.equal(id, overflow, at);
+            assert.deepEqual(labelsOf(idx, id), names.map(() => OVERFLOW_VALUE), at);
+          } else {
+            assert.ok(![...ref.values()].includes(id) && id !== overflow, `${at}: id ${id} reused`);
+            assert.deepEqual(labelsOf(idx, id), vs.map(escapeLabelValue), at);
+            ref.set(key, id);
+          }
+        } else if (op === "find") {
+          assert.equal(idx.find(labels), ref.get(key) ?? -1, at);
+        } else if (op === "remove") {
+          assert.equal(idx.remove(labels), ref.delete(key), at);
+          assert.equal(idx.find(labels), -1, at);
+        } else {
+          idx.clear();
+          ref.clear();
+          overflow = -1;
+        }
+        assert.equal(idx.size, ref.size + (overflow >= 0 ? 1 : 0), at);
+      }
+      assert.equal(folded, expectFolded);
+      for (const [key, id] of ref) {
+        const vs = JSON.parse(key) as string[];
+        const labels = Object.fromEntries(names.map((n, i) => [n, vs[i]]));
+        assert.equal(idx.find(labels), id, `seed ${seed}: ${key}`);
+        assert.equal(idx.alive[id], 1);
+      }
+      assert.ok(storage.capacity >= idx.end);
+    });
+  }
+});
