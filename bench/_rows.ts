@@ -226,8 +226,11 @@ export const ROWS: readonly Row[] = [
   },
 ];
 
-/** The memory row's target: our bytes per series at most this fraction of prom-client's. */
+/** The memory rows' target: our bytes per series at most this fraction of prom-client's. */
 export const MEMORY_TARGET = 0.5;
+
+/** The memory rows' second target: our bytes per series at most this, in every shape. */
+export const MEMORY_MAX_BYTES = 100;
 
 /** Deterministic values (mulberry32, seed 42), so every side observes exactly the same numbers. */
 function mulberry32(seed: number): () => number {

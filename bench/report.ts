@@ -3,8 +3,9 @@
  * our time, prom-client's (or the raw floor's), their ratio, the target and
  * whether it is met, with the date, Deno version and CPU.
  *
- * `deno bench --json bench/core.bench.ts` and the two memory subprocesses
- * (`memory.ts`) run as fresh processes. With `--runs=N` everything runs N
+ * `deno bench --json bench/core.bench.ts` and the memory subprocesses
+ * (`memory.ts`: ours and prom-client, in each of its two label shapes) run as
+ * fresh processes. With `--runs=N` everything runs N
  * times: the table shows per-row medians and, beside each ratio, its range
  * over the runs. The floor rows are measured again at several heap layouts
  * (see `HEAP_PAD_ENV` in `_rows.ts`) and report the median over all layouts
@@ -23,14 +24,17 @@
  * single-process ones, same runs and statistic), and with `--rps` the
  * requests-per-second table of `cluster_rps.ts` (about two minutes more).
  *
- * Run: `deno task bench:report [--runs=3] [--stat=min] [--rps]`.
+ * `--memory-only` measures and prints the memory rows alone (a minute or two
+ * instead of the whole report).
+ *
+ * Run: `deno task bench:report [--runs=3] [--stat=min] [--rps] [--memory-only]`.
  *
  * @module
  */
 
-import { HEAP_PAD_ENV, HEAP_PADS, MEMORY_TARGET, OPS, ROWS } from "./_rows.ts";
+import { HEAP_PAD_ENV, HEAP_PADS, MEMORY_MAX_BYTES, MEMORY_TARGET, OPS, ROWS } from "./_rows.ts";
 import { clusterRows } from "./_cluster_rows.ts";
-import { ENDPOINTS, measureInSubprocess, type MemoryResult, MODELS, SERIES } from "./memory.ts";
+import { measureInSubprocess, type MemoryResult, SHAPES } from "./memory.ts";
 
 type Stat = "avg" | "min" | "p75";
 
@@ -65,6 +69,7 @@ function arg(name: string): string | undefined {
 }
 
 const runs = Number(arg("runs") ?? 1);
+const memoryOnly = Deno.args.includes("--memory-only");
 const stat = (arg("stat") ?? "p75") as Stat;
 if (!Number.isSafeInteger(runs) || runs < 1) throw new RangeError(`--runs must be >= 1`);
 if (!["avg", "min", "p75"].includes(stat)) throw new RangeError(`--stat must be avg, min or p75`);
@@ -131,7 +136,8 @@ function loadAverage(): string {
 
 const loadBefore = loadAverage();
 const timed: Measured[][] = ROWS.map(() => []);
-const memory: Measured[] = [];
+/** Per memory shape (`SHAPES`), one measurement per run. */
+const memory: Measured[][] = SHAPES.map(() => []);
 let runtime = "";
 let cpu = "";
 
@@ -152,18 +158,22 @@ function record(json: BenchJson, rows: typeof ROWS, pad: number): void {
 }
 
 for (let run = 0; run < runs; run++) {
-  const json = await runBench(HEAP_PADS[0]);
-  runtime = json.runtime;
-  cpu = json.cpu; // Deno reads the model name from /proc/cpuinfo
-  record(json, ROWS, HEAP_PADS[0]);
-  for (const pad of HEAP_PADS.slice(1)) record(await runBench(pad, floorBenches), floorRows, pad);
-  const o: MemoryResult = await measureInSubprocess("ours");
-  const p: MemoryResult = await measureInSubprocess("prom-client");
-  memory.push({
-    ours: o.bytesPerSeries,
-    other: p.bytesPerSeries,
-    ratio: o.bytesPerSeries / p.bytesPerSeries,
-  });
+  if (!memoryOnly) {
+    const json = await runBench(HEAP_PADS[0]);
+    runtime = json.runtime;
+    cpu = json.cpu; // Deno reads the model name from /proc/cpuinfo
+    record(json, ROWS, HEAP_PADS[0]);
+    for (const pad of HEAP_PADS.slice(1)) record(await runBench(pad, floorBenches), floorRows, pad);
+  }
+  for (const [i, shape] of SHAPES.entries()) {
+    const o: MemoryResult = await measureInSubprocess("ours", shape);
+    const p: MemoryResult = await measureInSubprocess("prom-client", shape);
+    memory[i].push({
+      ours: o.bytesPerSeries,
+      other: p.bytesPerSeries,
+      ratio: o.bytesPerSeries / p.bytesPerSeries,
+    });
+  }
 }
 
 function cell(ms: Measured[]): { ours: number; other: number; ratio: number; range: string } {
@@ -180,19 +190,24 @@ function cell(ms: Measured[]): { ours: number; other: number; ratio: number; ran
 }
 
 const lines: string[] = [];
+const measured = `${new Date().toISOString().slice(0, 10)} with ${
+  memoryOnly ? `Deno/${Deno.version.deno} ${Deno.build.target}` : runtime
+}, V8 ${Deno.version.v8}`;
+const ranges = runs > 1 ? ": medians, ratio ranges in parentheses" : "";
 lines.push(
-  `Measured ${new Date().toISOString().slice(0, 10)} with ${runtime}, V8 ${Deno.version.v8}, ` +
-    `on ${cpu} (${navigator.hardwareConcurrency} cores; load average before: ${loadBefore}; after: ${loadAverage()}). ` +
-    `${runs} run${runs > 1 ? "s" : ""}${
-      runs > 1 ? ": medians, ratio ranges in parentheses" : ""
-    }; ` +
-    `per-benchmark statistic: ${stat}. Times are per operation. The floor rows are medians ` +
-    `over ${HEAP_PADS.length} heap layouts${runs > 1 ? " × runs" : ""}, ranges in parentheses.`,
+  memoryOnly
+    ? `Memory rows measured ${measured} (${navigator.hardwareConcurrency} cores). ` +
+      `${runs} run${runs > 1 ? "s" : ""}${ranges}.`
+    : `Measured ${measured}, ` +
+      `on ${cpu} (${navigator.hardwareConcurrency} cores; load average before: ${loadBefore}; after: ${loadAverage()}). ` +
+      `${runs} run${runs > 1 ? "s" : ""}${ranges}; ` +
+      `per-benchmark statistic: ${stat}. Times are per operation. The floor rows are medians ` +
+      `over ${HEAP_PADS.length} heap layouts${runs > 1 ? " × runs" : ""}, ranges in parentheses.`,
   "",
   "| operation | ours | prom-client | ratio | target | met? |",
   "| --- | ---: | ---: | ---: | :---: | :---: |",
 );
-ROWS.forEach((row, i) => {
+(memoryOnly ? [] : ROWS).forEach((row, i) => {
   const c = cell(timed[i]);
   const floorRow = row.kind === "slowdown";
   const other = floorRow ? `floor: ${ns(c.other)}` : ns(c.other);
@@ -207,34 +222,40 @@ ROWS.forEach((row, i) => {
     `| ${row.operation} | ${ns(c.ours)} | ${other} | ${ratio}${c.range} | ${target} | ${met} |`,
   );
 });
-{
-  const c = cell(memory);
-  const range = memory.length > 1
-    ? ` (${Math.min(...memory.map((m) => m.ratio)).toFixed(2)}–${
-      Math.max(...memory.map((m) => m.ratio)).toFixed(2)
-    })`
+SHAPES.forEach((shape, i) => {
+  const runs = memory[i];
+  const c = cell(runs);
+  const ratios = runs.map((m) => m.ratio);
+  const range = runs.length > 1
+    ? ` (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`
     : "";
+  const met = c.ratio <= MEMORY_TARGET && c.ours <= MEMORY_MAX_BYTES;
   lines.push(
-    `| heap + external per labelled counter series (${SERIES.toLocaleString("en")} series, ` +
-      `2 labels: ${MODELS} × ${ENDPOINTS.toLocaleString("en")} values held by the caller) | ` +
+    `| heap + external per labelled counter series (${shape.description}) | ` +
       `${c.ours.toFixed(0)} B | ${c.other.toFixed(0)} B | ${
         c.ratio.toFixed(2)
       } of prom-client's${range} | ` +
-      `≤ ${MEMORY_TARGET} | ${c.ratio <= MEMORY_TARGET ? "yes" : "**no**"} |`,
+      `≤ ${MEMORY_TARGET}, ≤ ${MEMORY_MAX_BYTES} B | ${met ? "yes" : "**no**"} |`,
+  );
+});
+if (!memoryOnly) {
+  lines.push(
+    "",
+    `${floorRows[0].operation}, ratio by heap padding (${HEAP_PAD_ENV}): ` +
+      [...byPad].map(([pad, rs]) => `${pad}: ${times(median(rs))}`).join(", ") + ".",
   );
 }
 lines.push(
   "",
-  `${floorRows[0].operation}, ratio by heap padding (${HEAP_PAD_ENV}): ` +
-    [...byPad].map(([pad, rs]) => `${pad}: ${times(median(rs))}`).join(", ") + ".",
-);
-lines.push(
-  "",
   "prom-client is `npm:prom-client@15.1.3` on its own (non-default) registries, same label " +
     "objects and values as ours. “Faster” ratios are prom-client's time over ours; the floor " +
-    "ratio is ours over a raw `Float64Array` add. Regenerate with `deno task bench:report`.",
+    "ratio is ours over a raw `Float64Array` add. Memory rows: the label value strings and " +
+    "label objects are created first and held by the caller, so a row counts only what each " +
+    "library keeps per series (`bench/memory.ts`, each library and shape in its own process). " +
+    "Regenerate with `deno task bench:report`.",
 );
 console.log(lines.join("\n"));
+if (memoryOnly) Deno.exit(0);
 
 // ------------------------------------------------- sharing across workers
 
