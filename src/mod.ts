@@ -48,12 +48,13 @@ export { DEFAULT_BUCKETS, exponentialBuckets, linearBuckets } from "./core/bucke
 export { DEFAULT_MAX_SERIES } from "./core/series.ts";
 export type { LabelValues } from "./core/labels.ts";
 export type { Timer } from "./core/clock.ts";
-export type { MetricFamily, MetricType } from "./model/family.ts";
+export type { MetricFamily, MetricType, NativeBuckets } from "./model/family.ts";
 export { TEXT_CONTENT_TYPE, toText } from "./exposition/text.ts";
 export {
   OPENMETRICS_CONTENT_TYPE,
   type OpenMetricsOptions,
   toOpenMetrics,
 } from "./exposition/openmetrics.ts";
+export { PROTOBUF_CONTENT_TYPE, toProtobuf } from "./exposition/protobuf.ts";
 export { type NegotiatedFormat, negotiateFormat } from "./exposition/negotiation.ts";
 export { metricsHandler, type MetricsHandlerOptions } from "./http/metrics_handler.ts";

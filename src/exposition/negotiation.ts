@@ -6,12 +6,17 @@
  */
 
 import { OPENMETRICS_CONTENT_TYPE } from "./openmetrics.ts";
+import { PROTOBUF_CONTENT_TYPE } from "./protobuf.ts";
 import { TEXT_CONTENT_TYPE } from "./text.ts";
 
 /** The outcome of negotiating the `Accept` header. */
 export interface NegotiatedFormat {
-  /** Format to render. */
-  format: "text" | "openmetrics";
+  /**
+   * Format to render: Prometheus text 0.0.4, OpenMetrics, or protobuf
+   * (length-delimited `MetricFamily` messages, the only format that carries
+   * native histograms).
+   */
+  format: "text" | "openmetrics" | "protobuf";
   /** Content-Type to answer with. */
   contentType: string;
 }
@@ -58,9 +63,20 @@ const OPENMETRICS_0_0_1: NegotiatedFormat = {
   contentType: "application/openmetrics-text; version=0.0.1; charset=utf-8",
 };
 
+const PROTOBUF: NegotiatedFormat = { format: "protobuf", contentType: PROTOBUF_CONTENT_TYPE };
+
 function candidate(range: MediaRange): NegotiatedFormat | undefined {
   const version = range.params.get("version");
   switch (range.type) {
+    case "application/vnd.google.protobuf":
+      // As client_golang's Negotiate: the delimited MetricFamily stream only.
+      // Prometheus asks for it only with native histograms enabled; answering
+      // protobuf that holds native histograms to one without would fail the
+      // whole scrape ("native histograms are disabled").
+      return range.params.get("proto") === "io.prometheus.client.MetricFamily" &&
+          range.params.get("encoding") === "delimited"
+        ? PROTOBUF
+        : undefined;
     case "application/openmetrics-text":
       if (version === undefined || version === "1.0.0") return OPENMETRICS;
       if (version === "0.0.1") return OPENMETRICS_0_0_1;
@@ -77,7 +93,11 @@ function candidate(range: MediaRange): NegotiatedFormat | undefined {
 
 /**
  * Picks the exposition format for an `Accept` header: the supported media
- * range with the highest q-value (the earliest on a tie). Without a header,
+ * range with the highest q-value (the earliest on a tie). Protobuf only when
+ * asked for by its full media type
+ * (`application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited`,
+ * as Prometheus sends it with `--enable-feature=native-histograms`), never
+ * through a wildcard. Without a header,
  * or when nothing listed is supported, Prometheus text 0.0.4, never an error:
  * a scraper always gets something it can read.
  *

@@ -6,6 +6,7 @@
 
 import { defaultRegistry, type Registry } from "../core/registry.ts";
 import { acceptsGzip, negotiateFormat } from "../exposition/negotiation.ts";
+import { toProtobuf } from "../exposition/protobuf.ts";
 
 /** Options for {@linkcode metricsHandler}. */
 export interface MetricsHandlerOptions {
@@ -29,8 +30,10 @@ const encoder = new TextEncoder();
  * {@linkcode defaultRegistry}) to scrapers, for `Deno.serve`, `Bun.serve` or
  * any framework that speaks `Request` and `Response`.
  *
- * - The format follows `Accept` (OpenMetrics 1.0.0 when preferred, else
- *   Prometheus text 0.0.4; never 406).
+ * - The format follows `Accept`: protobuf when asked for by name (Prometheus
+ *   with `--enable-feature=native-histograms`; the only format that carries
+ *   native histograms), OpenMetrics 1.0.0 when preferred, else Prometheus
+ *   text 0.0.4; never 406.
  * - gzip when `Accept-Encoding` allows it, with `Vary: Accept-Encoding`.
  * - `HEAD` answers the headers only; other methods get 405 with `Allow`.
  * - Collection waits for slow collectors no longer than Prometheus' scrape
@@ -64,9 +67,11 @@ export function metricsHandler(
     const timeoutMs = scrapeTimeout > 0
       ? Math.max(1, scrapeTimeout * 1000 * 0.9 - 50)
       : defaultTimeout;
-    let body: string;
+    let body: string | Uint8Array<ArrayBuffer>;
     try {
-      body = await registry.metrics(format, { timeoutMs, created });
+      body = format === "protobuf"
+        ? toProtobuf(await registry.collect({ timeoutMs }))
+        : await registry.metrics(format, { timeoutMs, created });
     } catch (error) {
       const kind = error instanceof Error ? error.name : typeof error;
       registry.logOnce(`render\u0000${kind}`, `rendering a scrape failed (${kind})`);
@@ -84,7 +89,7 @@ export function metricsHandler(
     }
     // An explicit Content-Length lets instrumentation (http_response_size_bytes)
     // and proxies see the size; the runtime would encode the string anyway.
-    const bytes = encoder.encode(body);
+    const bytes = typeof body === "string" ? encoder.encode(body) : body;
     headers.set("Content-Length", String(bytes.byteLength));
     return new Response(head ? null : bytes, { status: 200, headers });
   };

@@ -47,4 +47,34 @@ export interface MetricFamily {
   readonly bounds?: readonly number[];
   /** Summary: quantile ranks, increasing, each in [0, 1]. */
   readonly quantiles?: readonly number[];
+  /**
+   * Histogram with native buckets: one per series (served in protobuf only;
+   * the text formats carry the classic buckets). Absent for classic-only
+   * histograms.
+   */
+  readonly native?: readonly NativeBuckets[];
+}
+
+/**
+ * The native (sparse, exponential) buckets of one histogram series, as
+ * Prometheus defines them: at schema `n`, positive bucket `i` holds values
+ * in (2^((i-1)/2^n), 2^(i/2^n)], negative bucket `i` the same magnitudes
+ * below zero, and the zero bucket every `|v| <= zeroThreshold`. Counts are
+ * per bucket (not cumulative); the series' count is the family's `counts`.
+ */
+export interface NativeBuckets {
+  /** Resolution, in [-4, 8]: 2^schema buckets per power of two (for schema > 0). */
+  readonly schema: number;
+  /** Width of the zero bucket: it holds every `|v| <= zeroThreshold`. */
+  readonly zeroThreshold: number;
+  /** Observations in the zero bucket. */
+  readonly zeroCount: number;
+  /** Index of the bucket `positive[0]` counts. */
+  readonly positiveOffset: number;
+  /** Positive buckets `positiveOffset`, `positiveOffset + 1`, ...; zeros allowed anywhere. */
+  readonly positive: ArrayLike<number>;
+  /** Index of the bucket `negative[0]` counts. */
+  readonly negativeOffset: number;
+  /** Negative buckets `negativeOffset`, `negativeOffset + 1`, ... (by magnitude). */
+  readonly negative: ArrayLike<number>;
 }

@@ -15,6 +15,11 @@ const OM = {
   format: "openmetrics",
   contentType: "application/openmetrics-text; version=1.0.0; charset=utf-8",
 };
+const PB = {
+  format: "protobuf",
+  contentType:
+    "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited",
+};
 const OM_0_0_1 = {
   format: "openmetrics",
   contentType: "application/openmetrics-text; version=0.0.1; charset=utf-8",
@@ -53,7 +58,7 @@ describe("negotiateFormat: real scrapers", () => {
     );
   });
 
-  it("Prometheus 3.x with native histograms: protobuf first, which we skip", () => {
+  it("Prometheus 3.x with native histograms: protobuf first", () => {
     assert.deepEqual(
       negotiateFormat(
         "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7," +
@@ -62,7 +67,19 @@ describe("negotiateFormat: real scrapers", () => {
           "text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4," +
           "text/plain;version=0.0.4;q=0.3,*/*;q=0.2",
       ),
-      OM,
+      PB,
+    );
+  });
+
+  it("Prometheus 2.42 with --enable-feature=native-histograms (its exact header)", () => {
+    assert.deepEqual(
+      negotiateFormat(
+        "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited," +
+          "application/openmetrics-text;version=1.0.0;q=0.8," +
+          "application/openmetrics-text;version=0.0.1;q=0.75," +
+          "text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+      ),
+      PB,
     );
   });
 
@@ -97,14 +114,42 @@ describe("negotiateFormat: rules", () => {
     assert.deepEqual(negotiateFormat(""), TEXT);
   });
 
+  it("protobuf only with proto=io.prometheus.client.MetricFamily and encoding=delimited", () => {
+    const type = "application/vnd.google.protobuf";
+    assert.deepEqual(
+      negotiateFormat(`${type};proto=io.prometheus.client.MetricFamily;encoding=delimited`),
+      PB,
+    );
+    assert.deepEqual(
+      negotiateFormat(`${type}; encoding=delimited; proto="io.prometheus.client.MetricFamily"`),
+      PB,
+    );
+    for (
+      const params of [
+        "",
+        ";proto=io.prometheus.client.MetricFamily",
+        ";encoding=delimited",
+        ";proto=io.prometheus.client.MetricFamily;encoding=text",
+        ";proto=io.prometheus.client.MetricFamily;encoding=compact-text",
+        ";proto=other.Message;encoding=delimited",
+      ]
+    ) {
+      assert.deepEqual(negotiateFormat(type + params), TEXT, params);
+      assert.deepEqual(
+        negotiateFormat(`${type}${params},application/openmetrics-text;q=0.5`),
+        OM,
+        params,
+      );
+    }
+  });
+
+  it("protobuf is never chosen through a wildcard", () => {
+    assert.deepEqual(negotiateFormat("application/*"), TEXT);
+    assert.deepEqual(negotiateFormat("*/*"), TEXT);
+  });
+
   it("only unsupported types: text, never an error", () => {
     assert.deepEqual(negotiateFormat("application/json"), TEXT);
-    assert.deepEqual(
-      negotiateFormat(
-        "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited",
-      ),
-      TEXT,
-    );
     assert.deepEqual(negotiateFormat("application/openmetrics-text;version=2.0.0"), TEXT);
     assert.deepEqual(negotiateFormat("text/plain;version=1.0.0"), TEXT);
   });
