@@ -30,9 +30,20 @@
  * @module
  */
 
-export { Counter, CounterChild, type CounterOptions } from "./core/counter.ts";
+export {
+  Counter,
+  CounterChild,
+  type CounterExemplarIncrement,
+  type CounterOptions,
+} from "./core/counter.ts";
 export { Gauge, type GaugeAggregation, GaugeChild, type GaugeOptions } from "./core/gauge.ts";
-export { Histogram, HistogramChild, type HistogramOptions } from "./core/histogram.ts";
+export {
+  Histogram,
+  HistogramChild,
+  type HistogramExemplarObservation,
+  type HistogramOptions,
+} from "./core/histogram.ts";
+export { EXEMPLAR_MAX_CODE_POINTS, type ExemplarLabels } from "./core/exemplar.ts";
 export { DEFAULT_PERCENTILES, Summary, SummaryChild, type SummaryOptions } from "./core/summary.ts";
 export { type MetricOptions, MetricVec } from "./core/vec.ts";
 export type { Collector } from "./core/collector.ts";
@@ -48,7 +59,7 @@ export { DEFAULT_BUCKETS, exponentialBuckets, linearBuckets } from "./core/bucke
 export { DEFAULT_MAX_SERIES } from "./core/series.ts";
 export type { LabelValues } from "./core/labels.ts";
 export type { Timer } from "./core/clock.ts";
-export type { MetricFamily, MetricType, NativeBuckets } from "./model/family.ts";
+export type { Exemplar, MetricFamily, MetricType, NativeBuckets } from "./model/family.ts";
 export { TEXT_CONTENT_TYPE, toText } from "./exposition/text.ts";
 export {
   OPENMETRICS_CONTENT_TYPE,

@@ -60,6 +60,28 @@ const BAD_OM: [string, string, boolean][] = [
     true,
   ],
   ["no final newline", "# TYPE a gauge\na 1\n# EOF", false],
+  ["an exemplar on a gauge", '# TYPE a gauge\na 1 # {t="x"} 1 1.5\n# EOF\n', true],
+  [
+    "an exemplar on a histogram _count",
+    '# TYPE h histogram\nh_bucket{le="+Inf"} 1\nh_count 1 # {t="x"} 1\nh_sum 1\n# EOF\n',
+    true,
+  ],
+  ["an exemplar without a label set", "# TYPE a counter\na_total 1 # 1 1.5\n# EOF\n", true],
+  [
+    "exemplar labels over 128 code points",
+    `# TYPE a counter\na_total 1 # {trace_id="${"\u00e9".repeat(121)}"} 1\n# EOF\n`,
+    true,
+  ],
+  [
+    "an exemplar value above its bucket",
+    '# TYPE h histogram\nh_bucket{le="1.0"} 1 # {} 2\nh_bucket{le="+Inf"} 1\n# EOF\n',
+    false,
+  ],
+  [
+    "an exemplar value below its bucket",
+    '# TYPE h histogram\nh_bucket{le="1.0"} 0\nh_bucket{le="2.0"} 1 # {} 0.5\nh_bucket{le="+Inf"} 1\n# EOF\n',
+    false,
+  ],
 ];
 
 const BAD_TEXT: [string, string][] = [
@@ -72,6 +94,7 @@ const BAD_TEXT: [string, string][] = [
   ["a sample appearing twice", "# TYPE a gauge\na 1\na 2\n"],
   ["a bad timestamp", "a 1 1.5\n"],
   ["no final newline", "a 1"],
+  ["an exemplar (OpenMetrics only)", '# TYPE a_total counter\na_total 1 # {t="x"} 1 1.5\n'],
 ];
 
 describe("parse.ts rejects malformed expositions", () => {

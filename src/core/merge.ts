@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { MetricFamily } from "../model/family.ts";
+import type { Exemplar, MetricFamily } from "../model/family.ts";
 import { escapeLabelValue } from "../model/escape.ts";
 import type { SlotStore } from "./store.ts";
 
@@ -41,6 +41,8 @@ export interface SeriesSource {
   created: Float64Array | undefined;
   /** Another array of the store, by name. */
   array(name: string): Float64Array | undefined;
+  /** The exemplar of slot `id * perSeries + j`; absent while the worker has none. */
+  exemplar?: (slot: number) => Exemplar | undefined;
 }
 
 /** This worker's series of `store`. */
@@ -62,6 +64,7 @@ function localSource(store: SlotStore): SeriesSource {
     values: store.values,
     created: store.created,
     array: (name) => extra[name],
+    exemplar: store.exemplars === undefined ? undefined : store.exemplars.get.bind(store.exemplars),
   };
 }
 
@@ -71,6 +74,7 @@ function sourcesOf(store: SlotStore): SeriesSource[] {
   for (const remote of store.remotes.values()) {
     const alive = remote.refresh();
     const values = remote.float64("values");
+    const exemplars = remote.exemplars();
     out.push({
       worker: remote.worker,
       end: Math.min(alive.length, Math.floor(values.length / store.stride)),
@@ -80,6 +84,7 @@ function sourcesOf(store: SlotStore): SeriesSource[] {
       values,
       created: store.created ? remote.float64("created") : undefined,
       array: (name) => remote.float64(name),
+      exemplar: exemplars === undefined ? undefined : exemplars.get.bind(exemplars),
     });
   }
   // One order whichever worker scrapes: float sums (a histogram's `_sum`)
@@ -145,7 +150,10 @@ export interface Accumulator {
    */
   addLive(source: SeriesSource, count: number): void;
   /** The family's type-specific fields, once every series was added. */
-  finish(): Pick<MetricFamily, "values" | "sums" | "counts" | "created" | "bounds" | "quantiles">;
+  finish(): Pick<
+    MetricFamily,
+    "values" | "sums" | "counts" | "created" | "bounds" | "quantiles" | "exemplars"
+  >;
 }
 
 /** The output series of a collection: their escaped label values and number. */
@@ -222,12 +230,57 @@ export function gather(
 }
 
 /**
+ * The exemplars of a collection: per output slot (`perSeries` per output
+ * series), the newest of the exemplars its series have in any worker.
+ */
+export class ExemplarPicker {
+  readonly #perSeries: number;
+  #out: (Exemplar | undefined)[] | undefined;
+
+  constructor(perSeries: number) {
+    this.#perSeries = perSeries;
+  }
+
+  /** Adds the exemplars of series `id` of `source` to output series `group`. */
+  add(group: number, source: SeriesSource, id: number): void {
+    const get = source.exemplar;
+    if (get === undefined) return;
+    const per = this.#perSeries;
+    for (let j = 0; j < per; j++) {
+      const e = get(id * per + j);
+      if (e === undefined) continue;
+      const out = this.#out ??= [];
+      const cur = out[group * per + j];
+      if (cur === undefined || e.timestamp > cur.timestamp) out[group * per + j] = e;
+    }
+  }
+
+  /** Adds every live series of `source`, each its own group, in id order. */
+  addLive(source: SeriesSource, count: number): void {
+    if (source.exemplar === undefined) return;
+    const alive = source.alive;
+    for (let id = 0, g = 0; id < source.end && g < count; id++) {
+      if (alive[id] !== 0) this.add(g++, source, id);
+    }
+  }
+
+  /** `{ exemplars }` over `size` output series, or `{}` when there are none. */
+  finish(size: number): Pick<MetricFamily, "exemplars"> {
+    const out = this.#out;
+    if (out === undefined) return {};
+    out.length = size * this.#perSeries;
+    return { exemplars: out };
+  }
+}
+
+/**
  * Counter series: values added up across workers, `_created` the earliest.
  * Used by counters and by the registry's own counters.
  */
 export class CounterSeries implements Accumulator {
   values: number[] | Float64Array;
   created: number[] | Float64Array;
+  readonly #exemplars = new ExemplarPicker(1);
 
   constructor() {
     this.values = [];
@@ -235,6 +288,7 @@ export class CounterSeries implements Accumulator {
   }
 
   add(g: number, source: SeriesSource, id: number, first: boolean): void {
+    this.#exemplars.add(g, source, id);
     const values = this.values as number[];
     const created = this.created as number[];
     const v = source.values[id];
@@ -251,10 +305,15 @@ export class CounterSeries implements Accumulator {
   addLive(source: SeriesSource, count: number): void {
     this.values = gather(source, source.values, count);
     this.created = gather(source, source.created!, count);
+    this.#exemplars.addLive(source, count);
   }
 
-  finish(): Pick<MetricFamily, "values" | "created"> {
-    return { values: this.values, created: this.created };
+  finish(): Pick<MetricFamily, "values" | "created" | "exemplars"> {
+    return {
+      values: this.values,
+      created: this.created,
+      ...this.#exemplars.finish(this.values.length),
+    };
   }
 }
 

@@ -23,6 +23,8 @@
  * @module
  */
 
+import { SharedExemplarReader } from "./exemplar.ts";
+
 /** Whether this runtime offers growable `SharedArrayBuffer`s. */
 export const SHARED_MEMORY_AVAILABLE: boolean = (() => {
   try {
@@ -213,6 +215,7 @@ export class RemoteSeries {
   readonly keys: (string | undefined)[] = [];
   readonly #segment: SharedSegment;
   readonly #log: SeriesLogReader;
+  #exemplars: SharedExemplarReader | undefined;
 
   /** `labels` is the metric's number of labels. */
   constructor(segment: SharedSegment, labels: number) {
@@ -237,6 +240,18 @@ export class RemoteSeries {
       this.keys[id] = escaped.join("\n");
     });
     return new Uint8Array(this.#segment.alive);
+  }
+
+  /** The worker's exemplars, when its metric has any (`undefined` before the first). */
+  exemplars(): SharedExemplarReader | undefined {
+    const arrays = this.#segment.arrays;
+    if (this.#exemplars === undefined && arrays.exemplarRefs !== undefined) {
+      this.#exemplars = new SharedExemplarReader({
+        exemplarRefs: arrays.exemplarRefs,
+        exemplarRecords: arrays.exemplarRecords,
+      });
+    }
+    return this.#exemplars?.any ? this.#exemplars : undefined;
   }
 
   /** A fresh Float64 view of array `name` (its current length). */

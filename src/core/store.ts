@@ -6,6 +6,7 @@
  * @module
  */
 
+import { ExemplarSlots } from "./exemplar.ts";
 import { SeriesIndex, type SeriesStorage } from "./series.ts";
 import { RemoteSeries, resize, SeriesLog, type SharedSegment, toShared } from "./shared.ts";
 
@@ -31,6 +32,10 @@ export class SlotStore<C extends SlotChild = SlotChild> implements SeriesStorage
   readonly index: SeriesIndex;
   /** Other workers' copies of this metric, by worker id (empty unless shared). */
   readonly remotes: Map<string, RemoteSeries> = new Map();
+  /** Exemplar slots per series (0: this type has no exemplars). */
+  readonly exemplarsPerSeries: number;
+  /** The exemplars, made with the first one (or when shared). */
+  exemplars: ExemplarSlots | undefined;
   #segment: SharedSegment | undefined;
 
   constructor(
@@ -39,8 +44,10 @@ export class SlotStore<C extends SlotChild = SlotChild> implements SeriesStorage
     maxSeries: number,
     stride: number,
     keepCreated: boolean,
+    exemplarsPerSeries = 0,
   ) {
     this.stride = stride;
+    this.exemplarsPerSeries = exemplarsPerSeries;
     if (keepCreated) this.created = new Float64Array(0);
     this.index = new SeriesIndex(name, labelNames, maxSeries, this);
   }
@@ -56,8 +63,14 @@ export class SlotStore<C extends SlotChild = SlotChild> implements SeriesStorage
     if (this.created) this.created[id] = Date.now() / 1000;
   }
 
+  /** The exemplar slots, made on first use. */
+  exemplarSlots(): ExemplarSlots {
+    return this.exemplars ??= new ExemplarSlots(this.exemplarsPerSeries);
+  }
+
   release(id: number): void {
     this.values.fill(0, id * this.stride, (id + 1) * this.stride);
+    this.exemplars?.clear(id);
     const child = this.children[id];
     if (child !== undefined) {
       child.i = -1;
@@ -112,6 +125,7 @@ export class SlotStore<C extends SlotChild = SlotChild> implements SeriesStorage
     };
     if (this.created) arrays.created = this.created.buffer as SharedArrayBuffer;
     for (const [name, a] of Object.entries(extra)) arrays[name] = a.buffer as SharedArrayBuffer;
+    if (this.exemplarsPerSeries > 0) Object.assign(arrays, this.exemplarSlots().share(max));
     return this.#segment = {
       id: crypto.randomUUID(),
       worker,

@@ -4,8 +4,8 @@
  * @module
  */
 
-import type { MetricFamily } from "../model/family.ts";
-import { escapeHelp } from "../model/escape.ts";
+import type { Exemplar, MetricFamily } from "../model/family.ts";
+import { escapeHelp, escapeLabelValue } from "../model/escape.ts";
 import { formatValue, openMetricsFloat } from "./number.ts";
 import { sampleLine as line, seriesLabels } from "./text.ts";
 
@@ -20,9 +20,23 @@ export interface OpenMetricsOptions {
 }
 
 /**
+ * `line` (a sample line ending in a newline) with exemplar `e`, if any,
+ * written before the newline: ` # {labels} value timestamp`.
+ */
+function withExemplar(line: string, e: Exemplar | undefined): string {
+  if (e === undefined) return line;
+  let labels = "";
+  for (const name in e.labels) {
+    labels += `${labels === "" ? "" : ","}${name}="${escapeLabelValue(e.labels[name])}"`;
+  }
+  return `${line.slice(0, -1)} # {${labels}} ${formatValue(e.value)} ${formatValue(e.timestamp)}\n`;
+}
+
+/**
  * Renders families as OpenMetrics 1.0.0, ending with `# EOF`. A counter's
  * family name drops the `_total` suffix and its sample carries it, as the
- * format requires.
+ * format requires. Exemplars follow a counter's `_total` and a histogram's
+ * `_bucket` samples.
  *
  * @example
  * ```ts
@@ -47,11 +61,13 @@ export function toOpenMetrics(
     const values = f.values;
     const created = withCreated ? f.created : undefined;
     const createdName = family + "_created";
+    const exemplars = f.exemplars;
     switch (f.type) {
       case "counter": {
         const total = family + "_total";
         for (let s = 0; s < f.size; s++) {
-          out += line(total, labels[s], "", formatValue(values[s]));
+          const sample = line(total, labels[s], "", formatValue(values[s]));
+          out += exemplars === undefined ? sample : withExemplar(sample, exemplars[s]);
           if (created) out += line(createdName, labels[s], "", formatValue(created[s]));
         }
         break;
@@ -70,7 +86,10 @@ export function toOpenMetrics(
         const withSum = f.bounds!.length === 0 || f.bounds![0] >= 0;
         for (let s = 0; s < f.size; s++) {
           for (let j = 0; j < stride; j++) {
-            out += line(bucket, labels[s], les[j], formatValue(values[s * stride + j]));
+            const sample = line(bucket, labels[s], les[j], formatValue(values[s * stride + j]));
+            out += exemplars === undefined
+              ? sample
+              : withExemplar(sample, exemplars[s * stride + j]);
           }
           if (withSum && f.sums![s] >= 0) {
             out += line(family + "_count", labels[s], "", formatValue(f.counts![s]));

@@ -6,6 +6,20 @@
  * @module
  */
 
+/**
+ * An exemplar: a sample of one observation (or increment) with labels of its
+ * own, typically the trace it happened in. Exposed in OpenMetrics and
+ * protobuf, never in text 0.0.4.
+ */
+export interface Exemplar {
+  /** Label names to values, unescaped; names plus values at most 128 code points. */
+  readonly labels: Readonly<Record<string, string>>;
+  /** The observed value (a counter's: the increment). */
+  readonly value: number;
+  /** When it was recorded, in seconds since the epoch. */
+  readonly timestamp: number;
+}
+
 /** The metric types this library produces. */
 export type MetricType = "counter" | "gauge" | "histogram" | "summary";
 
@@ -45,6 +59,13 @@ export interface MetricFamily {
   readonly created?: ArrayLike<number>;
   /** Histogram: finite bucket upper bounds, increasing (`+Inf` is implicit). */
   readonly bounds?: readonly number[];
+  /**
+   * Exemplars, when any series has one, laid out like `values`: a counter's
+   * one per series, a histogram's one per bucket (`bounds.length + 1` per
+   * series, the last on `+Inf`); `undefined` where a series or bucket has
+   * none. Absent when no series has any.
+   */
+  readonly exemplars?: ArrayLike<Exemplar | undefined>;
   /** Summary: quantile ranks, increasing, each in [0, 1]. */
   readonly quantiles?: readonly number[];
   /**

@@ -476,6 +476,13 @@ function checkFamily(f: Family, format: Format): void {
       if (s.name.endsWith("_total") && !(s.value >= 0)) fail(`counter total ${s.value}`);
     }
   }
+  // Exemplars: only on a counter's _total and a histogram's _bucket samples.
+  for (const s of f.samples) {
+    if (s.exemplar === undefined) continue;
+    const allowed = (f.type === "counter" && s.name === f.name + "_total") ||
+      ((f.type === "histogram" || f.type === "gaugehistogram") && s.name === f.name + "_bucket");
+    if (!allowed) fail(`exemplar on ${s.name} (only counter _total and histogram _bucket)`);
+  }
   if (f.type === "histogram" || f.type === "gaugehistogram") {
     const countSuffix = f.type === "histogram" ? "_count" : "_gcount";
     for (const [k, samples] of groups) {
@@ -492,6 +499,10 @@ function checkFamily(f: Family, format: Format): void {
         if (le !== le) fail(`metric ${k}: le is NaN`);
         if (!(le > prevLe)) fail(`metric ${k}: le ${b.labels.le} out of order`);
         if (!(b.value >= prevValue)) fail(`metric ${k}: bucket counts not cumulative`);
+        const ev = b.exemplar?.value;
+        if (ev !== undefined && !(ev <= le && ev > prevLe)) {
+          fail(`metric ${k}: exemplar value ${ev} outside bucket (${prevLe}, ${le}]`);
+        }
         prevLe = le;
         prevValue = b.value;
       }

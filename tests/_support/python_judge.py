@@ -34,6 +34,11 @@ def main():
                 sample = {"name": s.name, "labels": dict(s.labels), "value": num(s.value)}
                 if s.timestamp is not None:
                     sample["timestamp"] = num(float(s.timestamp))
+                ex = getattr(s, "exemplar", None)
+                if ex is not None:
+                    sample["exemplar"] = {"labels": dict(ex.labels), "value": num(ex.value)}
+                    if ex.timestamp is not None:
+                        sample["exemplar"]["timestamp"] = num(float(ex.timestamp))
                 samples.append(sample)
             fam = {"name": f.name, "type": f.type, "help": f.documentation, "samples": samples}
             unit = getattr(f, "unit", "")

@@ -62,7 +62,13 @@ export function pythonParse(exposition: string, format: "text" | "openmetrics"):
     type: string;
     help: string;
     unit?: string;
-    samples: { name: string; labels: Record<string, string>; value: string; timestamp?: string }[];
+    samples: {
+      name: string;
+      labels: Record<string, string>;
+      value: string;
+      timestamp?: string;
+      exemplar?: { labels: Record<string, string>; value: string; timestamp?: string };
+    }[];
   }[];
   const families = raw.map((f): Family => {
     const samples = f.samples.map((s): Sample => ({
@@ -71,6 +77,15 @@ export function pythonParse(exposition: string, format: "text" | "openmetrics"):
       labelOrder: Object.keys(s.labels),
       value: Number(s.value),
       ...(s.timestamp === undefined ? {} : { timestamp: Number(s.timestamp) }),
+      ...(s.exemplar === undefined ? {} : {
+        exemplar: {
+          labels: s.exemplar.labels,
+          value: Number(s.exemplar.value),
+          ...(s.exemplar.timestamp === undefined
+            ? {}
+            : { timestamp: Number(s.exemplar.timestamp) }),
+        },
+      }),
     }));
     // The text parser names a counter family without `_total`; our TYPE line
     // names it as registered, which is what parse.ts reports.
