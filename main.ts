@@ -15,6 +15,8 @@ import {
   ConfigError,
   createExporter,
   exitOnSignals,
+  gatewayStartLine,
+  loadGatewayFiles,
   notDenoMessage,
   parseConfig,
   planStart,
@@ -47,6 +49,9 @@ try {
     Deno.args,
     (name) => unreadable.includes(name) ? undefined : Deno.env.get(name),
   );
+  if (config.gateway !== undefined) {
+    config.gateway = loadGatewayFiles(config.gateway, Deno.readTextFileSync);
+  }
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;
   log(`securetrack-metrics: ${error.message} (see --help)`);
@@ -72,6 +77,7 @@ try {
       port: config.port,
       authToken: config.authToken,
       demo: config.demo,
+      gateway: config.gateway,
       log,
     }, plan.threads);
   } else {
@@ -80,6 +86,7 @@ try {
       customRegistry,
       authToken: config.authToken,
       demo: config.demo,
+      gateway: config.gateway,
       log,
     });
     server = await startServer(
@@ -94,4 +101,5 @@ try {
 }
 if (config.authToken !== undefined) log("metrics endpoints require a bearer token");
 if (config.demo) log("demo application routes enabled under /api/");
+if (config.gateway !== undefined) log(gatewayStartLine(config.gateway));
 exitOnSignals(server, { log });

@@ -4,6 +4,13 @@
  * @module
  */
 
+import {
+  GATEWAY_FLAGS,
+  GATEWAY_USAGE,
+  type GatewaySettings,
+  gatewaySettings,
+} from "./gateway/settings.ts";
+
 /** The exporter's configuration. */
 export interface ServerConfig {
   /** TCP port to listen on (0 = any free port). Env `PORT`, flag `--port`; default 8000. */
@@ -26,6 +33,8 @@ export interface ServerConfig {
   workers: number | undefined;
   /** `--help` was given. */
   help: boolean;
+  /** The LLM gateway's settings (see `app/gateway/settings.ts`); absent: no gateway. */
+  gateway?: GatewaySettings;
 }
 
 /** A configuration problem; its message is one line, fit to print before exiting with code 2. */
@@ -52,9 +61,17 @@ SecureTrack catalogue), /healthz and / on Deno.serve.
                            one per core); their metrics are merged in every scrape
   --demo                   also serve the demo application routes under /api/ (env DEMO=1)
   --help                   print this text
-`;
+${GATEWAY_USAGE}`;
 
-const FLAGS = ["--port", "--hostname", "--metrics-auth-token", "--workers", "--demo", "--help"];
+const FLAGS = [
+  "--port",
+  "--hostname",
+  "--metrics-auth-token",
+  "--workers",
+  "--demo",
+  "--help",
+  ...GATEWAY_FLAGS,
+];
 
 function parseWorkers(value: string, source: string): number {
   if (!/^\d{1,4}$/.test(value) || Number(value) < 1 || Number(value) > 1024) {
@@ -115,6 +132,7 @@ export function parseConfig(
   if (workers !== undefined && workers !== "") config.workers = parseWorkers(workers, "WORKERS");
   else if (jobs !== undefined && jobs !== "") config.workers = parseWorkers(jobs, "DENO_JOBS");
 
+  const gatewayFlags: [string, string][] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     const eq = arg.indexOf("=");
@@ -132,12 +150,15 @@ export function parseConfig(
     if (eq >= 0) value = arg.slice(eq + 1);
     else if (i + 1 < args.length) value = args[++i];
     else throw new ConfigError(`${flag} needs a value`);
-    if (flag === "--port") config.port = parsePort(value, "--port");
+    if (GATEWAY_FLAGS.includes(flag)) gatewayFlags.push([flag, value]);
+    else if (flag === "--port") config.port = parsePort(value, "--port");
     else if (flag === "--workers") config.workers = parseWorkers(value, "--workers");
     else if (flag === "--hostname") {
       if (value === "") throw new ConfigError("--hostname needs a non-empty value");
       config.hostname = value;
     } else config.authToken = value === "" ? undefined : value;
   }
+  const gateway = gatewaySettings(env, gatewayFlags);
+  if (gateway !== undefined) config.gateway = gateway;
   return config;
 }

@@ -14,6 +14,8 @@ import { type Cluster, joinCluster } from "../src/cluster/mod.ts";
 import { createTracking } from "../src/tracking/mod.ts";
 import { createApp } from "./app.ts";
 import { demoRoutes } from "./demo.ts";
+import { gatewayRoutes } from "./gateway/gateway.ts";
+import type { GatewaySettings } from "./gateway/settings.ts";
 import { errorType, type Log, onceEach, stderrLog } from "./log.ts";
 
 /** Options for {@linkcode createExporter}. */
@@ -33,6 +35,11 @@ export interface ExporterOptions {
   authToken?: string;
   /** Serve the demo application routes under `/api/`. */
   demo?: boolean;
+  /**
+   * Serve the LLM gateway under `/v1/` (its key files already read: see
+   * `loadGatewayFiles`); its metrics go to `customRegistry`.
+   */
+  gateway?: GatewaySettings;
   /** Join the cluster of workers in this process, so any worker reports everyone's totals. */
   cluster?: boolean;
   /** Where every message goes, one line each (default: stderr). */
@@ -99,7 +106,15 @@ export function createExporter(options: ExporterOptions): Exporter {
     registry,
     customRegistry,
     authToken: options.authToken,
-    routes: options.demo ? demoRoutes(tracking) : undefined,
+    routes: {
+      ...(options.demo ? demoRoutes(tracking) : {}),
+      ...(options.gateway === undefined ? {} : gatewayRoutes({
+        ...options.gateway,
+        metrics: tracking.metrics,
+        registry: customRegistry,
+        log,
+      })),
+    },
     onRequest: ({ handler, method, status, seconds }) =>
       tracking.trackAppRequest({ endpoint: handler, method, statusCode: status, seconds }),
     onError: ({ handler, error }) => {

@@ -12,6 +12,13 @@ export { ConfigError, parseConfig, type ServerConfig, USAGE } from "./config.ts"
 export { exitOnSignals, type RunningServer, startServer, unhandledError } from "./serve.ts";
 export { createExporter, type Exporter, type ExporterOptions } from "./exporter.ts";
 export { type Log, silentLog, stderrLog } from "./log.ts";
+export { type GatewayOptions, gatewayRoutes } from "./gateway/gateway.ts";
+export {
+  type GatewaySettings,
+  gatewaySettings,
+  gatewayStartLine,
+  loadGatewayFiles,
+} from "./gateway/settings.ts";
 export {
   CONFIG_VARIABLES,
   notDenoMessage,

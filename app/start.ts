@@ -19,6 +19,7 @@
  */
 
 import type { ServerConfig } from "./config.ts";
+import { GATEWAY_VARIABLES } from "./gateway/settings.ts";
 
 /** The command that starts the exporter with every permission it needs. */
 export const START_TASK = "deno task start";
@@ -29,8 +30,10 @@ export const START_TASK = "deno task start";
  * run main.ts without the task.
  */
 export const START_COMMAND = "deno run --no-prompt --unstable-net --allow-net " +
-  "--allow-read=app,src --allow-env=PORT,HOSTNAME,METRICS_AUTH_TOKEN,WORKERS,DENO_JOBS,DEMO," +
-  "LLM_BASE_URL,LLM_API_KEY,LLM_MODEL main.ts";
+  "--allow-read=app,src,/run/secrets --allow-env=PORT,HOSTNAME,METRICS_AUTH_TOKEN,WORKERS," +
+  "DENO_JOBS,DEMO,LLM_BASE_URL,LLM_API_KEY,LLM_MODEL,GATEWAY_UPSTREAM_URL," +
+  "GATEWAY_UPSTREAM_API_KEY,GATEWAY_UPSTREAM_API_KEY_FILE,GATEWAY_KEYS,GATEWAY_KEYS_FILE," +
+  "GATEWAY_TIMEOUT_MS,GATEWAY_MAX_BODY_BYTES main.ts";
 
 /** The environment variables main.ts reads its settings from (see `parseConfig`). */
 export const CONFIG_VARIABLES: readonly string[] = [
@@ -40,6 +43,7 @@ export const CONFIG_VARIABLES: readonly string[] = [
   "WORKERS",
   "DENO_JOBS",
   "DEMO",
+  ...GATEWAY_VARIABLES,
 ];
 
 /** The line `main.ts` prints (then exits 2) on a runtime other than Deno. */

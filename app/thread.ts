@@ -19,6 +19,7 @@ import { customRegistry } from "../src/tracking/mod.ts";
 import { createExporter } from "./exporter.ts";
 import { silentLog, stderrLog } from "./log.ts";
 import { unhandledError } from "./serve.ts";
+import type { GatewaySettings } from "./gateway/settings.ts";
 
 /** What the main thread tells a server thread. */
 export interface ThreadConfig {
@@ -26,6 +27,8 @@ export interface ThreadConfig {
   port: number;
   authToken: string | undefined;
   demo: boolean;
+  /** The LLM gateway's settings, key files read; absent: no gateway. */
+  gateway?: GatewaySettings;
   /**
    * Drop this thread's notices about the runtime (every thread would print
    * the same ones: only the first does). Errors are logged by every thread.
@@ -42,6 +45,7 @@ self.onmessage = (event: MessageEvent<{ start: ThreadConfig }>) => {
     customRegistry,
     authToken: config.authToken,
     demo: config.demo,
+    gateway: config.gateway,
     cluster: true,
     log,
     notices: config.quiet ? silentLog : log,
