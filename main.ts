@@ -14,8 +14,10 @@ import { customRegistry } from "./src/tracking/mod.ts";
 import {
   ConfigError,
   createExporter,
+  createIngestStore,
   exitOnSignals,
   gatewayStartLine,
+  ingestTokens,
   loadGatewayFiles,
   notDenoMessage,
   parseConfig,
@@ -44,6 +46,7 @@ if (!("Deno" in globalThis)) {
 // after --help and the flags' own mistakes (which need no permission).
 const unreadable = unreadableVariables();
 let config;
+let tokens;
 try {
   config = parseConfig(
     Deno.args,
@@ -52,6 +55,7 @@ try {
   if (config.gateway !== undefined) {
     config.gateway = loadGatewayFiles(config.gateway, Deno.readTextFileSync);
   }
+  tokens = ingestTokens(config, Deno.readTextFileSync);
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;
   log(`securetrack-metrics: ${error.message} (see --help)`);
@@ -78,6 +82,8 @@ try {
       authToken: config.authToken,
       demo: config.demo,
       gateway: config.gateway,
+      // One idempotency store for all threads: a retry is known whichever answers.
+      ingest: tokens && { tokens, store: createIngestStore().buffer },
       log,
     }, plan.threads);
   } else {
@@ -87,6 +93,7 @@ try {
       authToken: config.authToken,
       demo: config.demo,
       gateway: config.gateway,
+      ingest: tokens && { tokens },
       log,
     });
     server = await startServer(
@@ -102,4 +109,7 @@ try {
 if (config.authToken !== undefined) log("metrics endpoints require a bearer token");
 if (config.demo) log("demo application routes enabled under /api/");
 if (config.gateway !== undefined) log(gatewayStartLine(config.gateway));
+if (tokens !== undefined) {
+  log(`event ingestion at POST /api/v1/events for ${tokens.map((t) => t.name).join(", ")}`);
+}
 exitOnSignals(server, { log });

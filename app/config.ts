@@ -4,6 +4,7 @@
  * @module
  */
 
+import { type GatewayKey, parseGatewayKeys } from "./gateway/keys.ts";
 import {
   GATEWAY_FLAGS,
   GATEWAY_USAGE,
@@ -31,6 +32,16 @@ export interface ServerConfig {
    * metrics (every scrape reports all of them).
    */
   workers: number | undefined;
+  /**
+   * Named bearer tokens of the event ingestion API (`POST /api/v1/events`),
+   * off when neither is set. Env `INGEST_TOKENS` (`name:token` pairs, as
+   * the gateway's keys), or a file of them, one a line: env
+   * `INGEST_TOKENS_FILE`, flag `--ingest-tokens-file` (read by main.ts,
+   * see `ingestTokens`). Not both.
+   */
+  ingestTokens: readonly GatewayKey[] | undefined;
+  /** See {@linkcode ServerConfig.ingestTokens}. */
+  ingestTokensFile: string | undefined;
   /** `--help` was given. */
   help: boolean;
   /** The LLM gateway's settings (see `app/gateway/settings.ts`); absent: no gateway. */
@@ -60,6 +71,9 @@ SecureTrack catalogue), /healthz and / on Deno.serve.
   --workers N              server threads, 1-1024 (env WORKERS, else DENO_JOBS; default:
                            one per core); their metrics are merged in every scrape
   --demo                   also serve the demo application routes under /api/ (env DEMO=1)
+  --ingest-tokens-file F   serve POST /api/v1/events to the name:token pairs in file F, one
+                           a line (env INGEST_TOKENS_FILE; or the pairs themselves in env
+                           INGEST_TOKENS); off unless one of them is set
   --help                   print this text
 ${GATEWAY_USAGE}`;
 
@@ -69,6 +83,7 @@ const FLAGS = [
   "--metrics-auth-token",
   "--workers",
   "--demo",
+  "--ingest-tokens-file",
   "--help",
   ...GATEWAY_FLAGS,
 ];
@@ -102,6 +117,23 @@ function unknownArgument(flag: string, index: number): string {
 }
 
 /**
+ * The ingestion tokens of `text` (`name:token` pairs, parsed as the
+ * gateway's keys); `source` names where they came from. Throws a
+ * {@linkcode ConfigError} naming the pair (never its token), or saying there
+ * is none.
+ */
+export function ingestTokenList(text: string, source: string): GatewayKey[] {
+  let tokens: GatewayKey[];
+  try {
+    tokens = parseGatewayKeys(text, source);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+  if (tokens.length === 0) throw new ConfigError(`${source}: no name:token pair`);
+  return tokens;
+}
+
+/**
  * Builds the configuration from `env` (a lookup, e.g. `Deno.env.get`) and
  * command-line `args`, flags winning. Throws a {@linkcode ConfigError} for an
  * unknown flag, a missing flag value or an invalid port. The token never
@@ -117,6 +149,8 @@ export function parseConfig(
     authToken: undefined,
     demo: false,
     workers: undefined,
+    ingestTokens: undefined,
+    ingestTokensFile: undefined,
     help: false,
   };
   const port = env("PORT");
@@ -131,6 +165,13 @@ export function parseConfig(
   const jobs = env("DENO_JOBS");
   if (workers !== undefined && workers !== "") config.workers = parseWorkers(workers, "WORKERS");
   else if (jobs !== undefined && jobs !== "") config.workers = parseWorkers(jobs, "DENO_JOBS");
+
+  const ingest = env("INGEST_TOKENS");
+  if (ingest !== undefined && ingest.trim() !== "") {
+    config.ingestTokens = ingestTokenList(ingest, "INGEST_TOKENS");
+  }
+  const ingestFile = env("INGEST_TOKENS_FILE");
+  if (ingestFile !== undefined && ingestFile !== "") config.ingestTokensFile = ingestFile;
 
   const gatewayFlags: [string, string][] = [];
   for (let i = 0; i < args.length; i++) {
@@ -153,10 +194,19 @@ export function parseConfig(
     if (GATEWAY_FLAGS.includes(flag)) gatewayFlags.push([flag, value]);
     else if (flag === "--port") config.port = parsePort(value, "--port");
     else if (flag === "--workers") config.workers = parseWorkers(value, "--workers");
-    else if (flag === "--hostname") {
+    else if (flag === "--ingest-tokens-file") {
+      if (value === "") throw new ConfigError("--ingest-tokens-file needs a non-empty value");
+      config.ingestTokensFile = value;
+    } else if (flag === "--hostname") {
       if (value === "") throw new ConfigError("--hostname needs a non-empty value");
       config.hostname = value;
     } else config.authToken = value === "" ? undefined : value;
+  }
+  if (config.ingestTokens !== undefined && config.ingestTokensFile !== undefined) {
+    throw new ConfigError(
+      "ingestion tokens given twice: set INGEST_TOKENS or a tokens file " +
+        "(INGEST_TOKENS_FILE, --ingest-tokens-file), not both",
+    );
   }
   const gateway = gatewaySettings(env, gatewayFlags);
   if (gateway !== undefined) config.gateway = gateway;

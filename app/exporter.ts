@@ -15,6 +15,7 @@ import { createTracking } from "../src/tracking/mod.ts";
 import { createApp } from "./app.ts";
 import { demoRoutes } from "./demo.ts";
 import { gatewayRoutes } from "./gateway/gateway.ts";
+import { INGEST_PATH, ingestHandler, type IngestOptions } from "./ingest.ts";
 import type { GatewaySettings } from "./gateway/settings.ts";
 import { errorType, type Log, onceEach, stderrLog } from "./log.ts";
 
@@ -40,6 +41,11 @@ export interface ExporterOptions {
    * `loadGatewayFiles`); its metrics go to `customRegistry`.
    */
   gateway?: GatewaySettings;
+  /**
+   * Serve the event ingestion API at `POST /api/v1/events` to these
+   * clients, recording into `customRegistry`'s catalogue. Off when absent.
+   */
+  ingest?: IngestOptions;
   /** Join the cluster of workers in this process, so any worker reports everyone's totals. */
   cluster?: boolean;
   /** Where every message goes, one line each (default: stderr). */
@@ -114,6 +120,7 @@ export function createExporter(options: ExporterOptions): Exporter {
         registry: customRegistry,
         log,
       })),
+      ...(options.ingest ? { [INGEST_PATH]: ingestHandler(tracking, options.ingest) } : {}),
     },
     onRequest: ({ handler, method, status, seconds }) =>
       tracking.trackAppRequest({ endpoint: handler, method, statusCode: status, seconds }),

@@ -8,7 +8,7 @@
 
 export { type AppOptions, createApp, type RouteHandler } from "./app.ts";
 export { bearerAuth } from "./auth.ts";
-export { ConfigError, parseConfig, type ServerConfig, USAGE } from "./config.ts";
+export { ConfigError, ingestTokenList, parseConfig, type ServerConfig, USAGE } from "./config.ts";
 export { exitOnSignals, type RunningServer, startServer, unhandledError } from "./serve.ts";
 export { createExporter, type Exporter, type ExporterOptions } from "./exporter.ts";
 export { type Log, silentLog, stderrLog } from "./log.ts";
@@ -19,6 +19,16 @@ export {
   gatewayStartLine,
   loadGatewayFiles,
 } from "./gateway/settings.ts";
+export {
+  createIngestStore,
+  INGEST_DEFAULTS,
+  INGEST_PATH,
+  ingestHandler,
+  type IngestOptions,
+  ingestTokens,
+} from "./ingest.ts";
+export { EVENT_KINDS, type EventKind } from "./ingest_events.ts";
+export { IdempotencyStore } from "./ingest_store.ts";
 export {
   CONFIG_VARIABLES,
   notDenoMessage,

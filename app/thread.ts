@@ -17,6 +17,8 @@
 import { defaultRegistry } from "../src/mod.ts";
 import { customRegistry } from "../src/tracking/mod.ts";
 import { createExporter } from "./exporter.ts";
+import type { GatewayKey } from "./gateway/keys.ts";
+import { IdempotencyStore } from "./ingest_store.ts";
 import { silentLog, stderrLog } from "./log.ts";
 import { unhandledError } from "./serve.ts";
 import type { GatewaySettings } from "./gateway/settings.ts";
@@ -29,6 +31,11 @@ export interface ThreadConfig {
   demo: boolean;
   /** The LLM gateway's settings, key files read; absent: no gateway. */
   gateway?: GatewaySettings;
+  /**
+   * The ingestion API's clients and the idempotency store every thread
+   * shares (`createIngestStore().buffer`, made once by the main thread).
+   */
+  ingest?: { tokens: readonly GatewayKey[]; store: SharedArrayBuffer };
   /**
    * Drop this thread's notices about the runtime (every thread would print
    * the same ones: only the first does). Errors are logged by every thread.
@@ -46,6 +53,10 @@ self.onmessage = (event: MessageEvent<{ start: ThreadConfig }>) => {
     authToken: config.authToken,
     demo: config.demo,
     gateway: config.gateway,
+    ingest: config.ingest && {
+      tokens: config.ingest.tokens,
+      store: IdempotencyStore.attach(config.ingest.store),
+    },
     cluster: true,
     log,
     notices: config.quiet ? silentLog : log,

@@ -220,7 +220,16 @@ export interface MainRun {
 
 /** The environment for a server child: ours without the variables that configure it, plus `env`. */
 function childEnv(env: Record<string, string>): Record<string, string> {
-  const drop = ["PORT", "HOSTNAME", "METRICS_AUTH_TOKEN", "DEMO", "WORKERS", "DENO_JOBS"];
+  const drop = [
+    "PORT",
+    "HOSTNAME",
+    "METRICS_AUTH_TOKEN",
+    "DEMO",
+    "WORKERS",
+    "DENO_JOBS",
+    "INGEST_TOKENS",
+    "INGEST_TOKENS_FILE",
+  ];
   const base: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (v !== undefined && !drop.includes(k)) base[k] = v;

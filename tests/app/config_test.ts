@@ -59,6 +59,8 @@ describe("parseConfig: environment", () => {
       authToken: undefined,
       demo: false,
       workers: undefined,
+      ingestTokens: undefined,
+      ingestTokensFile: undefined,
       help: false,
     });
   });
@@ -72,6 +74,8 @@ describe("parseConfig: environment", () => {
         authToken: TOKEN,
         demo: true,
         workers: undefined,
+        ingestTokens: undefined,
+        ingestTokensFile: undefined,
         help: false,
       },
     );
@@ -106,6 +110,8 @@ describe("parseConfig: flags", () => {
       authToken: TOKEN,
       demo: true,
       workers: undefined,
+      ingestTokens: undefined,
+      ingestTokensFile: undefined,
       help: false,
     });
   });
