@@ -15,13 +15,15 @@
  *   empty buckets filled with zeros rather than opening a new span, exactly as
  *   client_golang's `makeBuckets`.
  *
- * Exemplars (`Counter.exemplar` = field 2, `Bucket.exemplar` = field 3) are
- * written by {@linkcode writeExemplar}; the places they go are marked below.
+ * Exemplars (`MetricFamily.exemplars`) go on `Counter.exemplar` (field 2) and
+ * `Bucket.exemplar` (field 3), written by {@linkcode writeExemplar}; the
+ * `+Inf` bucket is written explicitly only to carry one, as client_golang
+ * does.
  *
  * @module
  */
 
-import type { MetricFamily, NativeBuckets } from "../model/family.ts";
+import type { Exemplar, MetricFamily, NativeBuckets } from "../model/family.ts";
 import { ProtoWriter } from "./_protobuf_writer.ts";
 
 type Writer = ProtoWriter;
@@ -84,7 +86,8 @@ function writeMetric(w: Writer, f: MetricFamily, s: number): void {
     case "counter": {
       const counter = w.begin(3);
       w.double(1, f.values[s]);
-      // Exemplar: Counter field 2, writeExemplar(w, 2, ...).
+      const e = f.exemplars?.[s];
+      if (e !== undefined) writeFamilyExemplar(w, 2, e);
       w.end(counter);
       break;
     }
@@ -128,12 +131,22 @@ function writeHistogram(w: Writer, f: MetricFamily, s: number): void {
   w.double(2, f.sums![s]);
   const bounds = f.bounds!;
   const stride = bounds.length + 1;
+  const exemplars = f.exemplars;
   for (let j = 0; j < bounds.length; j++) {
     const bucket = w.begin(3);
     w.uint(1, f.values[s * stride + j]);
     w.double(2, bounds[j]);
-    // Exemplar: Bucket field 3, writeExemplar(w, 3, ...). One on +Inf needs an
-    // explicit bucket { cumulative_count: count, upper_bound: Infinity }.
+    const e = exemplars?.[s * stride + j];
+    if (e !== undefined) writeFamilyExemplar(w, 3, e);
+    w.end(bucket);
+  }
+  // The +Inf bucket is implicit, except to carry an exemplar (as client_golang does).
+  const inf = exemplars?.[s * stride + bounds.length];
+  if (inf !== undefined) {
+    const bucket = w.begin(3);
+    w.uint(1, count);
+    w.double(2, Infinity);
+    writeFamilyExemplar(w, 3, inf);
     w.end(bucket);
   }
   if (native !== undefined) writeNative(w, native);
@@ -267,6 +280,11 @@ function seriesOrder(f: MetricFamily): number[] | undefined {
   const order = [lead];
   for (let s = 0; s < f.size; s++) if (s !== lead) order.push(s);
   return order;
+}
+
+/** Writes exemplar `e` of a family as field `field` (see {@linkcode writeExemplar}). */
+function writeFamilyExemplar(w: ProtoWriter, field: number, e: Exemplar): void {
+  writeExemplar(w, field, Object.keys(e.labels), Object.values(e.labels), e.value, e.timestamp);
 }
 
 /**

@@ -42,6 +42,7 @@ import { defaultRegistry, type Registry } from "../core/registry.ts";
 import { Summary, type SummaryChild } from "../core/summary.ts";
 import { isOverflowChild, type MetricVec } from "../core/vec.ts";
 import { methodLabel } from "./methods.ts";
+import { traceIdOf } from "./_traceparent.ts";
 
 /** What {@linkcode RecordingOptions.onRequest} receives once per recorded request. */
 export interface RequestRecord {
@@ -89,6 +90,16 @@ export interface RecordingOptions {
    * README's benchmarks).
    */
   responseSizes?: "body" | "content-length";
+  /**
+   * Exemplars from W3C Trace Context (default `true`): a request with a
+   * valid `traceparent` header puts its trace id, as `{ trace_id }`, on its
+   * `http_requests_total` series and on its buckets of both duration
+   * histograms (shown in OpenMetrics and protobuf scrapes). `false`: the
+   * header is never read, which saves reading request headers where nothing
+   * else does (Deno.serve: GET and HEAD requests; see the README's
+   * benchmarks).
+   */
+  exemplars?: boolean;
   /** Called after each recorded request (e.g. to feed application metrics). */
   onRequest?: (record: RequestRecord) => void;
   /**
@@ -106,6 +117,7 @@ export const RECORDING_OPTION_KEYS: readonly string[] = Object.freeze([
   "groupStatusCodes",
   "inProgress",
   "responseSizes",
+  "exemplars",
   "onRequest",
   "onError",
 ]);
@@ -226,11 +238,19 @@ export interface Recorder {
   /** A request starts: `http_requests_inprogress` +1 (unless `inProgress: false`); returns `performance.now()`, to pass to `finish`. */
   start(): number;
   /**
+   * The trace id of a request's valid `traceparent` header, to pass to
+   * `finish`; `undefined` without one, or with `exemplars: false` (then
+   * the headers are not read). Read it while the request is open.
+   */
+  traceId(request: { readonly headers: { get(name: string): string | null } }): string | undefined;
+  /**
    * A request's handler has answered: `http_requests_inprogress` −1,
    * `http_requests_total`, both duration histograms (seconds since `start`),
    * `http_request_size_bytes` (`requestBytes`), then `onRequest` (an
    * exception from it is logged once, never thrown). Returns the seconds.
    * Call exactly once per `start`. The response size is `measure`'s job.
+   * With `traceId`, it is the exemplar (`{ trace_id }`) of the counter and
+   * of the duration buckets.
    */
   finish(
     route: string,
@@ -238,6 +258,7 @@ export interface Recorder {
     status: number,
     start: number,
     requestBytes: number,
+    traceId?: string,
   ): number;
   /** Observes one `http_response_size_bytes` value for `route`. */
   responseSize(route: string, bytes: number): void;
@@ -484,6 +505,10 @@ export function createRecorder(
     );
   }
   const bodies = responseSizes === "body";
+  const exemplars = options.exemplars ?? true;
+  if (typeof exemplars !== "boolean") {
+    throw new TypeError(`${owner}: exemplars must be a boolean, got ${typeof exemplars}`);
+  }
   const hooks = { onRequest, onError };
   for (const [name, hook] of Object.entries(hooks)) {
     if (hook !== undefined && typeof hook !== "function") {
@@ -622,16 +647,27 @@ export function createRecorder(
         return performance.now();
       }
       : () => performance.now(),
-    finish(route, method, status, start, requestBytes) {
+    traceId: exemplars
+      ? (request) => traceIdOf(request.headers.get("traceparent"))
+      : () => undefined,
+    finish(route, method, status, start, requestBytes, traceId) {
       if (trackInProgress) m.inProgress.dec();
       const seconds = (performance.now() - start) / 1000;
       const label = methodLabel(method);
       const r = routeSeries(route);
       const s = methodSeries(r, route, label);
-      requestsChild(s, route, label, status).inc();
-      r.requestSize.observe(requestBytes);
-      m.durationHighr.observe(seconds);
-      s.duration.observe(seconds);
+      if (traceId === undefined) {
+        requestsChild(s, route, label, status).inc();
+        r.requestSize.observe(requestBytes);
+        m.durationHighr.observe(seconds);
+        s.duration.observe(seconds);
+      } else {
+        const exemplarLabels = { trace_id: traceId };
+        requestsChild(s, route, label, status).incWithExemplar({ exemplarLabels });
+        r.requestSize.observe(requestBytes);
+        m.durationHighr.observeWithExemplar({ value: seconds, exemplarLabels });
+        s.duration.observeWithExemplar({ value: seconds, exemplarLabels });
+      }
       if (onRequest !== undefined) {
         try {
           onRequest({ handler: route, method: label, status, seconds });

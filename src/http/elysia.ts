@@ -119,6 +119,8 @@ interface RequestState {
    * runs, `Deno.serve` has closed the request and its headers throw.
    */
   bytesIn: number;
+  /** The trace id of its `traceparent` header (read at onRequest, for the same reason). */
+  traceId: string | undefined;
   /** When the handler or an error hook answered (`performance.now()`), 0 until then. */
   answered: number;
   /** Counted in http_requests_inprogress (route known and not excluded). */
@@ -214,6 +216,7 @@ export function elysiaMetrics(
         start: recorder.start(),
         method: request.method,
         bytesIn: requestBytes(request),
+        traceId: recorder.traceId(request),
         answered: 0,
         counted: false,
         sized: false,
@@ -260,7 +263,7 @@ export function elysiaMetrics(
       const start = state.answered === 0
         ? state.start
         : state.start + (performance.now() - state.answered);
-      recorder.finish(route, method, statusOf(context), start, state.bytesIn);
+      recorder.finish(route, method, statusOf(context), start, state.bytesIn, state.traceId);
       if (state.sized) return;
       const bytes = method === "HEAD" ? 0 : bodyBytes(bodyOf(context.response));
       recorder.responseSize(route, bytes ?? 0);

@@ -167,6 +167,7 @@ export function honoMetrics(options: RecordingOptions = {}): HonoMiddleware {
     const method = request.method;
     inProgress?.inc();
     const start = recorder.start();
+    const traceId = recorder.traceId(request);
     try {
       await next();
     } catch (error) {
@@ -177,7 +178,7 @@ export function honoMetrics(options: RecordingOptions = {}): HonoMiddleware {
       const route = answeredRoute(c, req.matchedRoutes, own);
       if (!recorder.excluded(route)) {
         if (reportErrors) recorder.error(route, method, error);
-        recorder.finish(route, method, 500, start, requestBytes(request));
+        recorder.finish(route, method, 500, start, requestBytes(request), traceId);
         recorder.responseSize(route, 0);
       }
       throw error;
@@ -187,7 +188,7 @@ export function honoMetrics(options: RecordingOptions = {}): HonoMiddleware {
     if (recorder.excluded(route)) return;
     const response = c.res;
     if (reportErrors && c.error !== undefined) recorder.error(route, method, c.error);
-    recorder.finish(route, method, response.status, start, requestBytes(request));
+    recorder.finish(route, method, response.status, start, requestBytes(request), traceId);
     const sized = recorder.measureSettled(route, method, response);
     const measured = sized instanceof Response ? sized : await sized;
     if (measured !== response) {

@@ -138,6 +138,7 @@ export function instrument<A extends unknown[]>(
     request: Request,
     route: string,
     start: number,
+    traceId: string | undefined,
     result: unknown,
   ): Response | Promise<Response> => {
     const method = request.method;
@@ -146,7 +147,7 @@ export function instrument<A extends unknown[]>(
       method,
       new TypeError(`handler for "${route}" returned ${typeof result}, not a Response`),
     );
-    recorder.finish(route, method, response.status, start, requestBytes(request));
+    recorder.finish(route, method, response.status, start, requestBytes(request), traceId);
     return recorder.measureSettled(route, method, response);
   };
 
@@ -156,18 +157,19 @@ export function instrument<A extends unknown[]>(
     const route = routeOf(request);
     if (recorder.excluded(route)) return handler(request, ...rest);
     const start = recorder.start();
+    const traceId = recorder.traceId(request);
     let result: Response | Promise<Response>;
     try {
       result = handler(request, ...rest);
     } catch (error) {
-      return finish(request, route, start, fail(route, request.method, error));
+      return finish(request, route, start, traceId, fail(route, request.method, error));
     }
     if (typeof (result as { then?: unknown } | null)?.then === "function") {
       return Promise.resolve(result).then(
-        (response) => finish(request, route, start, response),
-        (error) => finish(request, route, start, fail(route, request.method, error)),
+        (response) => finish(request, route, start, traceId, response),
+        (error) => finish(request, route, start, traceId, fail(route, request.method, error)),
       );
     }
-    return finish(request, route, start, result);
+    return finish(request, route, start, traceId, result);
   };
 }

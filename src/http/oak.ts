@@ -199,6 +199,7 @@ export function oakMetrics(options: RecordingOptions = {}): OakMiddleware {
     }
     const start = recorder.start();
     const bytesIn = requestBytes(request as { method: string; headers: Headers });
+    const traceId = recorder.traceId(request);
     try {
       await next();
     } catch (error) {
@@ -206,7 +207,7 @@ export function oakMetrics(options: RecordingOptions = {}): OakMiddleware {
       const route = oakRoute(ctx.matched, method);
       if (!recorder.excluded(route)) {
         if (reportErrors) recorder.error(route, method, error);
-        recorder.finish(route, method, oakErrorStatus(error), start, bytesIn);
+        recorder.finish(route, method, oakErrorStatus(error), start, bytesIn, traceId);
         recorder.responseSize(route, 0);
       }
       throw error;
@@ -215,7 +216,7 @@ export function oakMetrics(options: RecordingOptions = {}): OakMiddleware {
     const route = oakRoute(ctx.matched, method);
     if (recorder.excluded(route)) return;
     const response = ctx.response;
-    recorder.finish(route, method, response.status, start, bytesIn);
+    recorder.finish(route, method, response.status, start, bytesIn, traceId);
     if (method === "HEAD") return recorder.responseSize(route, 0);
     const length = lengthHeader(response.headers as Headers) ?? bodyBytes(response.body);
     if (length !== undefined) return recorder.responseSize(route, length);

@@ -119,6 +119,14 @@ export interface LLMRequest {
   signal?: AbortSignal;
   /** Timeout of this call in milliseconds. Absent: the client's `timeoutMs`. */
   timeoutMs?: number;
+  /**
+   * The caller's trace id (e.g. of the request being served), told to the
+   * observer: `LLMService` makes it the `{ trace_id }` exemplar of the
+   * call's `llm_requests_total` and `llm_request_duration_seconds`. A
+   * non-empty string of at most 120 code points (the exemplar limit of 128,
+   * less `trace_id`); not sent to the API.
+   */
+  traceId?: string;
 }
 
 /**
@@ -176,6 +184,8 @@ export interface LLMCallInfo {
   readonly model: string;
   /** {@linkcode CHAT_ENDPOINT} or {@linkcode CHAT_STREAM_ENDPOINT}. */
   readonly endpoint: string;
+  /** The request's `traceId`, when it gave one. */
+  readonly traceId?: string;
 }
 
 /**
@@ -286,6 +296,7 @@ interface Prepared {
   readonly body: Record<string, unknown>;
   readonly timeoutMs: number;
   readonly signal: AbortSignal | undefined;
+  readonly traceId: string | undefined;
 }
 
 /** One event of a chat-completions stream, as far as the client reads it. */
@@ -366,6 +377,35 @@ function retryAfter(header: string | null): number | undefined {
   if (header.trim() !== "" && Number.isFinite(seconds) && seconds >= 0) return seconds;
   const date = Date.parse(header);
   return Number.isNaN(date) ? undefined : Math.max(0, (date - Date.now()) / 1000);
+}
+
+/** What the observer is told of call `p` to `endpoint` (its `traceId` only when given). */
+function callInfo(p: Prepared, endpoint: string): LLMCallInfo {
+  return p.traceId === undefined
+    ? { model: p.model, endpoint }
+    : { model: p.model, endpoint, traceId: p.traceId };
+}
+
+/** Most code points of a trace id: an exemplar's 128, less the label name `trace_id`. */
+const MAX_TRACE_ID_CODE_POINTS = 120;
+
+/**
+ * A caller's trace id, checked: absent, or a non-empty string of at most 120
+ * code points (a `TypeError` or `RangeError` naming `where` otherwise).
+ */
+export function checkTraceId(where: string, traceId: unknown): string | undefined {
+  if (traceId === undefined) return undefined;
+  if (typeof traceId !== "string" || traceId === "") {
+    throw new TypeError(`${where}: traceId must be a non-empty string, got ${describe(traceId)}`);
+  }
+  let n = 0;
+  for (const _ of traceId) n++;
+  if (n > MAX_TRACE_ID_CODE_POINTS) {
+    throw new RangeError(
+      `${where}: traceId has ${n} code points; at most ${MAX_TRACE_ID_CODE_POINTS} are allowed`,
+    );
+  }
+  return traceId;
 }
 
 function checkModel(where: string, model: unknown): string {
@@ -584,7 +624,7 @@ export class LLMClient {
    */
   async generateResponse(request: LLMRequest): Promise<LLMResponse> {
     const p = this.#prepare(`${this.#name}.generateResponse`, request, false);
-    const call = this.#observer?.start({ model: p.model, endpoint: CHAT_ENDPOINT });
+    const call = this.#observer?.start(callInfo(p, CHAT_ENDPOINT));
     let response: LLMResponse;
     try {
       response = await this.#complete(p);
@@ -639,6 +679,7 @@ export class LLMClient {
         ? this.timeoutMs
         : positiveMs(where, request.timeoutMs),
       signal: request.signal,
+      traceId: checkTraceId(where, request.traceId),
     };
   }
 
@@ -770,7 +811,7 @@ export class LLMClient {
   }
 
   async *#stream(p: Prepared): AsyncGenerator<string, LLMResponse, undefined> {
-    const call = this.#observer?.start({ model: p.model, endpoint: CHAT_STREAM_ENDPOINT });
+    const call = this.#observer?.start(callInfo(p, CHAT_STREAM_ENDPOINT));
     const deadline = new Deadline(p.timeoutMs, p.signal);
     const r: LLMResponse = { text: "", model: p.model, usage: undefined, finishReason: undefined };
     let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;

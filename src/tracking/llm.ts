@@ -9,6 +9,7 @@
 
 import type { TrackingMetrics } from "./catalogue.ts";
 import {
+  checkTraceId,
   type LLMCallInfo,
   type LLMCallObserver,
   LLMClient,
@@ -87,6 +88,12 @@ export interface TrackLLMOptions {
   model: string;
   /** `endpoint` label: which API operation (`chat`, `embeddings`, ...). */
   endpoint: string;
+  /**
+   * The caller's trace id: the `{ trace_id }` exemplar of the call's
+   * `llm_requests_total` and `llm_request_duration_seconds` (a non-empty
+   * string of at most 120 code points).
+   */
+  traceId?: string;
 }
 
 /**
@@ -166,13 +173,18 @@ class LLMCall implements LLMCallObserver {
   readonly #model: string;
   readonly #endpoint: string;
   readonly #start: number;
+  readonly #exemplar: { trace_id: string } | undefined;
   #settled = false;
 
-  constructor(m: TrackingMetrics, model: string, endpoint: string) {
+  constructor(m: TrackingMetrics, model: string, endpoint: string, traceId?: string) {
     this.#m = m;
     this.#model = model;
     this.#endpoint = endpoint;
-    m.llmRequestsTotal.inc({ model, endpoint });
+    if (traceId === undefined) m.llmRequestsTotal.inc({ model, endpoint });
+    else {
+      const exemplarLabels = this.#exemplar = { trace_id: traceId };
+      m.llmRequestsTotal.incWithExemplar({ labels: { model, endpoint }, exemplarLabels });
+    }
     this.#start = performance.now();
   }
 
@@ -180,10 +192,16 @@ class LLMCall implements LLMCallObserver {
     if (this.#settled) return false;
     this.#settled = true;
     const seconds = (performance.now() - this.#start) / 1000;
-    this.#m.llmRequestDurationSeconds.observe(
-      { model: this.#model, endpoint: this.#endpoint },
-      seconds,
-    );
+    const labels = { model: this.#model, endpoint: this.#endpoint };
+    const exemplarLabels = this.#exemplar;
+    if (exemplarLabels === undefined) this.#m.llmRequestDurationSeconds.observe(labels, seconds);
+    else {
+      this.#m.llmRequestDurationSeconds.observeWithExemplar({
+        labels,
+        value: seconds,
+        exemplarLabels,
+      });
+    }
     return true;
   }
 
@@ -222,7 +240,8 @@ class LLMCall implements LLMCallObserver {
 function llmObserver(m: TrackingMetrics): LLMObserver {
   return {
     // The API gets the model name as given; only the label is truncated.
-    start: (call: LLMCallInfo) => new LLMCall(m, truncateLabel(call.model), call.endpoint),
+    start: (call: LLMCallInfo) =>
+      new LLMCall(m, truncateLabel(call.model), call.endpoint, call.traceId),
   };
 }
 
@@ -256,8 +275,9 @@ async function recordCall<T>(
   model: string,
   endpoint: string,
   fn: () => T | PromiseLike<T>,
+  traceId?: string,
 ): Promise<T> {
-  const call = new LLMCall(m, model, endpoint);
+  const call = new LLMCall(m, model, endpoint, traceId);
   let result: T;
   try {
     result = await fn();
@@ -286,10 +306,11 @@ export function llmTrackers(m: TrackingMetrics): LLMTrackers {
     }
     const model = labelValue("trackLLMCall", "model", options.model);
     const endpoint = labelValue("trackLLMCall", "endpoint", options.endpoint);
+    const traceId = checkTraceId("trackLLMCall", options.traceId);
     if (typeof fn !== "function") {
       throw new TypeError(`trackLLMCall: fn must be a function, got ${typeof fn}`);
     }
-    return await recordCall(m, model, endpoint, fn);
+    return await recordCall(m, model, endpoint, fn, traceId);
   }
 
   function trackLLM<This>(

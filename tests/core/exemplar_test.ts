@@ -12,6 +12,8 @@ import { family, parseOpenMetrics, parseText, type Sample } from "../_support/pa
 import { pythonJudgeMissing, pythonParse } from "../_support/python_judge.ts";
 import { checkMetrics, promtoolMissing } from "../_support/promtool.ts";
 import { skipWithout } from "../_support/tools.ts";
+import { decodeChecked } from "../_support/protobuf.ts";
+import { toProtobuf } from "../../src/exposition/protobuf.ts";
 
 const TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
 
@@ -299,5 +301,47 @@ describe("exemplars: where they appear", () => {
     assert.deepEqual(exemplars(py.families), exemplars(ours));
     const c = sample(family(ours, "requests").samples, "requests_total", { route: '/q"\\\n' });
     assert.deepEqual(c.exemplar?.labels, { trace_id: TRACE, note: 'a "quoted"\\ line\nbreak é' });
+  });
+});
+
+describe("exemplars: protobuf", () => {
+  it("on Counter.exemplar and Bucket.exemplar, +Inf as an explicit bucket, with timestamps", async () => {
+    const { registry, counter, histogram } = setup();
+    counter.incWithExemplar({
+      labels: { route: "/" },
+      value: 2,
+      exemplarLabels: { trace_id: TRACE },
+    });
+    counter.inc({ route: "/plain" });
+    histogram.observeWithExemplar({
+      labels: { route: "/" },
+      value: 0.5,
+      exemplarLabels: { trace_id: "b" },
+    });
+    histogram.observeWithExemplar({ labels: { route: "/" }, value: 9, exemplarLabels: {} });
+    histogram.observe({ route: "/plain" }, 9);
+    const families = await registry.collect();
+    const exposed = families.flatMap((f) => Array.from(f.exemplars ?? []).filter((e) => e));
+    assert.equal(exposed.length, 3);
+    const decoded = decodeChecked(toProtobuf(families));
+    const c = decoded.find((f) => f.name === "requests_total")!;
+    const withEx = c.metrics.find((m) => m.labels[0][1] === "/")!;
+    assert.deepEqual(withEx.counter?.exemplar?.labels, { trace_id: TRACE });
+    assert.equal(withEx.counter?.exemplar?.value, 2);
+    const ts = families[0].exemplars![0]!.timestamp;
+    assert.ok(Math.abs(withEx.counter!.exemplar!.timestamp! - ts) < 1e-6);
+    assert.equal(c.metrics.find((m) => m.labels[0][1] === "/plain")!.counter?.exemplar, undefined);
+
+    const h = decoded.find((f) => f.name === "latency_seconds")!;
+    const hist = h.metrics.find((m) => m.labels[0][1] === "/")!.histogram!;
+    assert.deepEqual(
+      hist.buckets.map((
+        b,
+      ) => [b.upperBound, b.cumulativeCount, b.exemplar?.labels, b.exemplar?.value]),
+      [[0.1, 0, undefined, undefined], [1, 1, { trace_id: "b" }, 0.5], [Infinity, 2, {}, 9]],
+    );
+    assert.ok(hist.buckets.every((b) => b.exemplar === undefined || b.exemplar.timestamp! > 1.7e9));
+    const plain = h.metrics.find((m) => m.labels[0][1] === "/plain")!.histogram!;
+    assert.deepEqual(plain.buckets.map((b) => b.upperBound), [0.1, 1], "+Inf stays implicit");
   });
 });
