@@ -41,6 +41,7 @@ describe("createRecorder", () => {
       groupStatusCodes: true,
       inProgress: true,
       responseSizes: true,
+      exemplars: true,
       onRequest: true,
       onError: true,
     };
