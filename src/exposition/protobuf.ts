@@ -321,9 +321,18 @@ export function writeExemplar(
   }
   w.double(2, value);
   const ts = w.begin(3);
-  const seconds = Math.floor(timestampSeconds);
+  let seconds = Math.floor(timestampSeconds);
   // To the nearest nanosecond (as far as a float of seconds holds them: ~0.2 µs today).
-  const nanos = Math.min(999_999_999, Math.max(0, Math.round((timestampSeconds - seconds) * 1e9)));
+  let nanos = Math.min(999_999_999, Math.max(0, Math.round((timestampSeconds - seconds) * 1e9)));
+  // A time in whole milliseconds (Date.now() / 1000, as exemplars are taken)
+  // is written as exactly those: the float of x.457 s may lie a few hundred
+  // nanoseconds below it, which Prometheus (truncating to milliseconds)
+  // would store as x.456.
+  const ms = Math.round(timestampSeconds * 1000);
+  if (Math.abs(timestampSeconds * 1000 - ms) < 0.001) {
+    seconds = Math.floor(ms / 1000);
+    nanos = (ms - seconds * 1000) * 1_000_000;
+  }
   w.int(1, seconds);
   w.uint(2, nanos);
   w.end(ts);

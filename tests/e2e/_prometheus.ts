@@ -173,9 +173,14 @@ export interface Prometheus {
  * Starts `prometheus` with `configFile` and a data directory of its own
  * (`dataDir`, fresh for each start: a reused one made Prometheus crash), on
  * a free port of 127.0.0.1, and waits until `/-/ready` answers 200. A port
- * taken between choosing and binding it is retried with another.
+ * taken between choosing and binding it is retried with another. `flags`
+ * are added to its command line (`--enable-feature=...`).
  */
-export async function startPrometheus(configFile: string, dataDir: string): Promise<Prometheus> {
+export async function startPrometheus(
+  configFile: string,
+  dataDir: string,
+  flags: readonly string[] = [],
+): Promise<Prometheus> {
   for (let attempt = 1;; attempt++) {
     const port = freePort();
     const url = `http://127.0.0.1:${port}`;
@@ -184,6 +189,7 @@ export async function startPrometheus(configFile: string, dataDir: string): Prom
       `--storage.tsdb.path=${dataDir}`,
       `--web.listen-address=127.0.0.1:${port}`,
       "--log.level=warn",
+      ...flags,
     ], dataDir);
     const end = Date.now() + 30_000;
     while (child.running() && Date.now() < end) {

@@ -1,0 +1,177 @@
+// Exemplars proven on the real Prometheus 2.42 with
+// --enable-feature=exemplar-storage: served over OpenMetrics (what 2.42 asks
+// for without the native-histograms flag) and over protobuf (what it asks
+// for with it), `/api/v1/query_exemplars` returns exactly the trace ids,
+// values and timestamps we exposed, on a counter's _total and on histogram
+// buckets (+Inf included), and the targets stay up.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Counter } from "../../src/core/counter.ts";
+import { Histogram } from "../../src/core/histogram.ts";
+import { Registry } from "../../src/core/registry.ts";
+import { metricsHandler } from "../../src/http/metrics_handler.ts";
+import type { Exemplar } from "../../src/model/family.ts";
+import { isDeno } from "../app/_support.ts";
+import { skipWithout } from "../_support/tools.ts";
+import { prometheusMissing, sleep, startPrometheus, targets } from "./_prometheus.ts";
+
+const skip = !isDeno
+  ? "starts prometheus with Deno.Command; run this file with deno test"
+  : skipWithout(prometheusMissing);
+
+const OM_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+const PROTOBUF_TYPE =
+  "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited";
+
+interface Stored {
+  seriesLabels: Record<string, string>;
+  exemplars: { labels: Record<string, string>; value: string; timestamp: number }[];
+}
+
+async function queryExemplars(base: string, query: string): Promise<Stored[]> {
+  const now = Date.now() / 1000;
+  const params = new URLSearchParams({ query, start: String(now - 600), end: String(now + 60) });
+  const r = await fetch(`${base}/api/v1/query_exemplars?${params}`, {
+    signal: AbortSignal.timeout(10_000),
+  });
+  const body = await r.json() as { status: string; data: Stored[]; error?: string };
+  if (body.status !== "success") throw new Error(`query_exemplars ${query}: ${body.error}`);
+  return body.data;
+}
+
+/** What one served metric set exposes: the exemplars we expect Prometheus to store. */
+function serveSet() {
+  const registry = new Registry();
+  const requests = new Counter({
+    name: "ex_requests_total",
+    help: "Requests",
+    labelNames: ["route"],
+    registry,
+  });
+  const latency = new Histogram({
+    name: "ex_latency_seconds",
+    help: "Latency",
+    labelNames: ["route"],
+    buckets: [0.1, 1],
+    registry,
+  });
+  requests.incWithExemplar({
+    labels: { route: "/a" },
+    value: 2,
+    exemplarLabels: { trace_id: "4bf92f3577b34da6a3ce929d0e0e4736" },
+  });
+  requests.inc({ route: "/plain" });
+  latency.observeWithExemplar({
+    labels: { route: "/a" },
+    value: 0.05,
+    exemplarLabels: { trace_id: "0af7651916cd43dd8448eb211c80319c" },
+  });
+  latency.observeWithExemplar({
+    labels: { route: "/a" },
+    value: 7.5,
+    exemplarLabels: { trace_id: "b7ad6b7169203331a0c2c5c2d4d6b8e1", span_id: "00f067aa0ba902b7" },
+  });
+  return registry;
+}
+
+/** Every exemplar the registry exposes, keyed by trace id, with its sample's series labels. */
+async function exposed(registry: Registry): Promise<Map<string, Exemplar>> {
+  const out = new Map<string, Exemplar>();
+  for (const f of await registry.collect()) {
+    for (const e of Array.from(f.exemplars ?? [])) {
+      if (e !== undefined) out.set(e.labels.trace_id, e);
+    }
+  }
+  return out;
+}
+
+async function run(features: string, expectedType: string): Promise<void> {
+  const registry = serveSet();
+  const expected = await exposed(registry);
+  assert.equal(expected.size, 3);
+  const accepts: string[] = [];
+  const types: string[] = [];
+  const handler = metricsHandler(registry);
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
+    accepts.push(request.headers.get("accept") ?? "");
+    const response = await handler(request);
+    types.push(response.headers.get("content-type") ?? "");
+    return response;
+  });
+  const tmp = mkdtempSync(join(tmpdir(), "securetrack-exemplars-"));
+  let prometheus: Awaited<ReturnType<typeof startPrometheus>> | undefined;
+  try {
+    const config = join(tmp, "prometheus.yml");
+    writeFileSync(
+      config,
+      JSON.stringify({
+        global: { scrape_interval: "1s", scrape_timeout: "1s" },
+        scrape_configs: [{
+          job_name: "exemplars",
+          static_configs: [{ targets: [`127.0.0.1:${server.addr.port}`] }],
+        }],
+      }),
+    );
+    mkdirSync(join(tmp, "data"));
+    prometheus = await startPrometheus(config, join(tmp, "data"), [`--enable-feature=${features}`]);
+    const base = prometheus.url;
+    // Wait by condition: until all three exemplars are stored (60 s at most).
+    const end = Date.now() + 60_000;
+    let stored: Stored[] = [];
+    for (;;) {
+      stored = [
+        ...await queryExemplars(base, "ex_requests_total"),
+        ...await queryExemplars(base, "ex_latency_seconds_bucket"),
+      ];
+      const ids = new Set(stored.flatMap((s) => s.exemplars.map((e) => e.labels.trace_id)));
+      if (ids.size >= 3 || Date.now() > end) break;
+      await sleep(250);
+    }
+    const byTrace = new Map(
+      stored.flatMap((s) =>
+        s.exemplars.map((e) => [e.labels.trace_id, { ...e, series: s.seriesLabels }])
+      ),
+    );
+    assert.deepEqual(
+      [...byTrace.keys()].sort(),
+      [...expected.keys()].sort(),
+      prometheus.output().slice(-2000),
+    );
+    for (const [trace, e] of expected) {
+      const got = byTrace.get(trace)!;
+      assert.deepEqual(got.labels, e.labels);
+      assert.equal(Number(got.value), e.value);
+      assert.equal(Math.round(got.timestamp * 1000), Math.round(e.timestamp * 1000), trace);
+    }
+    // On the right series: the counter's, and the buckets the values fell in.
+    const series = (trace: string) => byTrace.get(trace)!.series;
+    assert.equal(series("4bf92f3577b34da6a3ce929d0e0e4736").__name__, "ex_requests_total");
+    assert.equal(series("4bf92f3577b34da6a3ce929d0e0e4736").route, "/a");
+    assert.equal(series("0af7651916cd43dd8448eb211c80319c").le, "0.1");
+    assert.equal(series("b7ad6b7169203331a0c2c5c2d4d6b8e1").le, "+Inf");
+    // Re-served unchanged on every scrape, each is stored once.
+    for (const s of stored) assert.equal(s.exemplars.length, 1, JSON.stringify(s));
+    const [target] = await targets(base);
+    assert.equal(target.health, "up", target.lastError);
+    assert.equal(target.lastError, "");
+    assert.ok(types.length > 0 && types.every((t) => t === expectedType), types.join(" | "));
+    assert.ok(accepts.length > 0);
+  } finally {
+    await prometheus?.stop();
+    await server.shutdown();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+describe("exemplars on a real Prometheus 2.42 (exemplar-storage)", { skip }, () => {
+  it("over OpenMetrics: query_exemplars returns the trace ids, values and timestamps sent", async () => {
+    await run("exemplar-storage", OM_TYPE);
+  });
+
+  it("over protobuf (native-histograms flag): the same", async () => {
+    await run("native-histograms,exemplar-storage", PROTOBUF_TYPE);
+  });
+});
