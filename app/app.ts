@@ -7,9 +7,7 @@
  */
 
 import { metricsHandler, type Registry } from "../src/mod.ts";
-import { instrument, type InstrumentOptions } from "../src/http/mod.ts";
-// Not public yet (the compiled router will be, in ./http): the module itself.
-import { pathnameOf, RouteTable } from "../src/http/routes.ts";
+import { instrument, type InstrumentOptions, RouteTable } from "../src/http/mod.ts";
 import { bearerAuth } from "./auth.ts";
 
 /** A route handler: a web-standard fetch handler. */
@@ -52,8 +50,9 @@ export function createApp(
   const serveCustom = metricsHandler(options.customRegistry);
   const authorized = options.authToken ? bearerAuth(options.authToken) : undefined;
   const extra = options.routes ?? {};
-  const extraTable = new RouteTable(Object.keys(extra));
   const builtin = ["/", "/metrics", "/custom_metrics", "/healthz"];
+  // Exact templates win in a RouteTable, so an extra pattern never shadows a built-in path.
+  const table = new RouteTable([...builtin, ...Object.keys(extra)]);
   const index = "SecureTrack metrics exporter\n\n" +
     "/metrics         HTTP, process and runtime metrics (Prometheus text or OpenMetrics)\n" +
     "/custom_metrics  SecureTrack application metrics\n" +
@@ -74,8 +73,8 @@ export function createApp(
   const custom = guarded(serveCustom);
 
   const route = (request: Request): Response | Promise<Response> => {
-    const path = pathnameOf(request.url);
-    switch (path) {
+    const template = table.matchUrl(request.url);
+    switch (template) {
       case "/metrics":
         return metrics(request);
       case "/custom_metrics":
@@ -88,8 +87,7 @@ export function createApp(
       case "/":
         return new Response(index, { headers: TEXT });
     }
-    const template = extraTable.match(path);
-    const handler = extra[template];
+    const handler = Object.hasOwn(extra, template) ? extra[template] : undefined;
     if (handler !== undefined) return handler(request);
     return new Response("Not Found\n", { status: 404, headers: TEXT });
   };

@@ -15,7 +15,7 @@ import {
   type RecordingOptions,
   requestBytes,
 } from "./_recorder.ts";
-import { pathnameOf, RouteTable, UNMATCHED_HANDLER } from "./routes.ts";
+import { RouteTable, UNMATCHED_HANDLER } from "./routes.ts";
 
 export {
   type ErrorRecord,
@@ -55,7 +55,7 @@ function routeResolver(
   const { route, routes } = options;
   if (route === undefined) {
     const table = new RouteTable(routes);
-    return (request) => table.match(pathnameOf(request.url));
+    return (request) => table.matchUrl(request.url);
   }
   if (typeof route !== "function") {
     throw new TypeError(

@@ -5,7 +5,8 @@
  * requests in progress) labelled by route template, never by raw path.
  * `honoMetrics`, `oakMetrics` and `elysiaMetrics` record the same metrics as
  * Hono and Oak middleware and as an Elysia plugin, labelled by the route the
- * framework matched.
+ * framework matched. `RouteTable` is the compiled route matcher
+ * `instrument({ routes })` labels with, for apps that dispatch on it too.
  * The `/metrics` handler itself, `metricsHandler`, comes from the root entry.
  *
  * @example
@@ -34,7 +35,7 @@ export {
   type RecordingOptions,
   type RequestRecord,
 } from "./instrument.ts";
-export { UNMATCHED_HANDLER } from "./routes.ts";
+export { RouteTable, UNMATCHED_HANDLER } from "./routes.ts";
 export { type HonoContext, honoMetrics, type HonoMiddleware, type HonoRoute } from "./hono.ts";
 export {
   type OakContext,

@@ -79,6 +79,61 @@ describe("RouteTable", () => {
     assert.equal(t.match("/files/a/b"), "/files/*");
   });
 
+  it("literal segments that share first characters, prefixes or are empty are told apart", () => {
+    const t = new RouteTable([
+      "/a",
+      "/ab",
+      "/abc/:id",
+      "/abd/x",
+      "/a//b",
+      "/a/",
+      "/b/:id/ab",
+      "/b/:id/a",
+      "/b/:id/",
+      "/:any/abc",
+    ]);
+    const cases: [string, string][] = [
+      ["/a", "/a"],
+      ["/ab", "/ab"],
+      ["/abc", "none"],
+      ["/abc/1", "/abc/:id"],
+      ["/abc/", "none"],
+      ["/abd/x", "/abd/x"],
+      ["/abd/xy", "none"],
+      ["/abe/x", "none"],
+      ["/a/", "/a/"],
+      ["/a//b", "/a//b"],
+      ["/a//c", "none"],
+      ["//b", "none"],
+      ["/b/7/ab", "/b/:id/ab"],
+      ["/b/7/a", "/b/:id/a"],
+      ["/b/7/", "/b/:id/"],
+      ["/b/7/abc", "none"],
+      ["/b//ab", "none"],
+      ["/ab/abc", "/:any/abc"],
+      ["/a/abc", "/:any/abc"],
+      ["/%C3%A9/abc", "/:any/abc"],
+      ["/é/abc", "/:any/abc"],
+    ];
+    for (const [path, template] of cases) {
+      assert.equal(t.match(path), template, path);
+      assert.equal(
+        new URLPattern({ pathname: template }).test({ pathname: path }) ||
+          template === "none",
+        true,
+        `${path} ~ ${template}`,
+      );
+    }
+  });
+
+  it("matchUrl matches the path of an absolute URL, without query or fragment", () => {
+    const t = new RouteTable(["/users/:id", "/"]);
+    assert.equal(t.matchUrl("http://localhost:8000/users/42?tab=posts#top"), "/users/:id");
+    assert.equal(t.matchUrl(new Request("http://[::1]/users/a%20b").url), "/users/:id");
+    assert.equal(t.matchUrl("http://localhost"), "/");
+    assert.equal(t.matchUrl("http://localhost/users"), "none");
+  });
+
   it("an invalid template is a TypeError naming it", () => {
     for (const bad of ["users", "", "/users/:", "/(", "/a/:id(["]) {
       assert.throws(
