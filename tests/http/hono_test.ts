@@ -354,6 +354,46 @@ describe("honoMetrics (real Hono 4 over HTTP on 127.0.0.1)", () => {
     });
   });
 
+  it("sizes of bodies made by c.text, c.json and c.body come from the value passed; streams are counted as sent", async () => {
+    const registry = new Registry();
+    const app: App = new Hono();
+    app.use(honoMetrics({ registry }));
+    app.get("/text", (c) => c.text("héllo 😀")); // 6 + 1 + 4 + ... = 11 bytes
+    app.get("/json", (c) => c.json({ name: "é" })); // {"name":"é"}: 13 bytes
+    app.get("/bytes", (c) => c.body(new Uint8Array(300)));
+    app.get("/empty", (c) => c.body(null, 204));
+    app.get("/stream", (c) =>
+      c.body(
+        new ReadableStream({
+          start(controller) {
+            controller.enqueue(new Uint8Array(40));
+            controller.enqueue(new Uint8Array(2));
+            controller.close();
+          },
+        }),
+      ));
+    // The handler makes one response with c.text and sends another: the one sent is measured.
+    app.get("/other", (c) => {
+      c.text("not this one");
+      return new Response("this");
+    });
+    await serve(app, async (origin) => {
+      for (const p of ["/text", "/json", "/bytes", "/empty", "/stream", "/other"]) {
+        const res = await fetch(origin + p);
+        await res.arrayBuffer();
+      }
+    });
+    const fams = parseText(await registry.metrics());
+    assert.deepEqual(byLabels(fams, "http_response_size_bytes_sum", ["handler"]), {
+      "/text": new TextEncoder().encode("héllo 😀").byteLength,
+      "/json": new TextEncoder().encode('{"name":"é"}').byteLength,
+      "/bytes": 300,
+      "/empty": 0,
+      "/stream": 42,
+      "/other": 4,
+    });
+  });
+
   it("the output passes `promtool check metrics`", {
     skip: !hasPromtool && "promtool not installed",
   }, async () => {
