@@ -81,7 +81,7 @@ const MAX_LISTED = 100;
 
 /**
  * A new idempotency store sized for the ingestion API (`capacity` keys,
- * default 16,384: about 1.3 MB). Create it once per process and give it to
+ * default 16,384: about 1.7 MB). Create it once per process and give it to
  * every thread's handler (its `buffer` crosses `postMessage`; see
  * `IdempotencyStore.attach`).
  *

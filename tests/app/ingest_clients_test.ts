@@ -4,13 +4,16 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Registry } from "../../src/mod.ts";
 import { createExporter } from "../../app/exporter.ts";
 import { INGEST_PATH } from "../../app/ingest.ts";
 import { silentLog } from "../../app/log.ts";
 import { parseText } from "../_support/parse.ts";
 import { probeTool, skipWithout } from "../_support/tools.ts";
-import { fetchText, type LoopbackServer, serveOnLoopback, valueIn } from "./_support.ts";
+import { fetchText, type LoopbackServer, REPO_ROOT, serveOnLoopback, valueIn } from "./_support.ts";
 
 const TOKEN = "fastapi-token-0123456789";
 const PYTHON = "/usr/bin/python3";
@@ -98,6 +101,52 @@ results["unauthorized"] = send([{"kind": "login"}])
 json.dump(results, sys.stdout)
 `;
 
+/** The README's FastAPI snippet: the python block after "**From FastAPI**". */
+function readmeSnippet(): string {
+  const readme = readFileSync(`${REPO_ROOT}README.md`, "utf8");
+  const after = readme.slice(readme.indexOf("**From FastAPI**"));
+  const block = /```python\n([\s\S]*?)```/.exec(after);
+  assert.ok(block, "the README has its FastAPI snippet");
+  return block[1];
+}
+
+// A stand-in for FastAPI (not installed here): the app's middleware
+// decorator hands the function back, so the snippet's middleware can be called.
+const FAKE_FASTAPI = `
+class Request:
+    pass
+
+class FastAPI:
+    def middleware(self, kind):
+        assert kind == "http"
+        return lambda fn: fn
+`;
+
+// Drives the snippet: an event queued by hand and one request through its
+// middleware, then waits (by condition) until the exporter shows both.
+const DRIVE_SNIPPET = String.raw`
+import asyncio, sys
+events.put({"kind": "login"})
+
+class Route: path = "/threats/{id}"
+class FakeRequest:
+    scope = {"route": Route()}
+    method = "GET"
+class FakeResponse: status_code = 201
+async def call_next(request):
+    return FakeResponse()
+assert asyncio.run(track_requests(FakeRequest(), call_next)).status_code == 201
+
+want = ['user_logins_total 1', 'app_requests_total{endpoint="/threats/{id}",method="GET",status_code="201"} 1']
+deadline = time.time() + 60
+while time.time() < deadline:
+    text = urllib.request.urlopen(os.environ["METRICS_URL"], timeout=10).read().decode()
+    if all(line in text for line in want):
+        sys.exit(0)
+    time.sleep(0.05)
+sys.exit("the events did not arrive within 60 s")
+`;
+
 const missingPython = probeTool(PYTHON, ["-c", "import urllib.request, json, uuid"]);
 const missingCurl = probeTool("curl", ["--version"]);
 
@@ -161,6 +210,36 @@ describe("ingestion clients", () => {
         34,
       );
     } finally {
+      await server.close();
+    }
+  });
+
+  it("the README's FastAPI snippet sends its events (FastAPI stood in for)", {
+    skip: skipWithout(missingPython),
+  }, async () => {
+    const { server, url } = await start();
+    const dir = mkdtempSync(join(tmpdir(), "ingest-fastapi-"));
+    try {
+      mkdirSync(join(dir, "fastapi"));
+      writeFileSync(join(dir, "fastapi", "__init__.py"), FAKE_FASTAPI);
+      const r = await run(PYTHON, ["-c", readmeSnippet() + DRIVE_SNIPPET], {
+        PYTHONPATH: dir,
+        METRICS_INGEST_URL: url,
+        METRICS_INGEST_TOKEN: TOKEN,
+        METRICS_URL: `${server.origin}/custom_metrics`,
+      });
+      assert.equal(r.code, 0, r.stderr);
+      const f = await scrape(server);
+      assert.equal(valueIn(f, "user_logins_total"), 1);
+      assert.equal(
+        valueIn(f, "app_request_duration_seconds_count", {
+          endpoint: "/threats/{id}",
+          method: "GET",
+        }),
+        1,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
       await server.close();
     }
   });
