@@ -8,6 +8,7 @@ import { Counter } from "../../src/core/counter.ts";
 import { Histogram } from "../../src/core/histogram.ts";
 import { Gauge } from "../../src/core/gauge.ts";
 import { Registry } from "../../src/core/registry.ts";
+import { attachSegment, shareCollector } from "../../src/core/collector.ts";
 import { family, parseOpenMetrics, parseText, type Sample } from "../_support/parse.ts";
 import { pythonJudgeMissing, pythonParse } from "../_support/python_judge.ts";
 import { checkMetrics, promtoolMissing } from "../_support/promtool.ts";
@@ -343,5 +344,75 @@ describe("exemplars: protobuf", () => {
     assert.ok(hist.buckets.every((b) => b.exemplar === undefined || b.exemplar.timestamp! > 1.7e9));
     const plain = h.metrics.find((m) => m.labels[0][1] === "/plain")!.histogram!;
     assert.deepEqual(plain.buckets.map((b) => b.upperBound), [0.1, 1], "+Inf stays implicit");
+  });
+});
+
+describe("exemplars across workers (shared memory, read as another worker would)", () => {
+  function pair() {
+    const make = () => {
+      const registry = new Registry();
+      return {
+        registry,
+        counter: new Counter({ name: "jobs_total", help: "Jobs", labelNames: ["q"], registry }),
+        histogram: new Histogram({
+          name: "job_seconds",
+          help: "Job time",
+          labelNames: ["q"],
+          buckets: [1],
+          registry,
+        }),
+      };
+    };
+    const a = make();
+    const b = make();
+    for (const [mine, theirs, id] of [[a, b, "wa"], [b, a, "wb"]] as const) {
+      for (const name of ["jobs_total", "job_seconds"]) {
+        const segment = shareCollector(mine.registry.get(name)!, id)!;
+        assert.ok(attachSegment(theirs.registry.get(name)!, segment));
+      }
+    }
+    return { a, b };
+  }
+
+  it("a scrape of either worker shows the other's exemplars; the newest wins per slot", async () => {
+    const { a, b } = pair();
+    a.counter.incWithExemplar({ labels: { q: "x" }, exemplarLabels: { trace_id: "from-a" } });
+    a.histogram.observeWithExemplar({
+      labels: { q: "x" },
+      value: 5,
+      exemplarLabels: { trace_id: "a-inf" },
+    });
+    // Later, in b: same counter series, so b's is newer; its own bucket slot for le=1.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    b.counter.incWithExemplar({
+      labels: { q: "x" },
+      exemplarLabels: { trace_id: "from-b-" + "é".repeat(60) },
+    });
+    b.histogram.observeWithExemplar({ labels: { q: "x" }, value: 0.5, exemplarLabels: {} });
+    for (const side of [a, b]) {
+      const families = await om(side.registry);
+      const total = sample(family(families, "jobs").samples, "jobs_total");
+      assert.equal(total.value, 2);
+      assert.equal(total.exemplar?.labels.trace_id, "from-b-" + "é".repeat(60));
+      const buckets = family(families, "job_seconds").samples.filter((s) =>
+        s.name === "job_seconds_bucket"
+      );
+      assert.deepEqual(buckets.map((s) => [s.value, s.exemplar?.labels]), [[1, {}], [2, {
+        trace_id: "a-inf",
+      }]]);
+    }
+  });
+
+  it("a rewritten exemplar (shorter, longer) and a removed series read back right", async () => {
+    const { a, b } = pair();
+    for (const trace of ["short", "x".repeat(100), "y", "z".repeat(120)]) {
+      a.counter.incWithExemplar({ labels: { q: "x" }, exemplarLabels: { trace_id: trace } });
+      const total = sample(family(await om(b.registry), "jobs").samples, "jobs_total");
+      assert.equal(total.exemplar?.labels.trace_id, trace);
+    }
+    a.counter.remove({ q: "x" });
+    a.counter.inc({ q: "x" });
+    const total = sample(family(await om(b.registry), "jobs").samples, "jobs_total");
+    assert.equal(total.exemplar, undefined);
   });
 });
