@@ -227,6 +227,10 @@ const KINDS: Readonly<Record<EventKind, KindSpec>> = {
 };
 
 const KIND_INDEX: ReadonlyMap<string, number> = new Map(EVENT_KINDS.map((k, i) => [k, i]));
+// Each kind's fields as a list, made once (not per event).
+const FIELD_LISTS: ReadonlyMap<string, readonly [string, Field][]> = new Map(
+  EVENT_KINDS.map((k) => [k, Object.entries(KINDS[k].fields)]),
+);
 
 /** A checked event: its kind's index in {@linkcode EVENT_KINDS} and its values. */
 export interface CheckedEvent {
@@ -268,7 +272,7 @@ export function checkEvent(event: unknown): CheckedEvent | string {
       })`;
     }
   }
-  for (const [name, field] of Object.entries(spec.fields)) {
+  for (const [name, field] of FIELD_LISTS.get(kind)!) {
     const value = e[name];
     if (value === undefined || (value === null && field.optional)) {
       if (field.optional) continue;
