@@ -64,6 +64,13 @@ import type { FeatureMetricsBase, FeatureWrapper } from "./feature.ts";
 import type { UserActionTimerBase } from "./user.ts";
 import type { AppError, AppRequest } from "./app.ts";
 import type { LLMClient } from "../llm/client.ts";
+import {
+  type InstrumentLLMOptions,
+  type InstrumentOpenAIOptions,
+  instrumentOpenAIWith,
+  type OpenAIClientLike,
+} from "./openai.ts";
+import { type AnthropicClientLike, instrumentAnthropicWith } from "./anthropic.ts";
 import { Registry } from "../core/registry.ts";
 import { createTracking, type Tracking } from "./tracking.ts";
 
@@ -98,6 +105,13 @@ export type {
   FeatureWrapper,
 } from "./feature.ts";
 export type { SessionTrackers } from "./session.ts";
+export type {
+  InstrumentLLMOptions,
+  InstrumentOpenAIOptions,
+  LLMSDKCall,
+  OpenAIClientLike,
+} from "./openai.ts";
+export type { AnthropicClientLike } from "./anthropic.ts";
 export type { UserActionTimerBase, UserActionTimerOptions, UserTrackers } from "./user.ts";
 export type { AppError, AppRequest, AppTrackers } from "./app.ts";
 
@@ -547,4 +561,121 @@ export function trackAppRequest(request: AppRequest): void {
  */
 export function trackAppError(error: AppError): void {
   custom.trackAppError(error);
+}
+
+/**
+ * Instruments an official `openai` SDK client in place and returns it: every
+ * `chat.completions.create` (streamed or not; also the SDK's helpers built
+ * on it, `chat.completions.stream()`, `parse()`, `runTools()`) and
+ * `embeddings.create` call records the six `llm_*` metrics in
+ * {@linkcode customRegistry} (or in `options.metrics`), as
+ * {@linkcode LLMService} does:
+ *
+ * - `llm_requests_total{model,endpoint}` and
+ *   `llm_request_duration_seconds{model,endpoint}` once per call, when it
+ *   ends (a stream: when its iteration ends, fails, or is left by `break`);
+ * - on success, `llm_tokens_total{model,type}` from the response's `usage`
+ *   (embeddings have prompt tokens only) and
+ *   `llm_completion_size_bytes{model}`, the UTF-8 size of the first
+ *   choice's text;
+ * - on failure, `llm_errors_total{model,error_type}` by the SDK error's
+ *   status or class (429 `rate_limited`, also in `llm_rate_limits_total`;
+ *   `http_4xx`, `http_5xx`, `timeout`, `network`, `aborted`).
+ *
+ * One call is one request, however often the SDK retried it (`maxRetries`):
+ * the wrapper sees the call, not the attempts, so it is counted once, with
+ * its final outcome and a duration that includes the retries' waits.
+ *
+ * `endpoint` is `chat`, `chat_stream` or `embeddings` unless
+ * `options.endpoint` names it; `model` is the model the API answered with
+ * (the one asked for when it did not answer) unless `options.model` is
+ * `"request"`. A stream records tokens only if the API sent its usage: see
+ * `options.includeStreamUsage`. What the caller gets is unchanged: the same
+ * promise object (`withResponse()` and `asResponse()` work), the same
+ * stream object, every chunk, every error. Instrumenting a client twice with
+ * the same options does nothing more; with other options, it is a
+ * `TypeError`. The API key never reaches a label.
+ *
+ * @example
+ * ```ts ignore
+ * import OpenAI from "openai";
+ * import { instrumentOpenAI } from "@securetrack/metrics/tracking";
+ *
+ * const openai = instrumentOpenAI(new OpenAI());
+ * const completion = await openai.chat.completions.create({
+ *   model: "gpt-4o",
+ *   messages: [{ role: "user", content: "Hello" }],
+ * });
+ * ```
+ *
+ * @example Any client of the same shape
+ * ```ts
+ * import { instrumentOpenAI } from "@securetrack/metrics/tracking";
+ * const client = instrumentOpenAI({
+ *   chat: {
+ *     completions: {
+ *       create: async (body: { model: string }) => ({
+ *         model: body.model,
+ *         choices: [{ index: 0, message: { role: "assistant", content: "Hi" } }],
+ *         usage: { prompt_tokens: 3, completion_tokens: 1 },
+ *       }),
+ *     },
+ *   },
+ * });
+ * await client.chat.completions.create({ model: "gpt-4o" });
+ * ```
+ */
+export function instrumentOpenAI<C extends OpenAIClientLike>(
+  client: C,
+  options?: InstrumentOpenAIOptions,
+): C {
+  return instrumentOpenAIWith(custom.metrics, client, options);
+}
+
+/**
+ * Instruments an official `@anthropic-ai/sdk` client in place and returns
+ * it: every `messages.create` call, streamed (`stream: true`) or not, and
+ * every `messages.stream()` (which the SDK makes through `messages.create`),
+ * records the six `llm_*` metrics in {@linkcode customRegistry} (or in
+ * `options.metrics`), as {@linkcode instrumentOpenAI} describes. Tokens are
+ * the `usage`'s `input_tokens` (prompt; cache reads and writes are not
+ * added, as in {@linkcode trackLLMCall}) and `output_tokens` (completion);
+ * a stream's come from `message_start` and `message_delta`, and are recorded
+ * once `message_delta` has arrived. The completion size is that of the text
+ * blocks. `endpoint` is `messages` or `messages_stream` unless
+ * `options.endpoint` names it.
+ *
+ * @example
+ * ```ts ignore
+ * import Anthropic from "@anthropic-ai/sdk";
+ * import { instrumentAnthropic } from "@securetrack/metrics/tracking";
+ *
+ * const anthropic = instrumentAnthropic(new Anthropic());
+ * const message = await anthropic.messages.create({
+ *   model: "claude-sonnet-4-5",
+ *   max_tokens: 1024,
+ *   messages: [{ role: "user", content: "Hello" }],
+ * });
+ * ```
+ *
+ * @example Any client of the same shape
+ * ```ts
+ * import { instrumentAnthropic } from "@securetrack/metrics/tracking";
+ * const client = instrumentAnthropic({
+ *   messages: {
+ *     create: async (body: { model: string }) => ({
+ *       model: body.model,
+ *       content: [{ type: "text", text: "Hi" }],
+ *       usage: { input_tokens: 3, output_tokens: 1 },
+ *     }),
+ *   },
+ * });
+ * await client.messages.create({ model: "claude-sonnet-4-5" });
+ * ```
+ */
+export function instrumentAnthropic<C extends AnthropicClientLike>(
+  client: C,
+  options?: InstrumentLLMOptions,
+): C {
+  return instrumentAnthropicWith(custom.metrics, client, options);
 }
