@@ -8,6 +8,7 @@
 
 import type { Exemplar, MetricFamily } from "../model/family.ts";
 import { escapeLabelValue } from "../model/escape.ts";
+import { OVERFLOW_VALUE } from "./series.ts";
 import type { SlotStore } from "./store.ts";
 
 /** The id this worker goes by in a cluster (`worker` label values, segment owners). */
@@ -97,7 +98,11 @@ function sourcesOf(store: SlotStore): SeriesSource[] {
 /**
  * Assigns each distinct label set (plus, for per-worker series, the worker)
  * a group number, in first-seen order, and keeps the flat escaped label
- * values of the groups.
+ * values of the groups. With a `cap`, label sets past the first `cap`
+ * distinct ones fold into the overflow group (every label value
+ * `"__overflow__"`), as each worker's series index folds its own: a merged
+ * scrape then carries at most `maxSeries` series a metric plus the overflow
+ * one, however many workers each filled their own cap.
  */
 export class SeriesGroups {
   /** Escaped label values, one set per group. */
@@ -106,10 +111,22 @@ export class SeriesGroups {
   size = 0;
   readonly #byKey = new Map<string, number>();
   readonly #perWorker: boolean;
+  readonly #cap: number;
+  /** The overflow group's key, and its number once it exists (-1 before). */
+  readonly #overflowKey: string;
+  #overflow = -1;
+  readonly #labelCount: number;
 
-  /** With `perWorker`, the same labels from two workers are two groups, with a `worker` label. */
-  constructor(perWorker = false) {
+  /**
+   * With `perWorker`, the same labels from two workers are two groups, with
+   * a `worker` label. `cap`: most groups other than the overflow one (for
+   * `labelCount` labels); past it, new label sets join the overflow group.
+   */
+  constructor(perWorker = false, cap = Infinity, labelCount = 0) {
     this.#perWorker = perWorker;
+    this.#cap = cap;
+    this.#labelCount = labelCount;
+    this.#overflowKey = new Array(labelCount).fill(OVERFLOW_VALUE).join("\n");
   }
 
   /**
@@ -121,12 +138,24 @@ export class SeriesGroups {
     const k = this.#perWorker ? key + "\n" + source.worker : key;
     let g = this.#byKey.get(k);
     if (g === undefined) {
+      const real = this.#overflow >= 0 ? this.size - 1 : this.size;
+      if (k === this.#overflowKey || real >= this.#cap) return this.#overflowGroup();
       g = this.size++;
       this.#byKey.set(k, g);
       for (const v of source.labels(id)!) this.labelValues.push(v);
       if (this.#perWorker) this.labelValues.push(source.worker);
     }
     return g;
+  }
+
+  /** The overflow group, made the next group the first time. */
+  #overflowGroup(): number {
+    if (this.#overflow < 0) {
+      this.#overflow = this.size++;
+      this.#byKey.set(this.#overflowKey, this.#overflow);
+      for (let i = 0; i < this.#labelCount; i++) this.labelValues.push(OVERFLOW_VALUE);
+    }
+    return this.#overflow;
   }
 }
 
@@ -192,7 +221,15 @@ export function collectSeries(
     }
     return { labelValues, size, merged: false };
   }
-  const groups = new SeriesGroups(perWorker);
+  // Capped as one worker's index is (per-worker series excepted: their
+  // `worker` label makes each worker's its own, by design). Which label sets
+  // keep a series of their own is stable from scrape to scrape (workers in
+  // one order, each one's series in creation order) while series are only
+  // added; removing series, or a label set folded on one worker showing up
+  // unfolded on an earlier one, can move values out of the overflow series.
+  const n = store.index.names.length;
+  const cap = perWorker || n === 0 ? Infinity : store.index.maxSeries;
+  const groups = new SeriesGroups(perWorker, cap, n);
   for (const source of sourcesOf(store)) {
     for (let id = 0; id < source.end; id++) {
       if (!source.alive[id]) continue;

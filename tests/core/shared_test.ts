@@ -129,7 +129,78 @@ describe("shared storage merges workers at collect", () => {
     for (const registry of [a, b]) {
       const text = await registry.metrics();
       assert.match(text, /^metrics_series_overflow_total\{metric="u_total"\} 6$/m);
-      assert.match(text, /^u_total\{u="__overflow__"\} 6$/m);
+      // The merged scrape is capped too: of a0 and b0, one keeps its series.
+      assert.match(text, /^u_total\{u="[ab]0"\} 1$/m);
+      assert.match(text, /^u_total\{u="__overflow__"\} 7$/m);
+      assert.equal(text.match(/^u_total\{/gm)!.length, 2);
+    }
+  });
+
+  it("a merged scrape holds at most maxSeries label sets a metric, plus the overflow series, whatever each worker holds", async () => {
+    const a = new Registry();
+    const b = new Registry();
+    const make = (registry: Registry) => ({
+      c: new Counter({ name: "c_total", help: "c", labelNames: ["k"], maxSeries: 3, registry }),
+      h: new Histogram({
+        name: "h_seconds",
+        help: "h",
+        labelNames: ["k"],
+        buckets: [1],
+        maxSeries: 3,
+        registry,
+      }),
+      g: new Gauge({ name: "g", help: "g", labelNames: ["k"], maxSeries: 3, registry }),
+      w: new Gauge({
+        name: "w",
+        help: "w",
+        labelNames: ["k"],
+        maxSeries: 3,
+        aggregate: "worker",
+        registry,
+      }),
+    });
+    const ma = make(a);
+    const mb = make(b);
+    link(a, b);
+    // Worker a: k0, k1; worker b: k1, k2, k3 (each under its own cap of 3).
+    for (const [m, keys] of [[ma, ["k0", "k1"]], [mb, ["k1", "k2", "k3"]]] as const) {
+      for (const k of keys) {
+        m.c.inc({ k }, 10);
+        m.h.observe({ k }, 0.5);
+        m.g.set({ k }, 2);
+        m.w.set({ k }, 1);
+      }
+    }
+    for (const registry of [a, b]) {
+      const text = await registry.metrics();
+      // Workers in one order (by worker id; here both registries stand in
+      // for the local worker, so which worker comes first depends on the
+      // one scraping), each one's series in creation order: 3 label sets
+      // keep their series, the 4th folds, and nothing is lost.
+      const values = (name: string) =>
+        [...text.matchAll(new RegExp(`^${name}\\{k="([^"]+)"\\} (\\S+)$`, "gm"))]
+          .map(([, k, v]) => [k, Number(v)] as const);
+      const counters = values("c_total");
+      assert.equal(counters.length, 4);
+      assert.deepEqual(counters.at(-1), ["__overflow__", 10]);
+      assert.equal(counters.reduce((sum, [, v]) => sum + v, 0), 50);
+      assert.ok(counters.some(([k, v]) => k === "k1" && v === 20), "k1 is kept: both have it");
+      const counts = values("h_seconds_count");
+      assert.equal(counts.length, 4);
+      assert.equal(counts.reduce((sum, [, v]) => sum + v, 0), 5);
+      assert.match(text, /^h_seconds_bucket\{k="__overflow__",le="1"\} 1$/m);
+      const gauges = values("g");
+      assert.equal(gauges.length, 4);
+      assert.equal(gauges.reduce((sum, [, v]) => sum + v, 0), 10);
+      // Per-worker series are each worker's own (the worker label): 2 + 3.
+      assert.equal(text.match(/^w\{/gm)!.length, 5);
+    }
+    // Past the cap on a worker too: its own overflow series and the merge's are one.
+    for (let i = 0; i < 5; i++) mb.c.inc({ k: `x${i}` });
+    for (const registry of [a, b]) {
+      const text = await registry.metrics();
+      assert.match(text, /^c_total\{k="__overflow__"\} 15$/m);
+      assert.equal(text.match(/^c_total\{/gm)!.length, 4);
     }
   });
 
