@@ -22,7 +22,7 @@ import { ScalarCollector } from "./_scalar.ts";
 const USER_HZ = 100;
 
 /** Reads a /proc file, or returns undefined without prompting for a permission. */
-function readProc(path: string): string | undefined {
+export function readProc(path: string): string | undefined {
   const deno = (globalThis as {
     Deno?: { permissions?: { querySync?(d: { name: "read"; path: string }): { state: string } } };
   }).Deno;
@@ -47,7 +47,7 @@ function statFields(): string[] | undefined {
   return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
 }
 
-function startTimeFromProc(): number | undefined {
+export function startTimeFromProc(): number | undefined {
   const fields = statFields();
   const btime = readProc("/proc/stat")?.match(/^btime (\d+)$/m)?.[1];
   if (fields === undefined || btime === undefined) return undefined;
@@ -55,7 +55,7 @@ function startTimeFromProc(): number | undefined {
   return Number(btime) + Number(fields[19]) / USER_HZ;
 }
 
-function openFds(): number | undefined {
+export function openFds(): number | undefined {
   try {
     if (readProc("/proc/self/limits") === undefined) return undefined;
     return readdirSync("/proc/self/fd").length;
@@ -64,7 +64,7 @@ function openFds(): number | undefined {
   }
 }
 
-function maxFds(): number | undefined {
+export function maxFds(): number | undefined {
   const line = readProc("/proc/self/limits")?.split("\n").find((l) =>
     l.startsWith("Max open files")
   );
@@ -73,7 +73,7 @@ function maxFds(): number | undefined {
   return soft === "unlimited" ? Infinity : Number(soft);
 }
 
-function virtualMemory(): number | undefined {
+export function virtualMemory(): number | undefined {
   const vsize = statFields()?.[20]; // field 23 of the line
   return vsize === undefined ? undefined : Number(vsize);
 }

@@ -1,0 +1,100 @@
+/**
+ * prom-client's `Counter`, on our core counter.
+ *
+ * @module
+ */
+
+import type { MetricFamily } from "../model/family.ts";
+import { Counter as CoreCounter, type CounterChild } from "../core/counter.ts";
+import {
+  type Labels,
+  type LabelValue,
+  Metric,
+  type MetricConfiguration,
+  notANumber,
+  seriesLabels,
+} from "./metric.ts";
+import type { MetricValue } from "./registry.ts";
+
+/** Options of a {@linkcode Counter}: prom-client's. */
+export type CounterConfiguration<T extends string> = MetricConfiguration<T>;
+
+/** prom-client's checks of an increment; returns the value to add. */
+function increment(value: unknown): number {
+  if (value === undefined || value === null) return 1;
+  if (typeof value !== "number" || !Number.isFinite(value)) throw notANumber(value);
+  if (value < 0) throw new Error("It is not possible to decrease a counter");
+  return value;
+}
+
+/** The counter of one label set, returned by {@linkcode Counter.labels}. */
+export interface CounterInternal {
+  /** Adds `value` (default 1). */
+  inc(value?: number): void;
+}
+
+class Child implements CounterInternal {
+  readonly #c: CounterChild;
+  constructor(c: CounterChild) {
+    this.#c = c;
+  }
+  inc(value?: number): void {
+    this.#c.inc(increment(value));
+  }
+}
+
+/**
+ * prom-client's `Counter`: `inc()`, `inc(labels, v)`, `labels(...).inc()`,
+ * `remove`, `reset`, `get`. Values that are not finite numbers throw
+ * prom-client's `TypeError` (`NaN` included, which prom-client let through),
+ * negative ones its `Error`.
+ *
+ * @example
+ * ```ts
+ * import { Counter, register } from "@securetrack/metrics/prom-client";
+ * const requests = new Counter({ name: "requests_total", help: "Requests", labelNames: ["method", "code"] });
+ * requests.inc({ method: "GET", code: 200 });
+ * requests.labels("POST", "201").inc(2);
+ * console.log(await register.metrics());
+ * ```
+ */
+export class Counter<T extends string = string> extends Metric<T> {
+  readonly #c: CoreCounter<T>;
+  /** Creates the counter and registers it in `registers` (default: the global `register`). */
+  constructor(configuration: CounterConfiguration<T>) {
+    super(configuration, "counter", [], "", (o) => new CoreCounter({ ...o, registry: null }));
+    this.#c = this.core as CoreCounter<T>;
+  }
+
+  /** Adds `value` (default 1): `inc()`, `inc(2)`, `inc(labels)`, `inc(labels, 2)`. */
+  inc(labels?: Labels<T> | number, value?: number): void {
+    if (typeof labels === "object" && labels !== null) {
+      const v = increment(value);
+      try {
+        this.#c.inc(labels as Record<T, LabelValue>, v);
+      } catch {
+        this.#c.inc(this.complete(labels), v);
+      }
+    } else {
+      const v = increment(labels);
+      if (this.labelNames.length === 0) this.#c.inc(v);
+      else this.#c.inc(this.complete({}), v);
+    }
+  }
+
+  /** The counter of one label set: `labels("GET", "200")` or `labels({ method: "GET" })`. */
+  labels(...values: LabelValue[] | [Labels<T>]): CounterInternal {
+    const l = this.labelArgs(values);
+    try {
+      return new Child(this.#c.labels(l as Record<T, LabelValue>));
+    } catch {
+      return new Child(this.#c.labels(this.complete(l)));
+    }
+  }
+
+  /** @ignore */
+  protected samples(family: MetricFamily): MetricValue[] {
+    const labels = seriesLabels(family);
+    return labels.map((l, s) => ({ value: family.values[s], labels: l }));
+  }
+}

@@ -1,0 +1,288 @@
+/**
+ * What the drop-in's four metric types share: prom-client's options and
+ * errors, positional and partial labels, registration in several
+ * registries, timers, and `get()` in prom-client's JSON shape, all on one of
+ * our core metrics.
+ *
+ * @module
+ */
+
+import type { MetricFamily, MetricType } from "../model/family.ts";
+import { type Collector, internalsOf, setInternals } from "../core/collector.ts";
+import { checkOptionKeys } from "../core/options.ts";
+import {
+  type MetricObject,
+  type MetricValue,
+  type PromClientMetric,
+  register,
+  Registry,
+  unescapeLabelValue,
+} from "./registry.ts";
+
+/** A label value, as prom-client takes it. */
+export type LabelValue = string | number;
+
+/** A label set: some or all of the declared label names, each mapped to its value. */
+export type Labels<T extends string> = Partial<Record<T, LabelValue>>;
+
+/** prom-client's `aggregator` option (accepted and reported by `get()`). */
+export type Aggregator = "omit" | "sum" | "first" | "min" | "max" | "average";
+
+/** Options every drop-in metric takes (prom-client's `MetricConfiguration`). */
+export interface MetricConfiguration<T extends string> {
+  /** Metric name, `[a-zA-Z_:][a-zA-Z0-9_:]*`. */
+  name: string;
+  /** HELP text. */
+  help: string;
+  /** Label names. Calls may give some of them; the others are exposed as `""`. */
+  labelNames?: readonly T[];
+  /** Registries to register with. Absent: the global `register`. `[]`: none. */
+  registers?: Registry[];
+  /** Reported by `get()`; prom-client's cluster module used it. */
+  aggregator?: Aggregator;
+  /** Called (with the metric as `this`) before each `get()` and scrape, to set values. */
+  // deno-lint-ignore no-explicit-any
+  collect?: (this: any) => void | Promise<void>;
+  /** Accepted for prom-client programs; exemplars are not recorded yet. */
+  enableExemplars?: boolean;
+  /**
+   * Most distinct label sets (default 10,000); past it new label sets fold
+   * into one overflow series, counted in `metrics_series_overflow_total`.
+   */
+  maxSeries?: number;
+}
+
+/** The options keys every type takes. */
+export const COMMON_KEYS: readonly string[] = [
+  "name",
+  "help",
+  "labelNames",
+  "registers",
+  "aggregator",
+  "collect",
+  "enableExemplars",
+  "maxSeries",
+];
+
+/** prom-client's `util.format` of a bad value in its error messages, near enough. */
+export function formatValue(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (typeof value === "object" && value !== null) {
+    try {
+      return JSON.stringify(value);
+    } catch {
+      return String(value);
+    }
+  }
+  return String(value);
+}
+
+/** prom-client's error for a value that is not a number. */
+export function notANumber(value: unknown): TypeError {
+  return new TypeError(`Value is not a valid number: ${formatValue(value)}`);
+}
+
+/** `util.inspect` of an array of label names, as prom-client's messages print it. */
+function inspectNames(names: readonly string[]): string {
+  return names.length === 0 ? "[]" : `[ ${names.map((n) => `'${n}'`).join(", ")} ]`;
+}
+
+/** A core metric: what the drop-in builds on. */
+export interface CoreMetric extends Collector {
+  reset(): void;
+  collect(): MetricFamily | Promise<MetricFamily>;
+}
+
+/** The parts of a timer prom-client's `startTimer` returns. */
+export type EndTimer<T extends string> = (labels?: Labels<T>) => number;
+
+/**
+ * Base of the drop-in's `Counter`, `Gauge`, `Histogram` and `Summary`.
+ * @ignore
+ */
+export abstract class Metric<T extends string = string> implements PromClientMetric {
+  /** Metric name. */
+  readonly name: string;
+  /** HELP text. */
+  readonly help: string;
+  /** Label names, in order. */
+  readonly labelNames: readonly T[];
+  /** Metric type. */
+  readonly type: MetricType;
+  /** Reported by `get()`. */
+  readonly aggregator: Aggregator;
+  /** The registries this metric is registered with. */
+  readonly registers: Registry[];
+  /** Whether exemplars were asked for (accepted; not recorded yet). */
+  readonly enableExemplars: boolean;
+  /** The core metric holding the series. @ignore */
+  protected readonly core: CoreMetric;
+  readonly #collect: ((this: unknown) => void | Promise<void>) | undefined;
+
+  /** @ignore */
+  protected constructor(
+    config: MetricConfiguration<T>,
+    type: MetricType,
+    keys: readonly string[],
+    reserved: string,
+    create: (options: { name: string; help: string; labelNames: readonly T[] }) => CoreMetric,
+  ) {
+    if (config === null || typeof config !== "object") {
+      throw new TypeError("constructor expected a config object");
+    }
+    if (!config.help) throw new Error("Missing mandatory help parameter");
+    if (!config.name) throw new Error("Missing mandatory name parameter");
+    if (typeof config.name !== "string" || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(config.name)) {
+      throw new Error(`Invalid metric name: ${config.name}`);
+    }
+    const labelNames = config.labelNames ?? [];
+    const invalid = labelNames.filter((n) =>
+      typeof n !== "string" || !/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(n)
+    );
+    if (invalid.length > 0) {
+      throw new Error(`At least one label name is invalid: ${invalid.join(",")}`);
+    }
+    if (reserved !== "" && labelNames.includes(reserved as T)) {
+      throw new Error(`${reserved} is a reserved label keyword`);
+    }
+    if (config.collect !== undefined && typeof config.collect !== "function") {
+      throw new Error('Optional "collect" parameter must be a function');
+    }
+    checkOptionKeys(`${type[0].toUpperCase()}${type.slice(1)} "${config.name}"`, config, [
+      ...COMMON_KEYS,
+      ...keys,
+    ]);
+    this.name = config.name;
+    this.help = String(config.help);
+    this.labelNames = Object.freeze([...labelNames]);
+    this.type = type;
+    this.aggregator = config.aggregator ?? "sum";
+    this.enableExemplars = config.enableExemplars === true;
+    this.#collect = config.collect;
+    this.registers = config.registers ?? [register];
+    this.core = create({ name: this.name, help: this.help, labelNames: this.labelNames });
+    setInternals(this as unknown as Collector, internalsOf(this.core)!);
+    for (const r of this.registers) {
+      if (this.enableExemplars && r.contentType === Registry.PROMETHEUS_CONTENT_TYPE) {
+        throw new TypeError("Exemplars are supported only on OpenMetrics registries");
+      }
+      r.registerMetric(this);
+    }
+  }
+
+  /**
+   * `labels` with prom-client's checks: an undeclared label throws its
+   * `Error`; declared labels left out are filled with `""` (the same series
+   * as leaving them out, in Prometheus' data model).
+   * @ignore
+   */
+  protected complete(labels: Labels<T>): Record<T, LabelValue> {
+    const names = this.labelNames;
+    let given = 0;
+    for (const key in labels) {
+      if (!names.includes(key as T)) {
+        throw new Error(
+          `Added label "${key}" is not included in initial labelset: ${inspectNames(names)}`,
+        );
+      }
+      if (labels[key as T] !== undefined) given++;
+    }
+    if (given === names.length) return labels as Record<T, LabelValue>;
+    const out = {} as Record<T, LabelValue>;
+    for (const n of names) out[n] = labels[n] ?? "";
+    return out;
+  }
+
+  /**
+   * The label set of `labels(...)` and `remove(...)`: an object as given, or
+   * one value per declared label name, in order.
+   * @ignore
+   */
+  protected labelArgs(args: readonly unknown[]): Labels<T> {
+    const first = args[0];
+    if (typeof first === "object") return (first ?? {}) as Labels<T>;
+    const names = this.labelNames;
+    if (names.length !== args.length) {
+      throw new Error(
+        `Invalid number of arguments (${args.length}): "${
+          args.join(", ")
+        }" for label names (${names.length}): "${names.join(", ")}".`,
+      );
+    }
+    const out: Record<string, LabelValue> = {};
+    for (let i = 0; i < names.length; i++) out[names[i]] = args[i] as LabelValue;
+    return out as Labels<T>;
+  }
+
+  /**
+   * A timer that hands the elapsed seconds and the start and end labels to
+   * `record`.
+   * @ignore
+   */
+  protected timer(
+    start: Labels<T> | undefined,
+    record: (labels: Labels<T> | undefined, seconds: number) => void,
+  ): EndTimer<T> {
+    const t0 = performance.now();
+    return (end?: Labels<T>) => {
+      const seconds = (performance.now() - t0) / 1000;
+      record(start === undefined && end === undefined ? undefined : { ...start, ...end }, seconds);
+      return seconds;
+    };
+  }
+
+  /** Removes the series of `labels` (an object, or one value per label name). */
+  remove(...labels: LabelValue[] | [Labels<T>]): void {
+    const l = this.labelArgs(labels);
+    if (this.labelNames.length === 0) return;
+    (this.core as unknown as { remove(l: object): boolean }).remove(this.complete(l));
+  }
+
+  /** Removes every labelled series; an unlabelled metric goes back to zero. */
+  reset(): void {
+    this.core.reset();
+  }
+
+  /**
+   * Runs the `collect` callback, if any, then collects the series.
+   * @ignore
+   */
+  collect(): MetricFamily | Promise<MetricFamily> {
+    if (this.#collect === undefined) return this.core.collect();
+    const r = this.#collect.call(this);
+    return r instanceof Promise ? r.then(() => this.core.collect()) : this.core.collect();
+  }
+
+  /** The metric's current state in prom-client's JSON shape. */
+  async get(): Promise<MetricObject> {
+    const family = await this.collect();
+    return {
+      help: this.help,
+      name: this.name,
+      type: this.type,
+      values: this.samples(family),
+      aggregator: this.aggregator,
+    };
+  }
+
+  /**
+   * The samples of `family` in prom-client's JSON shape.
+   * @ignore
+   */
+  protected abstract samples(family: MetricFamily): MetricValue[];
+}
+
+/** The raw label values of each series of `family`, as label objects. */
+export function seriesLabels(family: MetricFamily): Record<string, string>[] {
+  const names = family.labelNames;
+  const n = names.length;
+  const out: Record<string, string>[] = [];
+  for (let s = 0; s < family.size; s++) {
+    const labels: Record<string, string> = {};
+    for (let i = 0; i < n; i++) {
+      labels[names[i]] = unescapeLabelValue(family.labelValues[s * n + i]);
+    }
+    out.push(labels);
+  }
+  return out;
+}
