@@ -69,6 +69,8 @@ class Child<T extends string> implements HistogramInternal<T> {
  */
 export class Histogram<T extends string = string> extends Metric<T> {
   readonly #c: CoreHistogram<T>;
+  /** The unlabelled series' child: `observe(v)` goes straight to it. */
+  readonly #one: HistogramChild | undefined;
   /** Bucket upper bounds. */
   readonly buckets: readonly number[];
 
@@ -87,11 +89,19 @@ export class Histogram<T extends string = string> extends Metric<T> {
         }),
     );
     this.#c = this.core as CoreHistogram<T>;
+    this.#one = this.labelNames.length === 0
+      ? this.#c.labels({} as Record<T, LabelValue>)
+      : undefined;
     this.buckets = this.#c.buckets;
   }
 
   /** Records one observation: `observe(v)` or `observe(labels, v)`. */
   observe(labels: Labels<T> | number, value?: number): void {
+    const one = this.#one;
+    if (one !== undefined && typeof labels !== "object") {
+      one.observe(observation(labels));
+      return;
+    }
     if (typeof labels === "object" && labels !== null) {
       const v = observation(value);
       try {
@@ -121,8 +131,10 @@ export class Histogram<T extends string = string> extends Metric<T> {
 
   /** The histogram of one label set: `labels("GET")` or `labels({ method: "GET" })`. */
   labels(...values: LabelValue[] | [Labels<T>]): HistogramInternal<T> {
-    const l = this.complete(this.labelArgs(values));
-    return new Child(this.#c.labels(l), () => this.startTimer(l));
+    return this.child(values, (l) => {
+      const c = this.#c.labels(l);
+      return [new Child(c, () => this.startTimer(l)), c];
+    });
   }
 
   /** @ignore */

@@ -10,6 +10,7 @@
 import type { MetricFamily, MetricType } from "../model/family.ts";
 import { type Collector, internalsOf, setInternals } from "../core/collector.ts";
 import { checkOptionKeys } from "../core/options.ts";
+import { isOverflowChild, type MetricVec } from "../core/vec.ts";
 import {
   type MetricObject,
   type MetricValue,
@@ -118,6 +119,15 @@ export abstract class Metric<T extends string = string> implements PromClientMet
   /** The core metric holding the series. @ignore */
   protected readonly core: CoreMetric;
   readonly #collect: ((this: unknown) => void | Promise<void>) | undefined;
+  /**
+   * The children `labels(a, b, ...)` returned, by positional value: one
+   * `Map` level per label. prom-client's idiom is `labels(...)` on every
+   * call; answering it from here skips building a label object and
+   * walking the core's index (the bench's `labels(a, b).inc()` row). Bounded
+   * by the series: overflow children are not kept, and `remove` and
+   * `reset` empty it.
+   */
+  #children: Map<unknown, unknown> | undefined;
 
   /** @ignore */
   protected constructor(
@@ -125,7 +135,9 @@ export abstract class Metric<T extends string = string> implements PromClientMet
     type: MetricType,
     keys: readonly string[],
     reserved: string,
-    create: (options: { name: string; help: string; labelNames: readonly T[] }) => CoreMetric,
+    create: (
+      options: { name: string; help: string; labelNames: readonly T[]; maxSeries?: number },
+    ) => CoreMetric,
   ) {
     if (config === null || typeof config !== "object") {
       throw new TypeError("constructor expected a config object");
@@ -160,7 +172,12 @@ export abstract class Metric<T extends string = string> implements PromClientMet
     this.enableExemplars = config.enableExemplars === true;
     this.#collect = config.collect;
     this.registers = config.registers ?? [register];
-    this.core = create({ name: this.name, help: this.help, labelNames: this.labelNames });
+    this.core = create({
+      name: this.name,
+      help: this.help,
+      labelNames: this.labelNames,
+      ...(config.maxSeries !== undefined && { maxSeries: config.maxSeries }),
+    });
     setInternals(this as unknown as Collector, internalsOf(this.core)!);
     for (const r of this.registers) {
       if (this.enableExemplars && r.contentType === Registry.PROMETHEUS_CONTENT_TYPE) {
@@ -231,15 +248,45 @@ export abstract class Metric<T extends string = string> implements PromClientMet
     };
   }
 
+  /**
+   * The child for `args` (as `labels(...)` got them): from the cache for
+   * positional values, else made by `make` from the label object.
+   * @ignore
+   */
+  protected child<X extends object>(
+    args: readonly unknown[],
+    make: (labels: Record<T, LabelValue>) => [X, { i: number }],
+  ): X {
+    const n = this.labelNames.length;
+    if (n === 0 || args.length !== n || typeof args[0] === "object") {
+      return make(this.complete(this.labelArgs(args)))[0];
+    }
+    let node = this.#children ??= new Map();
+    for (let i = 0; i < n - 1; i++) {
+      let next = node.get(args[i]) as Map<unknown, unknown> | undefined;
+      if (next === undefined) node.set(args[i], next = new Map());
+      node = next;
+    }
+    const found = node.get(args[n - 1]) as X | undefined;
+    if (found !== undefined) return found;
+    const [child, core] = make(this.complete(this.labelArgs(args)));
+    if (!isOverflowChild(this.core as unknown as MetricVec<string, unknown>, core)) {
+      node.set(args[n - 1], child);
+    }
+    return child;
+  }
+
   /** Removes the series of `labels` (an object, or one value per label name). */
   remove(...labels: LabelValue[] | [Labels<T>]): void {
     const l = this.labelArgs(labels);
+    this.#children = undefined;
     if (this.labelNames.length === 0) return;
     (this.core as unknown as { remove(l: object): boolean }).remove(this.complete(l));
   }
 
   /** Removes every labelled series; an unlabelled metric goes back to zero. */
   reset(): void {
+    this.#children = undefined;
     this.core.reset();
   }
 

@@ -76,6 +76,8 @@ class Child<T extends string> implements SummaryInternal<T> {
  */
 export class Summary<T extends string = string> extends Metric<T> {
   readonly #c: CoreSummary<T>;
+  /** The unlabelled series' child: `observe(v)` goes straight to it. */
+  readonly #one: SummaryChild | undefined;
   /** Quantile ranks exposed. */
   readonly percentiles: readonly number[];
 
@@ -96,11 +98,19 @@ export class Summary<T extends string = string> extends Metric<T> {
         }),
     );
     this.#c = this.core as CoreSummary<T>;
+    this.#one = this.labelNames.length === 0
+      ? this.#c.labels({} as Record<T, LabelValue>)
+      : undefined;
     this.percentiles = this.#c.percentiles;
   }
 
   /** Records one observation: `observe(v)` or `observe(labels, v)`. */
   observe(labels: Labels<T> | number, value?: number): void {
+    const one = this.#one;
+    if (one !== undefined && typeof labels !== "object") {
+      one.observe(observation(labels));
+      return;
+    }
     if (typeof labels === "object" && labels !== null) {
       const v = observation(value);
       try {
@@ -125,8 +135,10 @@ export class Summary<T extends string = string> extends Metric<T> {
 
   /** The summary of one label set: `labels("GET")` or `labels({ method: "GET" })`. */
   labels(...values: LabelValue[] | [Labels<T>]): SummaryInternal<T> {
-    const l = this.complete(this.labelArgs(values));
-    return new Child(this.#c.labels(l), () => this.startTimer(l));
+    return this.child(values, (l) => {
+      const c = this.#c.labels(l);
+      return [new Child(c, () => this.startTimer(l)), c];
+    });
   }
 
   /** @ignore */
