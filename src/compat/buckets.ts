@@ -1,5 +1,5 @@
 /**
- * prom-client's bucket generators and name check, with its errors.
+ * prom-client's bucket generators, with its errors.
  *
  * @module
  */
@@ -39,18 +39,4 @@ export function exponentialBuckets(start: number, factor: number, count: number)
   if (count < 1) throw new Error("Exponential buckets needs a positive count");
   if (factor <= 1) throw new Error("Exponential buckets needs a factor greater than 1");
   return coreExponential(start, factor, count);
-}
-
-/**
- * Whether `name` is a valid metric name (prom-client's check: it returns a
- * boolean, it does not throw).
- *
- * @example
- * ```ts
- * import { validateMetricName } from "@securetrack/metrics/prom-client";
- * console.log(validateMetricName("http_requests_total"), validateMetricName("no spaces")); // true false
- * ```
- */
-export function validateMetricName(name: string): boolean {
-  return /^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(name);
 }

@@ -83,15 +83,10 @@ export class Counter<T extends string = string> extends Metric<T> {
   #inc(labels: Labels<T> | number | undefined, value: number | undefined): void {
     if (typeof labels === "object" && labels !== null) {
       const v = increment(value);
-      try {
-        this.#c.inc(labels as Record<T, LabelValue>, v);
-      } catch {
-        this.#c.inc(this.complete(labels), v);
-      }
+      this.write(labels, (l) => this.#c.inc(l as Record<T, LabelValue>, v));
     } else {
       const v = increment(labels);
-      if (this.labelNames.length === 0) this.#c.inc(v);
-      else this.#c.inc(this.complete({}), v);
+      this.write({}, (l) => this.#c.inc(l as Record<T, LabelValue>, v));
     }
   }
 

@@ -63,17 +63,7 @@ export class Gauge<T extends string = string> extends Metric<T> {
   }
 
   #write(labels: Labels<T> | undefined, op: "set" | "inc" | "dec", v: number): void {
-    const core = this.#c;
-    if (labels === undefined) {
-      if (this.labelNames.length === 0) core[op](v);
-      else core[op](this.complete({}), v);
-      return;
-    }
-    try {
-      core[op](labels as Record<T, LabelValue>, v);
-    } catch {
-      core[op](this.complete(labels), v);
-    }
+    this.write(labels ?? {}, (l) => this.#c[op](l as Record<T, LabelValue>, v));
   }
 
   /** Sets the value: `set(5)` or `set(labels, 5)`. */

@@ -6,16 +6,9 @@
 
 import type { MetricFamily } from "../model/family.ts";
 import { DEFAULT_BUCKETS } from "../core/buckets.ts";
-import { Histogram as CoreHistogram, type HistogramChild } from "../core/histogram.ts";
-import {
-  type EndTimer,
-  type Labels,
-  type LabelValue,
-  Metric,
-  type MetricConfiguration,
-  notANumber,
-  seriesLabels,
-} from "./metric.ts";
+import { Histogram as CoreHistogram } from "../core/histogram.ts";
+import { type Labels, type MetricConfiguration, seriesLabels } from "./metric.ts";
+import { Observer, type ObserverInternal } from "./observer.ts";
 import type { MetricValue } from "./registry.ts";
 
 /** Options of a {@linkcode Histogram}: prom-client's. */
@@ -24,33 +17,8 @@ export interface HistogramConfiguration<T extends string> extends MetricConfigur
   buckets?: number[];
 }
 
-/** The histogram of one label set, returned by {@linkcode Histogram.labels}. */
-export interface HistogramInternal<T extends string> {
-  /** Records one observation. */
-  observe(value: number): void;
-  /** Starts a timer that observes the elapsed seconds. */
-  startTimer(): EndTimer<T>;
-}
-
-function observation(value: unknown): number {
-  if (typeof value !== "number" || !Number.isFinite(value)) throw notANumber(value);
-  return value;
-}
-
-class Child<T extends string> implements HistogramInternal<T> {
-  readonly #c: HistogramChild;
-  readonly #timer: () => EndTimer<T>;
-  constructor(c: HistogramChild, timer: () => EndTimer<T>) {
-    this.#c = c;
-    this.#timer = timer;
-  }
-  observe(value: number): void {
-    this.#c.observe(observation(value));
-  }
-  startTimer(): EndTimer<T> {
-    return this.#timer();
-  }
-}
+/** The histogram of one label set, returned by `labels(...)`. */
+export type HistogramInternal<T extends string> = ObserverInternal<T>;
 
 /**
  * prom-client's `Histogram`: `observe`, `startTimer`, `labels(...)`, `zero`,
@@ -67,10 +35,8 @@ class Child<T extends string> implements HistogramInternal<T> {
  * console.log(await register.metrics());
  * ```
  */
-export class Histogram<T extends string = string> extends Metric<T> {
+export class Histogram<T extends string = string> extends Observer<T> {
   readonly #c: CoreHistogram<T>;
-  /** The unlabelled series' child: `observe(v)` goes straight to it. */
-  readonly #one: HistogramChild | undefined;
   /** Bucket upper bounds. */
   readonly buckets: readonly number[];
 
@@ -80,7 +46,6 @@ export class Histogram<T extends string = string> extends Metric<T> {
       configuration,
       "histogram",
       ["buckets"],
-      "le",
       (o) =>
         new CoreHistogram({
           ...o,
@@ -89,52 +54,12 @@ export class Histogram<T extends string = string> extends Metric<T> {
         }),
     );
     this.#c = this.core as CoreHistogram<T>;
-    this.#one = this.labelNames.length === 0
-      ? this.#c.labels({} as Record<T, LabelValue>)
-      : undefined;
     this.buckets = this.#c.buckets;
-  }
-
-  /** Records one observation: `observe(v)` or `observe(labels, v)`. */
-  observe(labels: Labels<T> | number, value?: number): void {
-    const one = this.#one;
-    if (one !== undefined && typeof labels !== "object") {
-      one.observe(observation(labels));
-      return;
-    }
-    if (typeof labels === "object" && labels !== null) {
-      const v = observation(value);
-      try {
-        this.#c.observe(labels as Record<T, LabelValue>, v);
-      } catch {
-        this.#c.observe(this.complete(labels), v);
-      }
-    } else {
-      const v = observation(labels);
-      if (this.labelNames.length === 0) this.#c.observe(v);
-      else this.#c.observe(this.complete({}), v);
-    }
-  }
-
-  /** Starts a timer; calling what it returns observes the elapsed seconds and returns them. */
-  startTimer(labels?: Labels<T>): EndTimer<T> {
-    return this.timer(labels, (l, seconds) => {
-      if (l === undefined) this.observe(seconds);
-      else this.observe(l, seconds);
-    });
   }
 
   /** Creates the series of `labels` at zero, so it is exposed before its first observation. */
   zero(labels: Labels<T>): void {
     this.#c.labels(this.complete(labels));
-  }
-
-  /** The histogram of one label set: `labels("GET")` or `labels({ method: "GET" })`. */
-  labels(...values: LabelValue[] | [Labels<T>]): HistogramInternal<T> {
-    return this.child(values, (l) => {
-      const c = this.#c.labels(l);
-      return [new Child(c, () => this.startTimer(l)), c];
-    });
   }
 
   /** @ignore */

@@ -11,6 +11,7 @@ import type { MetricFamily, MetricType } from "../model/family.ts";
 import { type Collector, internalsOf, setInternals } from "../core/collector.ts";
 import { checkOptionKeys } from "../core/options.ts";
 import { isOverflowChild, type MetricVec } from "../core/vec.ts";
+import { validateLabel, validateLabelName, validateMetricName } from "./validation.ts";
 import {
   type MetricObject,
   type MetricValue,
@@ -83,11 +84,6 @@ export function notANumber(value: unknown): TypeError {
   return new TypeError(`Value is not a valid number: ${formatValue(value)}`);
 }
 
-/** `util.inspect` of an array of label names, as prom-client's messages print it. */
-function inspectNames(names: readonly string[]): string {
-  return names.length === 0 ? "[]" : `[ ${names.map((n) => `'${n}'`).join(", ")} ]`;
-}
-
 /** A core metric: what the drop-in builds on. */
 export interface CoreMetric extends Collector {
   reset(): void;
@@ -144,13 +140,11 @@ export abstract class Metric<T extends string = string> implements PromClientMet
     }
     if (!config.help) throw new Error("Missing mandatory help parameter");
     if (!config.name) throw new Error("Missing mandatory name parameter");
-    if (typeof config.name !== "string" || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(config.name)) {
+    if (typeof config.name !== "string" || !validateMetricName(config.name)) {
       throw new Error(`Invalid metric name: ${config.name}`);
     }
     const labelNames = config.labelNames ?? [];
-    const invalid = labelNames.filter((n) =>
-      typeof n !== "string" || !/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(n)
-    );
+    const invalid = validateLabelName(labelNames);
     if (invalid.length > 0) {
       throw new Error(`At least one label name is invalid: ${invalid.join(",")}`);
     }
@@ -195,19 +189,27 @@ export abstract class Metric<T extends string = string> implements PromClientMet
    */
   protected complete(labels: Labels<T>): Record<T, LabelValue> {
     const names = this.labelNames;
+    validateLabel(names, labels);
     let given = 0;
-    for (const key in labels) {
-      if (!names.includes(key as T)) {
-        throw new Error(
-          `Added label "${key}" is not included in initial labelset: ${inspectNames(names)}`,
-        );
-      }
-      if (labels[key as T] !== undefined) given++;
-    }
+    for (const key in labels) if (labels[key as T] !== undefined) given++;
     if (given === names.length) return labels as Record<T, LabelValue>;
     const out = {} as Record<T, LabelValue>;
     for (const n of names) out[n] = labels[n] ?? "";
     return out;
+  }
+
+  /**
+   * Calls `record` with `labels` as given (the fast path: the core takes
+   * complete label sets), or, when the core refuses them, with prom-client's
+   * checks and the missing labels filled in (see `complete`).
+   * @ignore
+   */
+  protected write(labels: Labels<T>, record: (labels: Record<string, LabelValue>) => void): void {
+    try {
+      record(labels as Record<string, LabelValue>);
+    } catch {
+      record(this.complete(labels));
+    }
   }
 
   /**

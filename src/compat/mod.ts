@@ -38,11 +38,13 @@ export {
   Metric,
   type MetricConfiguration,
 } from "./metric.ts";
+export { Observer, type ObserverInternal } from "./observer.ts";
 export { Counter, type CounterConfiguration, type CounterInternal } from "./counter.ts";
 export { Gauge, type GaugeConfiguration, type GaugeInternal } from "./gauge.ts";
 export { Histogram, type HistogramConfiguration, type HistogramInternal } from "./histogram.ts";
 export { Summary, type SummaryConfiguration, type SummaryInternal } from "./summary.ts";
-export { exponentialBuckets, linearBuckets, validateMetricName } from "./buckets.ts";
+export { exponentialBuckets, linearBuckets } from "./buckets.ts";
+export { validateLabel, validateLabelName, validateMetricName } from "./validation.ts";
 export {
   collectDefaultMetrics,
   type DefaultMetricsCollectorConfiguration,

@@ -6,16 +6,9 @@
  */
 
 import type { MetricFamily } from "../model/family.ts";
-import { Summary as CoreSummary, type SummaryChild } from "../core/summary.ts";
-import {
-  type EndTimer,
-  type Labels,
-  type LabelValue,
-  Metric,
-  type MetricConfiguration,
-  notANumber,
-  seriesLabels,
-} from "./metric.ts";
+import { Summary as CoreSummary } from "../core/summary.ts";
+import { type MetricConfiguration, seriesLabels } from "./metric.ts";
+import { Observer, type ObserverInternal } from "./observer.ts";
 import type { MetricValue } from "./registry.ts";
 
 /** Options of a {@linkcode Summary}: prom-client's. */
@@ -32,33 +25,8 @@ export interface SummaryConfiguration<T extends string> extends MetricConfigurat
   compressCount?: number;
 }
 
-/** The summary of one label set, returned by {@linkcode Summary.labels}. */
-export interface SummaryInternal<T extends string> {
-  /** Records one observation. */
-  observe(value: number): void;
-  /** Starts a timer that observes the elapsed seconds. */
-  startTimer(): EndTimer<T>;
-}
-
-function observation(value: unknown): number {
-  if (typeof value !== "number" || !Number.isFinite(value)) throw notANumber(value);
-  return value;
-}
-
-class Child<T extends string> implements SummaryInternal<T> {
-  readonly #c: SummaryChild;
-  readonly #timer: () => EndTimer<T>;
-  constructor(c: SummaryChild, timer: () => EndTimer<T>) {
-    this.#c = c;
-    this.#timer = timer;
-  }
-  observe(value: number): void {
-    this.#c.observe(observation(value));
-  }
-  startTimer(): EndTimer<T> {
-    return this.#timer();
-  }
-}
+/** The summary of one label set, returned by `labels(...)`. */
+export type SummaryInternal<T extends string> = ObserverInternal<T>;
 
 /**
  * prom-client's `Summary`: `observe`, `startTimer`, `labels(...)`, `remove`,
@@ -74,10 +42,7 @@ class Child<T extends string> implements SummaryInternal<T> {
  * console.log(await register.metrics());
  * ```
  */
-export class Summary<T extends string = string> extends Metric<T> {
-  readonly #c: CoreSummary<T>;
-  /** The unlabelled series' child: `observe(v)` goes straight to it. */
-  readonly #one: SummaryChild | undefined;
+export class Summary<T extends string = string> extends Observer<T> {
   /** Quantile ranks exposed. */
   readonly percentiles: readonly number[];
 
@@ -87,7 +52,6 @@ export class Summary<T extends string = string> extends Metric<T> {
       configuration,
       "summary",
       ["percentiles", "maxAgeSeconds", "ageBuckets", "pruneAgedBuckets", "compressCount"],
-      "quantile",
       (o) =>
         new CoreSummary({
           ...o,
@@ -97,48 +61,7 @@ export class Summary<T extends string = string> extends Metric<T> {
           ...(configuration.ageBuckets && { ageBuckets: configuration.ageBuckets }),
         }),
     );
-    this.#c = this.core as CoreSummary<T>;
-    this.#one = this.labelNames.length === 0
-      ? this.#c.labels({} as Record<T, LabelValue>)
-      : undefined;
-    this.percentiles = this.#c.percentiles;
-  }
-
-  /** Records one observation: `observe(v)` or `observe(labels, v)`. */
-  observe(labels: Labels<T> | number, value?: number): void {
-    const one = this.#one;
-    if (one !== undefined && typeof labels !== "object") {
-      one.observe(observation(labels));
-      return;
-    }
-    if (typeof labels === "object" && labels !== null) {
-      const v = observation(value);
-      try {
-        this.#c.observe(labels as Record<T, LabelValue>, v);
-      } catch {
-        this.#c.observe(this.complete(labels), v);
-      }
-    } else {
-      const v = observation(labels);
-      if (this.labelNames.length === 0) this.#c.observe(v);
-      else this.#c.observe(this.complete({}), v);
-    }
-  }
-
-  /** Starts a timer; calling what it returns observes the elapsed seconds and returns them. */
-  startTimer(labels?: Labels<T>): EndTimer<T> {
-    return this.timer(labels, (l, seconds) => {
-      if (l === undefined) this.observe(seconds);
-      else this.observe(l, seconds);
-    });
-  }
-
-  /** The summary of one label set: `labels("GET")` or `labels({ method: "GET" })`. */
-  labels(...values: LabelValue[] | [Labels<T>]): SummaryInternal<T> {
-    return this.child(values, (l) => {
-      const c = this.#c.labels(l);
-      return [new Child(c, () => this.startTimer(l)), c];
-    });
+    this.percentiles = (this.core as CoreSummary<T>).percentiles;
   }
 
   /** @ignore */
