@@ -14,8 +14,10 @@
  *    415: the body is never guessed at.
  * 3. The body, at most `maxBodyBytes` (413, before reading when
  *    `Content-Length` says so), in full within `bodyTimeoutMs` of the
- *    handler's start (408, and the connection is closed: a body dripping in
- *    cannot hold a request open), valid UTF-8 (400).
+ *    handler's start (408 with `Connection: close`: a body dripping in
+ *    cannot hold the handler or its memory), valid UTF-8 (400); past
+ *    `maxBytesInFlight` bytes of bodies held at once by this handler, 503
+ *    with `Retry-After: 1`.
  * 4. At most `maxEvents` events (413), each checked against the catalogue;
  *    any bad event fails the batch (400), listing each bad event by index
  *    (and NDJSON line) with its reason, the first 100 of them. Nothing of a
@@ -59,6 +61,12 @@ export interface IngestOptions {
   maxBodyBytes?: number;
   /** Time from the request's arrival at the handler to the body's end, in ms (default 10,000). */
   bodyTimeoutMs?: number;
+  /**
+   * Most body bytes this handler holds at once, over all its requests in
+   * flight (default 64 MiB); a request that would pass it gets a 503 with
+   * `Retry-After: 1`, so memory stays bounded however many senders come.
+   */
+  maxBytesInFlight?: number;
 }
 
 /** Defaults of {@linkcode IngestOptions}. */
@@ -67,12 +75,14 @@ export const INGEST_DEFAULTS: {
   readonly maxEvents: number;
   readonly maxBodyBytes: number;
   readonly bodyTimeoutMs: number;
+  readonly maxBytesInFlight: number;
   readonly storeCapacity: number;
 } = Object.freeze({
   keyTtlMs: 3_600_000,
   maxEvents: 10_000,
   maxBodyBytes: 2 * 1024 * 1024,
   bodyTimeoutMs: 10_000,
+  maxBytesInFlight: 64 * 1024 * 1024,
   storeCapacity: 16_384,
 });
 
@@ -144,11 +154,17 @@ type Body =
   | { ok: true; bytes: Uint8Array }
   | { ok: false; response: Response };
 
+/**
+ * Reads the body whole, within its limits; `reserve(n)` takes `n` bytes
+ * from the handler's budget of bytes in flight, or answers false when that
+ * would pass it (the caller gives back what was taken).
+ */
 async function readBody(
   request: Request,
   maxBytes: number,
   deadline: number,
   timeoutMs: number,
+  reserve: (bytes: number) => boolean,
 ): Promise<Body> {
   const tooLarge = () =>
     failure(413, "body_too_large", `the body is larger than the limit of ${maxBytes} bytes`);
@@ -182,6 +198,18 @@ async function readBody(
       if (next.done) break;
       size += next.value.byteLength;
       if (size > maxBytes) return { ok: false, response: tooLarge() };
+      if (!reserve(next.value.byteLength)) {
+        return {
+          ok: false,
+          response: failure(
+            503,
+            "ingestion_busy",
+            "too many bytes of events are being received at once; retry",
+            {},
+            { "Retry-After": "1", Connection: "close" },
+          ),
+        };
+      }
       chunks.push(next.value);
     }
   } catch {
@@ -370,6 +398,12 @@ export function ingestHandler(
     INGEST_DEFAULTS.bodyTimeoutMs,
   );
   const keyTtlMs = positive("keyTtlMs", options.keyTtlMs, INGEST_DEFAULTS.keyTtlMs);
+  const maxBytesInFlight = positive(
+    "maxBytesInFlight",
+    options.maxBytesInFlight,
+    INGEST_DEFAULTS.maxBytesInFlight,
+  );
+  let inFlight = 0;
   const store = options.store ?? createIngestStore();
   // The gateway's check of named keys: every token compared, in constant time.
   const authorize = gatewayAuth(options.tokens);
@@ -403,7 +437,29 @@ export function ingestHandler(
     }
     const key = idempotencyKey(request);
     if (key instanceof Response) return key;
-    const body = await readBody(request, maxBodyBytes, deadline, bodyTimeoutMs);
+    let held = 0;
+    const reserve = (bytes: number): boolean => {
+      if (inFlight + bytes > maxBytesInFlight) return false;
+      inFlight += bytes;
+      held += bytes;
+      return true;
+    };
+    try {
+      return await receive(request, client, key, format, deadline, reserve);
+    } finally {
+      inFlight -= held;
+    }
+  };
+
+  async function receive(
+    request: Request,
+    client: string,
+    key: string | undefined,
+    format: Format,
+    deadline: number,
+    reserve: (bytes: number) => boolean,
+  ): Promise<Response> {
+    const body = await readBody(request, maxBodyBytes, deadline, bodyTimeoutMs, reserve);
     if (!body.ok) return body.response;
     let text: string;
     try {
@@ -463,7 +519,7 @@ export function ingestHandler(
     } finally {
       if (claim !== undefined && !done) store.abandon(claim.claim, claim.key);
     }
-  };
+  }
 }
 
 /**

@@ -10,7 +10,14 @@ import { Registry } from "../../src/mod.ts";
 import { createExporter } from "../../app/exporter.ts";
 import { INGEST_PATH, type IngestOptions } from "../../app/ingest.ts";
 import { silentLog } from "../../app/log.ts";
-import { fetchText, type LoopbackServer, serveOnLoopback, valueIn } from "./_support.ts";
+import {
+  fetchText,
+  isBun,
+  type LoopbackServer,
+  serveOnLoopback,
+  valueIn,
+  waitFor,
+} from "./_support.ts";
 import { parseText } from "../_support/parse.ts";
 
 const TOKEN = "ingest-token-0123456789";
@@ -131,6 +138,9 @@ describe("POST /api/v1/events: faults", () => {
       // It answered at the deadline, before the body was all there.
       const sent = await dripping;
       assert.ok(sent < body.length, `answered after ${sent} of ${body.length} bytes`);
+      // Bun.serve closes the connection (the answer says Connection: close);
+      // Deno.serve keeps it until the client ends it (the handler is done with it either way).
+      if (isBun) await until("the server to close the connection", () => client.closed);
       await healthy(server, url, 1);
     } finally {
       client.destroy();
@@ -181,6 +191,34 @@ describe("POST /api/v1/events: faults", () => {
       await healthy(server, url, 1);
     } finally {
       client.destroy();
+      await server.close();
+    }
+  });
+
+  it("bodies in flight past maxBytesInFlight get a 503 to retry; memory is given back", async () => {
+    const { server, url } = await start({ maxBytesInFlight: 1_000, bodyTimeoutMs: 30_000 });
+    const holder = new RawClient(server.origin);
+    try {
+      await holder.connected;
+      // 900 bytes of a 2,000-byte body, and then nothing: they stay held.
+      holder.write(head(url, "Content-Length: 2000\r\n") + `[${" ".repeat(899)}`);
+      const batch = JSON.stringify(Array.from({ length: 10 }, () => ({ kind: "login" })));
+      let busy: { status: number; headers: Headers; body: string } | undefined;
+      await waitFor("the held bytes to count", async () => {
+        busy = await fetchText(url, { method: "POST", headers: HEADERS, body: batch });
+        return busy.status === 503;
+      });
+      assert.equal(JSON.parse(busy!.body).error, "ingestion_busy");
+      assert.equal(busy!.headers.get("retry-after"), "1");
+      // The holder hangs up: its bytes are given back, and the batch goes through.
+      holder.destroy();
+      await waitFor("the batch to be taken", async () => {
+        const res = await fetchText(url, { method: "POST", headers: HEADERS, body: batch });
+        return res.status === 200;
+      });
+      await healthy(server, url, 11);
+    } finally {
+      holder.destroy();
       await server.close();
     }
   });
