@@ -95,6 +95,8 @@ export function createApp(
   return instrument(route, {
     registry: options.registry,
     routes: [...builtin, ...Object.keys(extra)],
+    // Trace ids of traced requests on the HTTP latency panels (Grafana).
+    exemplars: true,
     onRequest: options.onRequest,
     onError: options.onError,
   });

@@ -48,10 +48,22 @@ export const PROFILE_MODES = [
 ] as const;
 
 /** What `profile` mode cycles through. */
-export const PROFILE_VARIANTS = ["plain", ...PROFILE_MODES, "instrumented"] as const;
+export const PROFILE_VARIANTS = [
+  "plain",
+  ...PROFILE_MODES,
+  "instrumented",
+  "instrumented-exemplars",
+] as const;
 
 /** The modes this server runs in. */
-export const MODES = ["plain", "instrumented", "scrape", "profile", ...PROFILE_MODES] as const;
+export const MODES = [
+  "plain",
+  "instrumented",
+  "instrumented-exemplars",
+  "scrape",
+  "profile",
+  ...PROFILE_MODES,
+] as const;
 /** One of {@linkcode MODES}. */
 export type Mode = typeof MODES[number];
 
@@ -101,6 +113,8 @@ function handlerFor(mode: Exclude<Mode, "profile">): Handler {
       return hello;
     case "instrumented":
       return instrument(hello, { registry: new Registry(), routes: ["/"] });
+    case "instrumented-exemplars":
+      return instrument(hello, { registry: new Registry(), routes: ["/"], exemplars: true });
     case "scrape":
       return scrapeHandler();
     default:

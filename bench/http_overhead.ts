@@ -678,6 +678,8 @@ const INGREDIENTS: Record<string, string> = {
   "+clock": "+ two `performance.now()`",
   "+metrics": "+ the seven metric updates",
   instrumented: "`instrument()` itself",
+  "instrumented-exemplars":
+    "`instrument()` with `exemplars: true` (reads `traceparent`; none sent)",
 };
 
 function profileReport(): { json: unknown; lines: string[] } {

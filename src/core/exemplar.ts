@@ -56,7 +56,9 @@ export function validateExemplarLabels(metric: string, labels: unknown): Exempla
   }
   const out: Record<string, string> = {};
   let units = 0;
-  for (const name of Object.keys(labels)) {
+  // for-in rather than Object.keys: no array per call (exemplars come one per request).
+  for (const name in labels) {
+    if (!Object.hasOwn(labels, name)) continue;
     if (!LABEL_NAME.test(name) || name.startsWith("__")) {
       throw new TypeError(
         `Metric "${metric}": invalid exemplar label name ${JSON.stringify(name)}: it must match ` +
@@ -133,18 +135,18 @@ class SharedExemplarWriter {
     this.buffers = { exemplarRefs: refs, exemplarRecords: records };
   }
 
-  /** Publishes `e` as the exemplar of `slot` (silently not, if the records are full). */
-  write(slot: number, e: Exemplar): void {
+  /** Publishes an exemplar as that of `slot` (silently not, if the records are full). */
+  write(slot: number, labels: ExemplarLabels, value: number, timestamp: number): void {
     if (slot >= this.#refs.length) return;
     const bytes = this.#scratch;
     let len = 0;
     let first = true;
-    for (const name in e.labels) {
+    for (const name in labels) {
       if (!first) bytes[len++] = SEPARATOR;
       first = false;
       len += encoder.encodeInto(name, bytes.subarray(len)).written;
       bytes[len++] = SEPARATOR;
-      len += encoder.encodeInto(e.labels[name], bytes.subarray(len)).written;
+      len += encoder.encodeInto(labels[name], bytes.subarray(len)).written;
     }
     const units = Math.ceil((HEADER + len) / UNIT);
     const old = this.#refs[slot];
@@ -161,8 +163,8 @@ class SharedExemplarWriter {
     i32s[q + 2] = len;
     i32s[q + 3] = units;
     const f64 = new Float64Array(this.#records, at * UNIT + 16, 2);
-    f64[0] = e.value;
-    f64[1] = e.timestamp;
+    f64[0] = value;
+    f64[1] = timestamp;
     new Uint8Array(this.#records, at * UNIT + HEADER, len).set(bytes.subarray(0, len));
     Atomics.add(i32s, q, 1); // even: complete
     if (old - 1 !== at) {
@@ -272,32 +274,41 @@ function decodeLabels(payload: Uint8Array): ExemplarLabels {
 export class ExemplarSlots {
   /** Slots per series. */
   readonly perSeries: number;
-  readonly #slots: (Exemplar | undefined)[] = [];
+  // Per slot: labels (undefined: none), value and time, in arrays rather than
+  // an object per exemplar, so an exemplar call allocates nothing here.
+  readonly #labels: (ExemplarLabels | undefined)[] = [];
+  #values = new Float64Array(0);
+  #times = new Float64Array(0);
   #shared: SharedExemplarWriter | undefined;
 
   constructor(perSeries: number) {
     this.perSeries = perSeries;
   }
 
-  /** Replaces the exemplar of bucket `j` of series `id`. */
+  /** Replaces the exemplar of bucket `j` of series `id`, timestamped now. */
   set(id: number, j: number, labels: ExemplarLabels, value: number): void {
     const slot = id * this.perSeries + j;
-    const e: Exemplar = { labels, value, timestamp: Date.now() / 1000 };
-    this.#slots[slot] = e;
-    this.#shared?.write(slot, e);
+    if (slot >= this.#values.length) this.#grow(slot + 1);
+    const timestamp = Date.now() / 1000;
+    this.#labels[slot] = labels;
+    this.#values[slot] = value;
+    this.#times[slot] = timestamp;
+    this.#shared?.write(slot, labels, value, timestamp);
   }
 
   /** The exemplar of `slot` (`id * perSeries + j`), if any. */
   get(slot: number): Exemplar | undefined {
-    return this.#slots[slot];
+    const labels = this.#labels[slot];
+    if (labels === undefined) return undefined;
+    return { labels, value: this.#values[slot], timestamp: this.#times[slot] };
   }
 
   /** Removes the exemplars of series `id` (it was removed). */
   clear(id: number): void {
     const base = id * this.perSeries;
-    for (let j = 0; j < this.perSeries && base + j < this.#slots.length; j++) {
-      if (this.#slots[base + j] === undefined) continue;
-      this.#slots[base + j] = undefined;
+    for (let j = 0; j < this.perSeries && base + j < this.#labels.length; j++) {
+      if (this.#labels[base + j] === undefined) continue;
+      this.#labels[base + j] = undefined;
       this.#shared?.clear(base + j);
     }
   }
@@ -306,11 +317,23 @@ export class ExemplarSlots {
   share(series: number): SharedExemplarBuffers {
     if (this.#shared === undefined) {
       this.#shared = new SharedExemplarWriter(series * this.perSeries);
-      for (let slot = 0; slot < this.#slots.length; slot++) {
-        const e = this.#slots[slot];
-        if (e !== undefined) this.#shared.write(slot, e);
+      for (let slot = 0; slot < this.#labels.length; slot++) {
+        const labels = this.#labels[slot];
+        if (labels !== undefined) {
+          this.#shared.write(slot, labels, this.#values[slot], this.#times[slot]);
+        }
       }
     }
     return this.#shared.buffers;
+  }
+
+  #grow(slots: number): void {
+    const size = Math.max(slots, this.#values.length * 2, 8 * this.perSeries);
+    const values = new Float64Array(size);
+    values.set(this.#values);
+    this.#values = values;
+    const times = new Float64Array(size);
+    times.set(this.#times);
+    this.#times = times;
   }
 }

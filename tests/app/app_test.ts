@@ -118,6 +118,27 @@ describe("createApp: endpoints", () => {
     });
   });
 
+  it("a traced request's trace id is the exemplar of its HTTP series in OpenMetrics", async () => {
+    await withApp({}, async (origin) => {
+      const trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+      await fetchText(origin + "/healthz", {
+        headers: { traceparent: `00-${trace}-00f067aa0ba902b7-01` },
+      });
+      const om = await fetchText(origin + "/metrics", { headers: { Accept: PROMETHEUS_ACCEPT } });
+      const samples = parseOpenMetrics(om.body).flatMap((f) => f.samples);
+      const traced = samples.filter((s) => s.exemplar?.labels.trace_id === trace);
+      assert.deepEqual(
+        [...new Set(traced.map((s) => s.name))].sort(),
+        [
+          "http_request_duration_highr_seconds_bucket",
+          "http_request_duration_seconds_bucket",
+          "http_requests_total",
+        ],
+      );
+      assert.ok(traced.every((s) => s.name.endsWith("_bucket") || s.labels.handler === "/healthz"));
+    });
+  });
+
   it("/custom_metrics serves the custom registry only, /metrics the default one", async () => {
     const customRegistry = new Registry();
     catalogue(customRegistry);

@@ -81,7 +81,12 @@ describe(`instrument(): traceparent exemplars on a real ${runtime} server`, () =
     const registry = new Registry();
     return {
       registry,
-      handler: instrument(app, { registry, routes: ["/traced", "/plain", "/bad"], ...options }),
+      handler: instrument(app, {
+        registry,
+        routes: ["/traced", "/plain", "/bad"],
+        exemplars: true,
+        ...options,
+      }),
     };
   };
 
@@ -131,8 +136,18 @@ describe(`instrument(): traceparent exemplars on a real ${runtime} server`, () =
     assert.deepEqual(total.exemplar?.labels, { trace_id: second });
   });
 
-  it("exemplars: false never reads the header", async () => {
-    const { registry, handler } = wrapped({ exemplars: false });
+  it("without exemplars: true (the default) the header is never read", async () => {
+    const { registry, handler } = wrapped({ exemplars: undefined });
+    const read: string[] = [];
+    const request = new Request("http://127.0.0.1/traced", { headers: { traceparent: VALID } });
+    Object.defineProperty(request, "headers", {
+      get() {
+        read.push("headers");
+        return new Headers({ traceparent: VALID });
+      },
+    });
+    await handler(request);
+    assert.deepEqual(read, [], "a GET's headers are not read");
     const families = await serveAndScrape(handler, registry, [["/traced", VALID]]);
     assert.ok(families.every((f) => f.samples.every((s) => s.exemplar === undefined)));
     assert.throws(
@@ -146,7 +161,7 @@ describe(`Hono middleware: the shared recorder's exemplars, on a real ${runtime}
   it("puts the trace id on the route's series", async () => {
     const registry = new Registry();
     const app = new Hono();
-    app.use(honoMetrics({ registry }));
+    app.use(honoMetrics({ registry, exemplars: true }));
     app.get("/users/:id", (c) => c.text("user"));
     const families = await serveAndScrape(app.fetch, registry, [
       ["/users/1", VALID],
