@@ -2,9 +2,10 @@
  * A `deno serve --parallel` module for `merge_test.ts`: every worker joins
  * the cluster with one histogram and one gauge per merge mode, and answers
  *
- * - `/observe?v=N`: observes N in `merged_values`;
+ * - `/observe?v=N`: observes N in `merged_values` (with `&trace=T`, with
+ *   the exemplar `{ trace_id: T }`);
  * - `/set?mode=M&v=N`: sets the gauge `merged_M` (M: sum, max, min, last, worker) to N;
- * - `/metrics`: the registry in the text format;
+ * - `/metrics`: the registry in the text format (`?om` OpenMetrics);
  * - `/cluster`: this worker's membership as JSON.
  *
  * Every response names the worker that answered in an `X-Worker` header.
@@ -41,7 +42,10 @@ async function fetch(request: Request): Promise<Response> {
   switch (url.pathname) {
     case "/observe":
       if (!Number.isFinite(v)) return new Response("bad v\n", { status: 400, headers });
-      histogram.observe(v);
+      if (url.searchParams.has("trace")) {
+        const trace_id = url.searchParams.get("trace")!;
+        histogram.observeWithExemplar({ value: v, exemplarLabels: { trace_id } });
+      } else histogram.observe(v);
       return new Response("ok\n", { headers });
     case "/set": {
       const gauge = gauges.get(url.searchParams.get("mode") as GaugeAggregation);
@@ -52,7 +56,10 @@ async function fetch(request: Request): Promise<Response> {
       return new Response("ok\n", { headers });
     }
     case "/metrics":
-      return new Response(await registry.metrics(), { headers });
+      return new Response(
+        await registry.metrics(url.searchParams.has("om") ? "openmetrics" : "text"),
+        { headers },
+      );
     case "/cluster":
       return Response.json(
         { worker: cluster.worker, shared: cluster.shared, peers: cluster.peers },

@@ -18,7 +18,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { Family } from "../_support/parse.ts";
-import { parseText } from "../_support/parse.ts";
+import { parseOpenMetrics, parseText } from "../_support/parse.ts";
 import { samplesNamed, startMain, valueIn } from "../app/_support.ts";
 import { BUCKETS, MODES } from "./_merge_options.ts";
 import {
@@ -123,6 +123,46 @@ describe("exact merges across deno serve --parallel workers", { skip: DENO_ONLY 
         assert.deepEqual(perWorker, want.worker, `${what}: worker`);
       }
       assert.equal(MODES.length, 5, "every mode is checked above");
+    } finally {
+      for (const c of clients) c.close();
+      await server.kill();
+    }
+  });
+});
+
+describe("exemplars across deno serve --parallel workers", { skip: DENO_ONLY }, () => {
+  it("every worker's OpenMetrics scrape shows every worker's bucket exemplars, the newest per bucket", async () => {
+    const server = await startServe("tests/cluster/_merge_server.ts", ["--no-prompt"], 2);
+    const clients: Deno.HttpClient[] = [];
+    try {
+      const pinned = await pinEveryWorker(server, 2, clients);
+      await untilJoined(server, pinned);
+      const via = async (k: number, path: string) => {
+        const r = await getVia(server, path, pinned[k].client);
+        assert.equal(r.worker, pinned[k].worker, "a pinned connection moved to another worker");
+        return r;
+      };
+      assert.deepEqual(BUCKETS, [0.1, 1, 10]);
+      // Worker 0: the first bucket and +Inf; worker 1, later: the first bucket again
+      // (newer, so it wins) and the 1 bucket.
+      await via(0, `/observe?v=${BUCKETS[0]}&trace=w0-first`);
+      await via(0, "/observe?v=1000&trace=w0-inf");
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      await via(1, `/observe?v=${BUCKETS[0]}&trace=w1-first`);
+      await via(1, "/observe?v=1&trace=w1-one");
+      for (const k of [0, 1]) {
+        const families = parseOpenMetrics((await via(k, "/metrics?om")).body);
+        const exemplars = Object.fromEntries(
+          families.flatMap((f) => f.samples)
+            .filter((s) => s.name === "merged_values_bucket" && s.exemplar)
+            .map((s) => [s.labels.le, s.exemplar!.labels.trace_id]),
+        );
+        assert.deepEqual(
+          exemplars,
+          { "0.1": "w1-first", "1.0": "w1-one", "+Inf": "w0-inf" },
+          `scrape via worker ${pinned[k].worker}`,
+        );
+      }
     } finally {
       for (const c of clients) c.close();
       await server.kill();
