@@ -204,6 +204,39 @@ describe("instrumentOpenAI with the real openai SDK", () => {
     assert.deepEqual(api.attempts.at(-1)!.body.stream_options, { include_usage: false });
   });
 
+  it("tee() and toReadableStream() of a stream: every branch gets every chunk, the call is recorded once", async () => {
+    const { t, openai } = setup();
+    const usage = { prompt_tokens: 6, completion_tokens: 2, total_tokens: 8 };
+    const events = [chatChunk("x"), chatChunk("yz"), chatChunk(null, usage), "[DONE]"];
+    api.answer({ kind: "sse", events }, { kind: "sse", events });
+    const body = {
+      model: "gpt-4o",
+      messages: MESSAGES,
+      stream: true as const,
+      stream_options: { include_usage: true },
+    };
+    const before = await scrape(t.registry);
+    const [left, right] = (await openai.chat.completions.create(body)).tee();
+    const read = async (branch: typeof left) => {
+      const got: unknown[] = [];
+      for await (const chunk of branch) got.push(chunk.choices[0]?.delta.content ?? chunk.usage);
+      return got;
+    };
+    const [a, b] = await Promise.all([read(left), read(right)]);
+    assert.deepEqual(a, ["x", "yz", usage]);
+    assert.deepEqual(b, a);
+    // The same stream turned into bytes, as a server would forward it.
+    const readable = (await openai.chat.completions.create(body)).toReadableStream();
+    const lines = (await new Response(readable as ReadableStream).text()).trim().split("\n");
+    assert.deepEqual(lines.map((line) => JSON.parse(line).usage ?? null), [null, null, usage]);
+    // Two calls (the tee'd one and the other), each recorded once.
+    const once = recorded({ ...STREAM_LABELS, tokens: [6, 2], bytes: 3 });
+    assert.deepEqual(
+      changes(before, await scrape(t.registry)),
+      new Map([...once].map(([key, value]) => [key, 2 * value])),
+    );
+  });
+
   it("a stream left by break is recorded then, as a success with what arrived and no tokens", async () => {
     const { t, openai } = setup();
     const usage = { prompt_tokens: 5, completion_tokens: 4, total_tokens: 9 };
