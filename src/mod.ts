@@ -44,6 +44,7 @@ export {
   type HistogramOptions,
 } from "./core/histogram.ts";
 export { EXEMPLAR_MAX_CODE_POINTS, type ExemplarLabels } from "./core/exemplar.ts";
+export type { NativeHistogramOptions } from "./core/native.ts";
 export { DEFAULT_PERCENTILES, Summary, SummaryChild, type SummaryOptions } from "./core/summary.ts";
 export { type MetricOptions, MetricVec } from "./core/vec.ts";
 export type { Collector } from "./core/collector.ts";

@@ -7,10 +7,13 @@
 
 import { DEFAULT_BUCKETS, validateBuckets } from "./buckets.ts";
 import { startTimer, type Timer } from "./clock.ts";
-import type { MetricFamily } from "../model/family.ts";
+import type { MetricFamily, NativeBuckets } from "../model/family.ts";
 import { type ExemplarLabels, validateExemplarLabels } from "./exemplar.ts";
 import type { LabelValues } from "./labels.ts";
 import { type Accumulator, ExemplarPicker, gather, type SeriesSource } from "./merge.ts";
+import { NativeLayout, NativeSum } from "./_native.ts";
+import { nativeConfig, type NativeHistogramOptions } from "./native.ts";
+import { resize, toShared } from "./shared.ts";
 import { SlotStore } from "./store.ts";
 import { invalidObservation, type MetricOptions, MetricVec } from "./vec.ts";
 
@@ -22,6 +25,13 @@ export interface HistogramOptions<L extends string = string> extends MetricOptio
    * {@linkcode DEFAULT_BUCKETS} (0.005 s to 10 s). `[]`: only the `+Inf` bucket.
    */
   buckets?: readonly number[];
+  /**
+   * Native (sparse, exponential) buckets as well: `true` for the defaults, or
+   * their options (see {@linkcode NativeHistogramOptions}). Served in the
+   * protobuf format only, next to the classic buckets, which text and
+   * OpenMetrics scrapes keep getting. Absent or `false`: classic only.
+   */
+  native?: boolean | NativeHistogramOptions;
 }
 
 /**
@@ -76,32 +86,95 @@ function exemplarObservation(
  */
 class HistogramStore extends SlotStore<HistogramChild> {
   readonly bounds: Float64Array;
+  /** Native buckets: their layout, and every series' (`nativeLayout.stride` slots each). */
+  readonly nativeLayout: NativeLayout | undefined;
+  native: Float64Array | undefined;
 
-  constructor(name: string, labelNames: readonly string[], maxSeries: number, bounds: number[]) {
+  constructor(
+    name: string,
+    labelNames: readonly string[],
+    maxSeries: number,
+    bounds: number[],
+    native?: NativeLayout,
+  ) {
     // Slots per series: buckets, `+Inf`, sum.
     super(name, labelNames, maxSeries, bounds.length + 2, true, bounds.length + 1);
     this.bounds = Float64Array.from(bounds);
+    this.nativeLayout = native;
+    if (native !== undefined) {
+      // The base constructor created the unlabelled series before this field existed.
+      this.native = new Float64Array(this.values.length / this.stride * native.stride);
+      for (let id = 0; id < this.values.length / this.stride; id++) native.init(this.native, id);
+    }
   }
 
-  /** Records `v` into the series whose slots start at `base`; returns its bucket. */
-  record(values: Float64Array, base: number, v: number): number {
+  override grow(capacity: number): void {
+    super.grow(capacity);
+    if (this.native) this.native = resize(this.native, capacity * this.nativeLayout!.stride);
+  }
+
+  override init(id: number): void {
+    super.init(id);
+    if (this.native) this.nativeLayout!.init(this.native, id);
+  }
+
+  protected override shareExtras(): Record<string, Float64Array> {
+    const extras = super.shareExtras();
+    if (this.native === undefined) return extras;
+    this.native = toShared(this.native, this.index.maxCapacity * this.nativeLayout!.stride);
+    return { ...extras, native: this.native };
+  }
+
+  override localArrays(): Record<string, Float64Array> {
+    const arrays = super.localArrays();
+    return this.native ? { ...arrays, native: this.native } : arrays;
+  }
+
+  /**
+   * client_golang's limit rules asked for a reset of series `id`: every part
+   * of it (classic buckets, sum, native buckets, creation time) starts
+   * again, with observation `v`.
+   */
+  #reset(values: Float64Array, id: number, v: number): number {
+    values.fill(0, id * this.stride, (id + 1) * this.stride);
+    if (this.created) this.created[id] = Date.now() / 1000;
+    this.nativeLayout!.reset(this.native!, id);
+    return this.record(values, id, v);
+  }
+
+  /** Records `v` into series `id`; returns its (classic) bucket. */
+  record(values: Float64Array, id: number, v: number): number {
+    const base = id * this.stride;
     const bounds = this.bounds;
     const n = bounds.length;
     let j = 0;
     if (n <= 24) {
       while (j < n && v > bounds[j]) j++;
-    } else {
-      let hi = n;
-      while (j < hi) {
-        const mid = (j + hi) >>> 1;
-        if (v > bounds[mid]) j = mid + 1;
-        else hi = mid;
-      }
-    }
+    } else j = searchBucket(bounds, v);
     values[base + j] += 1;
     values[base + n + 1] += v;
+    const native = this.native;
+    if (native !== undefined && this.nativeLayout!.observe(native, id, v)) {
+      return this.#reset(values, id, v);
+    }
     return j;
   }
+}
+
+/**
+ * The bucket of `v` among many `bounds`: a binary search. Out of `record`,
+ * whose hot path stays small enough for V8 to inline it whole (with native
+ * buckets as well).
+ */
+function searchBucket(bounds: Float64Array, v: number): number {
+  let j = 0;
+  let hi = bounds.length;
+  while (j < hi) {
+    const mid = (j + hi) >>> 1;
+    if (v > bounds[mid]) j = mid + 1;
+    else hi = mid;
+  }
+  return j;
 }
 
 /**
@@ -142,7 +215,7 @@ export class HistogramChild {
   /** Records one observation; throws a `RangeError` for `NaN`. */
   observe(value: number): void {
     if (!(value === value && typeof value === "number")) throw badObservation(this.#name, value);
-    if (this.i >= 0) this.#store.record(this.v, this.i * this.#store.stride, value);
+    if (this.i >= 0) this.#store.record(this.v, this.i, value);
     else this.#revive(value);
   }
 
@@ -155,7 +228,7 @@ export class HistogramChild {
     const ex = exemplarObservation(this.#name, observation);
     const s = this.#store;
     const id = this.i >= 0 ? this.i : s.revive(this, this.#labels);
-    const j = s.record(s.values, id * s.stride, observation.value);
+    const j = s.record(s.values, id, observation.value);
     s.exemplarSlots().set(id, j, ex, observation.value);
   }
 
@@ -168,7 +241,7 @@ export class HistogramChild {
   #revive(value: number): void {
     const s = this.#store;
     const id = s.revive(this, this.#labels);
-    s.record(s.values, id * s.stride, value);
+    s.record(s.values, id, value);
   }
 }
 
@@ -199,12 +272,20 @@ export class Histogram<L extends string = string> extends MetricVec<L, Histogram
 
   /** Creates the histogram and registers it (see {@linkcode HistogramOptions}). */
   constructor(options: HistogramOptions<L>) {
-    super(options, "histogram", ["le"], ["buckets"]);
+    super(options, "histogram", ["le"], ["buckets", "native"]);
     this.buckets = Object.freeze(validateBuckets(this.name, options.buckets ?? DEFAULT_BUCKETS));
-    // Histograms with other buckets cannot share a name.
+    const native = nativeConfig(this.name, options.native);
+    // Histograms with other buckets (or native options) cannot share a name.
     this.#s = this.bindStore(
-      this.buckets.join(","),
-      () => new HistogramStore(this.name, this.labelNames, this.maxSeries, [...this.buckets]),
+      this.buckets.join(",") + (native === undefined ? "" : `\u0000native:${native.signature}`),
+      () =>
+        new HistogramStore(
+          this.name,
+          this.labelNames,
+          this.maxSeries,
+          [...this.buckets],
+          native && new NativeLayout(native.config),
+        ),
     );
   }
 
@@ -218,7 +299,7 @@ export class Histogram<L extends string = string> extends MetricVec<L, Histogram
     let id = 0;
     if (labelled) id = s.index.lookup(labels);
     else if (this.labelNames.length !== 0) s.index.lookup({});
-    s.record(s.values, id * s.stride, v);
+    s.record(s.values, id, v);
   }
 
   /**
@@ -247,7 +328,7 @@ export class Histogram<L extends string = string> extends MetricVec<L, Histogram
     const ex = exemplarObservation(this.name, observation);
     const s = this.#s;
     const id = this.seriesId(observation.labels);
-    const j = s.record(s.values, id * s.stride, observation.value);
+    const j = s.record(s.values, id, observation.value);
     s.exemplarSlots().set(id, j, ex, observation.value);
   }
 
@@ -298,7 +379,7 @@ export class Histogram<L extends string = string> extends MetricVec<L, Histogram
 
   /** @ignore */
   protected override accumulator(): Accumulator {
-    return new HistogramSeries(this.#s.stride, this.buckets);
+    return new HistogramSeries(this.#s.stride, this.buckets, this.#s.nativeLayout);
   }
 }
 
@@ -313,10 +394,15 @@ class HistogramSeries implements Accumulator {
   readonly stride: number;
   readonly bounds: readonly number[];
   readonly #exemplars: ExemplarPicker;
+  readonly layout: NativeLayout | undefined;
+  /** Native buckets: per series in a single process, per group summed across workers. */
+  readonly native: NativeBuckets[] = [];
+  readonly nativeSums: NativeSum[] = [];
 
-  constructor(stride: number, bounds: readonly number[]) {
+  constructor(stride: number, bounds: readonly number[], layout?: NativeLayout) {
     this.stride = stride;
     this.bounds = bounds;
+    this.layout = layout;
     this.raw = [];
     this.created = [];
     this.#exemplars = new ExemplarPicker(bounds.length + 1);
@@ -333,10 +419,22 @@ class HistogramSeries implements Accumulator {
     }
     this.created = gather(source, source.created!, count);
     this.#exemplars.addLive(source, count);
+    const layout = this.layout;
+    const native = source.array("native");
+    if (layout === undefined || native === undefined) return;
+    for (let id = 0; id < source.end && this.native.length < count; id++) {
+      if (alive[id] !== 0) this.native.push(layout.read(native, id)!);
+    }
   }
 
   add(g: number, source: SeriesSource, id: number, first: boolean): void {
     this.#exemplars.add(g, source, id);
+    if (this.layout !== undefined) {
+      if (first) this.nativeSums.push(new NativeSum());
+      const native = source.array("native");
+      const b = native === undefined ? undefined : this.layout.read(native, id);
+      if (b !== undefined) this.nativeSums[g].add(b);
+    }
     const stride = this.stride;
     const base = id * stride;
     const t = source.created![id];
@@ -351,7 +449,10 @@ class HistogramSeries implements Accumulator {
     for (let j = 0; j < stride; j++) raw[g * stride + j] += source.values[base + j];
   }
 
-  finish(): Pick<MetricFamily, "values" | "sums" | "counts" | "created" | "bounds" | "exemplars"> {
+  finish(): Pick<
+    MetricFamily,
+    "values" | "sums" | "counts" | "created" | "bounds" | "exemplars" | "native"
+  > {
     const stride = this.stride;
     const nb = stride - 1;
     const raw = this.raw;
@@ -366,6 +467,11 @@ class HistogramSeries implements Accumulator {
       counts[g] = cum;
       sums[g] = raw[base + nb];
     }
+    const native = this.layout === undefined
+      ? undefined
+      : this.nativeSums.length > 0
+      ? this.nativeSums.map((n) => n.finish())
+      : this.native;
     return {
       values,
       sums,
@@ -373,6 +479,7 @@ class HistogramSeries implements Accumulator {
       created: this.created,
       bounds: this.bounds,
       ...this.#exemplars.finish(size),
+      ...(native === undefined ? {} : { native }),
     };
   }
 }

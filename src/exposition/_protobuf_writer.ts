@@ -48,9 +48,12 @@ export class ProtoWriter {
 
   /** Makes room for `n` more bytes. */
   ensure(n: number): void {
-    const need = this.pos + n;
-    if (need <= this.buf.length) return;
-    const next = new Uint8Array(Math.max(need, this.buf.length * 2));
+    if (this.pos + n > this.buf.length) this.#grow(n);
+  }
+
+  /** The rare half of `ensure`, out of line so `ensure` inlines everywhere. */
+  #grow(n: number): void {
+    const next = new Uint8Array(Math.max(this.pos + n, this.buf.length * 2));
     next.set(this.buf.subarray(0, this.pos));
     this.buf = next;
     this.#view = new DataView(next.buffer);

@@ -54,9 +54,21 @@ const TYPE_CODE = { counter: 0, gauge: 1, summary: 2, histogram: 4 } as const;
  * ```
  */
 export function toProtobuf(families: readonly MetricFamily[]): Uint8Array<ArrayBuffer> {
+  // One allocation of about the right size: growing a buffer of hundreds of
+  // KiB (a copy, and the garbage collection that large buffers set off)
+  // took a third of a 10,000-series scrape.
   let guess = 0;
-  for (const f of families) guess += 64 + f.size * (24 + 16 * f.labelNames.length);
-  const w = new ProtoWriter(guess);
+  for (const f of families) {
+    const n = f.labelNames.length;
+    let names = 0;
+    for (const name of f.labelNames) names += name.length + 6;
+    let values = 0;
+    for (let i = 0; i < f.size * n; i++) values += f.labelValues[i].length;
+    const bounds = f.bounds?.length ?? 0;
+    const perSeries = 32 + names + 20 * (bounds + (f.quantiles?.length ?? 0));
+    guess += 64 + f.name.length + f.help.length + f.size * perSeries + values;
+  }
+  const w = new ProtoWriter(guess + (guess >> 3));
   for (const f of families) {
     if (f.size === 0) continue;
     const family = w.reserve();
