@@ -120,7 +120,9 @@ export function createExporter(options: ExporterOptions): Exporter {
         registry: customRegistry,
         log,
       })),
-      ...(options.ingest ? { [INGEST_PATH]: ingestHandler(tracking, options.ingest) } : {}),
+      ...(options.ingest
+        ? { [INGEST_PATH]: ingestHandler(tracking, { registry, ...options.ingest }) }
+        : {}),
     },
     onRequest: ({ handler, method, status, seconds }) =>
       tracking.trackAppRequest({ endpoint: handler, method, statusCode: status, seconds }),

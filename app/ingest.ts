@@ -34,6 +34,7 @@
  * @module
  */
 
+import { Counter, type Registry } from "../src/mod.ts";
 import type { Tracking } from "../src/tracking/mod.ts";
 import { ConfigError, ingestTokenList, type ServerConfig } from "./config.ts";
 import { gatewayAuth, type GatewayKey } from "./gateway/keys.ts";
@@ -67,6 +68,13 @@ export interface IngestOptions {
    * `Retry-After: 1`, so memory stays bounded however many senders come.
    */
   maxBytesInFlight?: number;
+  /**
+   * Where the API counts its own work (the exporter passes the `/metrics`
+   * registry): `ingest_batches_total{client,outcome}` and
+   * `ingest_events_total{client,kind}`, `client` being a token's name. Absent:
+   * not counted.
+   */
+  registry?: Registry;
 }
 
 /** Defaults of {@linkcode IngestOptions}. */
@@ -110,6 +118,36 @@ export function createIngestStore(
 }
 
 const JSON_TYPE = { "Content-Type": "application/json" };
+
+/** A batch's outcome by the status it was answered with (after the client was known). */
+const OUTCOMES: Readonly<Record<number, string>> = {
+  200: "accepted",
+  400: "invalid",
+  408: "timeout",
+  409: "key_conflict",
+  413: "too_large",
+  415: "unsupported",
+  422: "key_conflict",
+  503: "busy",
+};
+
+/** The API's own counters, in `registry`. */
+function ingestCounters(registry: Registry) {
+  return {
+    batches: new Counter({
+      name: "ingest_batches_total",
+      help: "Event batches received by the ingestion API, by client (token name) and outcome",
+      labelNames: ["client", "outcome"],
+      registry,
+    }),
+    events: new Counter({
+      name: "ingest_events_total",
+      help: "Events recorded by the ingestion API, by client (token name) and kind",
+      labelNames: ["client", "kind"],
+      registry,
+    }),
+  };
+}
 
 function failure(
   status: number,
@@ -404,6 +442,7 @@ export function ingestHandler(
     INGEST_DEFAULTS.maxBytesInFlight,
   );
   let inFlight = 0;
+  const counters = options.registry && ingestCounters(options.registry);
   const store = options.store ?? createIngestStore();
   // The gateway's check of named keys: every token compared, in constant time.
   const authorize = gatewayAuth(options.tokens);
@@ -428,6 +467,7 @@ export function ingestHandler(
     }
     const format = formatOf(request.headers.get("content-type"));
     if (format === undefined) {
+      counters?.batches.inc({ client, outcome: "unsupported" });
       return failure(
         415,
         "unsupported_media_type",
@@ -436,7 +476,10 @@ export function ingestHandler(
       );
     }
     const key = idempotencyKey(request);
-    if (key instanceof Response) return key;
+    if (key instanceof Response) {
+      counters?.batches.inc({ client, outcome: "invalid" });
+      return key;
+    }
     let held = 0;
     const reserve = (bytes: number): boolean => {
       if (inFlight + bytes > maxBytesInFlight) return false;
@@ -444,10 +487,18 @@ export function ingestHandler(
       held += bytes;
       return true;
     };
+    let response: Response | undefined;
     try {
-      return await receive(request, client, key, format, deadline, reserve);
+      response = await receive(request, client, key, format, deadline, reserve);
+      return response;
     } finally {
       inFlight -= held;
+      if (counters !== undefined) {
+        const status = response?.status ?? 500;
+        const replayed = response?.headers.has("idempotent-replayed") ?? false;
+        const outcome = replayed ? "replayed" : OUTCOMES[status] ?? "error";
+        counters.batches.inc({ client, outcome });
+      }
     }
   };
 
@@ -513,6 +564,11 @@ export function ingestHandler(
       const values = new Int32Array(1 + EVENT_KINDS.length);
       recordEvents(tracking, batch.events, values.subarray(1));
       values[0] = batch.events.length;
+      if (counters !== undefined) {
+        EVENT_KINDS.forEach((kind, i) => {
+          if (values[1 + i] > 0) counters.events.inc({ client, kind }, values[1 + i]);
+        });
+      }
       if (claim !== undefined) store.complete(claim.claim, claim.key, values, Date.now(), keyTtlMs);
       done = true;
       return accepted(values, false);

@@ -103,6 +103,12 @@ async function healthy(server: LoopbackServer, url: string, logins: number): Pro
   assert.equal(valueIn(f, "user_logins_total"), logins);
 }
 
+/** `ingest_batches_total{client="fastapi",outcome}` from a scrape of /metrics. */
+async function outcomes(server: LoopbackServer, outcome: string): Promise<number | undefined> {
+  const f = parseText((await fetchText(`${server.origin}/metrics`)).body);
+  return valueIn(f, "ingest_batches_total", { client: "fastapi", outcome });
+}
+
 function head(url: string, extra: string): string {
   const { host, pathname } = new URL(url);
   return `POST ${pathname} HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${TOKEN}\r\n` +
@@ -142,6 +148,7 @@ describe("POST /api/v1/events: faults", () => {
       // Deno.serve keeps it until the client ends it (the handler is done with it either way).
       if (isBun) await until("the server to close the connection", () => client.closed);
       await healthy(server, url, 1);
+      assert.equal(await outcomes(server, "timeout"), 1);
     } finally {
       client.destroy();
       await server.close();
@@ -217,6 +224,7 @@ describe("POST /api/v1/events: faults", () => {
         return res.status === 200;
       });
       await healthy(server, url, 11);
+      assert.ok((await outcomes(server, "busy"))! >= 1);
     } finally {
       holder.destroy();
       await server.close();

@@ -437,6 +437,20 @@ describe("POST /api/v1/events", () => {
       assert.equal(other.status, 200);
       assert.equal(other.headers.get("idempotent-replayed"), null);
       assert.equal(valueIn(await scrape(server), "user_logins_total"), 4);
+      // The API's own counters, on /metrics, by client name (never by token).
+      const own = await fetchText(`${server.origin}/metrics`, {
+        headers: { Authorization: `Bearer ${METRICS}` },
+      });
+      const m = parseText(own.body);
+      const batches = (client: string, outcome: string) =>
+        valueIn(m, "ingest_batches_total", { client, outcome });
+      assert.equal(batches("fastapi", "accepted"), 1);
+      assert.equal(batches("fastapi", "replayed"), 2);
+      assert.equal(batches("fastapi", "key_conflict"), 1);
+      assert.equal(batches("beacon", "accepted"), 1);
+      assert.equal(valueIn(m, "ingest_events_total", { client: "fastapi", kind: "login" }), 2);
+      assert.equal(valueIn(m, "ingest_events_total", { client: "beacon", kind: "login" }), 2);
+      assert.ok(!own.body.includes(TOKEN) && !own.body.includes(OTHER));
     });
   });
 
