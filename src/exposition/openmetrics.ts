@@ -7,7 +7,7 @@
 import type { Exemplar, MetricFamily } from "../model/family.ts";
 import { escapeHelp, escapeLabelValue } from "../model/escape.ts";
 import { formatValue, openMetricsFloat } from "./number.ts";
-import { sampleLine as line, seriesLabels } from "./text.ts";
+import { PART, sampleLine as line, seriesLabels } from "./text.ts";
 
 /** Content-Type of OpenMetrics 1.0.0. */
 export const OPENMETRICS_CONTENT_TYPE =
@@ -50,6 +50,17 @@ export function toOpenMetrics(
   families: readonly MetricFamily[],
   options: OpenMetricsOptions = {},
 ): string {
+  return [...openMetricsParts(families, options)].join("");
+}
+
+/**
+ * `toOpenMetrics` in parts of about `PART` characters each (see
+ * `textParts`): what `metricsHandler` compresses part by part.
+ */
+export function* openMetricsParts(
+  families: readonly MetricFamily[],
+  options: OpenMetricsOptions = {},
+): Generator<string, void, undefined> {
   const withCreated = options.created ?? true;
   let out = "";
   for (const f of families) {
@@ -69,11 +80,21 @@ export function toOpenMetrics(
           const sample = line(total, labels[s], "", formatValue(values[s]));
           out += exemplars === undefined ? sample : withExemplar(sample, exemplars[s]);
           if (created) out += line(createdName, labels[s], "", formatValue(created[s]));
+          if (out.length >= PART) {
+            yield out;
+            out = "";
+          }
         }
         break;
       }
       case "gauge":
-        for (let s = 0; s < f.size; s++) out += line(family, labels[s], "", formatValue(values[s]));
+        for (let s = 0; s < f.size; s++) {
+          out += line(family, labels[s], "", formatValue(values[s]));
+          if (out.length >= PART) {
+            yield out;
+            out = "";
+          }
+        }
         break;
       case "histogram": {
         const les = [...f.bounds!.map((b) => `le="${openMetricsFloat(b)}"`), 'le="+Inf"'];
@@ -96,6 +117,10 @@ export function toOpenMetrics(
             out += line(family + "_sum", labels[s], "", formatValue(f.sums![s]));
           }
           if (created) out += line(createdName, labels[s], "", formatValue(created[s]));
+          if (out.length >= PART) {
+            yield out;
+            out = "";
+          }
         }
         break;
       }
@@ -114,10 +139,14 @@ export function toOpenMetrics(
           out += line(family + "_count", labels[s], "", formatValue(f.counts![s]));
           if (f.sums![s] >= 0) out += line(family + "_sum", labels[s], "", formatValue(f.sums![s]));
           if (created) out += line(createdName, labels[s], "", formatValue(created[s]));
+          if (out.length >= PART) {
+            yield out;
+            out = "";
+          }
         }
         break;
       }
     }
   }
-  return out + "# EOF\n";
+  yield out + "# EOF\n";
 }

@@ -30,6 +30,16 @@ export function seriesLabels(family: MetricFamily): string[] {
   return out;
 }
 
+/**
+ * Characters a rendering gathers in one string before it hands that part
+ * on (`textParts`, `openMetricsParts`). Built by `+=` alone, a scrape of
+ * 60,000 series was one string made of millions of concatenations (hundreds
+ * of MB of heap at once) that had to be flattened and copied whole before
+ * gzip saw a byte; in parts of 64 Ki characters, `metricsHandler` encodes
+ * and compresses each as it comes.
+ */
+export const PART = 1 << 16;
+
 /** Renders one sample line, `name{labels,extra} value`, leaving out empty braces. */
 export function sampleLine(name: string, labels: string, extra: string, value: string): string {
   if (labels === "") return extra === "" ? `${name} ${value}\n` : `${name}{${extra}} ${value}\n`;
@@ -48,6 +58,14 @@ export function sampleLine(name: string, labels: string, extra: string, value: s
  * ```
  */
 export function toText(families: readonly MetricFamily[]): string {
+  return [...textParts(families)].join("");
+}
+
+/**
+ * `toText` in parts of about `PART` characters each, in order: joined, they
+ * are `toText`'s output.
+ */
+export function* textParts(families: readonly MetricFamily[]): Generator<string, void, undefined> {
   let out = "";
   for (const f of families) {
     const name = f.name;
@@ -59,6 +77,10 @@ export function toText(families: readonly MetricFamily[]): string {
       case "gauge":
         for (let s = 0; s < f.size; s++) {
           out += sampleLine(name, labels[s], "", formatValue(values[s]));
+          if (out.length >= PART) {
+            yield out;
+            out = "";
+          }
         }
         break;
       case "histogram": {
@@ -71,6 +93,10 @@ export function toText(families: readonly MetricFamily[]): string {
           }
           out += sampleLine(name + "_sum", labels[s], "", formatValue(f.sums![s]));
           out += sampleLine(name + "_count", labels[s], "", formatValue(f.counts![s]));
+          if (out.length >= PART) {
+            yield out;
+            out = "";
+          }
         }
         break;
       }
@@ -83,10 +109,14 @@ export function toText(families: readonly MetricFamily[]): string {
           }
           out += sampleLine(name + "_sum", labels[s], "", formatValue(f.sums![s]));
           out += sampleLine(name + "_count", labels[s], "", formatValue(f.counts![s]));
+          if (out.length >= PART) {
+            yield out;
+            out = "";
+          }
         }
         break;
       }
     }
   }
-  return out;
+  yield out;
 }

@@ -6,7 +6,9 @@
 
 import { defaultRegistry, type Registry } from "../core/registry.ts";
 import { acceptsGzip, negotiateFormat } from "../exposition/negotiation.ts";
+import { openMetricsParts } from "../exposition/openmetrics.ts";
 import { toProtobuf } from "../exposition/protobuf.ts";
+import { textParts } from "../exposition/text.ts";
 
 /** Options for {@linkcode metricsHandler}. */
 export interface MetricsHandlerOptions {
@@ -67,25 +69,42 @@ export function metricsHandler(
     const timeoutMs = scrapeTimeout > 0
       ? Math.max(1, scrapeTimeout * 1000 * 0.9 - 50)
       : defaultTimeout;
-    let body: string | Uint8Array<ArrayBuffer>;
-    try {
-      body = format === "protobuf"
-        ? toProtobuf(await registry.collect({ timeoutMs }))
-        : await registry.metrics(format, { timeoutMs, created });
-    } catch (error) {
+    const head = request.method === "HEAD";
+    const gzipped = gzip && acceptsGzip(request.headers.get("accept-encoding"));
+    const failed = (error: unknown): string => {
       const kind = error instanceof Error ? error.name : typeof error;
       registry.logOnce(`render\u0000${kind}`, `rendering a scrape failed (${kind})`);
+      return kind;
+    };
+    let body: string | Uint8Array<ArrayBuffer> = "";
+    let parts: Iterator<string> | undefined;
+    try {
+      if (format === "protobuf") body = toProtobuf(await registry.collect({ timeoutMs }));
+      else if (!gzipped) body = await registry.metrics(format, { timeoutMs, created });
+      else {
+        // Compressed part by part as the server sends it: a big scrape never
+        // exists whole as one string, nor as its UTF-8 bytes (see PART in
+        // exposition/text.ts).
+        const families = await registry.collect({ timeoutMs, created });
+        parts = format === "openmetrics"
+          ? openMetricsParts(families, { created })
+          : textParts(families);
+      }
+    } catch (error) {
+      const kind = failed(error);
       return new Response(`Internal Server Error: rendering metrics failed (${kind})\n`, {
         status: 500,
         headers: { "Content-Type": "text/plain; charset=utf-8" },
       });
     }
-    const head = request.method === "HEAD";
-    if (gzip && acceptsGzip(request.headers.get("accept-encoding"))) {
+    if (gzipped) {
       headers.set("Content-Encoding", "gzip");
       if (head) return new Response(null, { status: 200, headers });
-      const stream = new Blob([body]).stream().pipeThrough(new CompressionStream("gzip"));
-      return new Response(stream, { status: 200, headers });
+      const source = parts === undefined ? new Blob([body]).stream() : encodedParts(parts, failed);
+      return new Response(source.pipeThrough(new CompressionStream("gzip")), {
+        status: 200,
+        headers,
+      });
     }
     // An explicit Content-Length lets instrumentation (http_response_size_bytes)
     // and proxies see the size; the runtime would encode the string anyway.
@@ -93,4 +112,27 @@ export function metricsHandler(
     headers.set("Content-Length", String(bytes.byteLength));
     return new Response(head ? null : bytes, { status: 200, headers });
   };
+}
+
+/**
+ * The UTF-8 bytes of `parts`, one part at a time, rendered only as the
+ * reader asks for more. A rendering error ends the stream with that error
+ * (the status is sent by then), after `failed` reported it.
+ */
+function encodedParts(
+  parts: Iterator<string>,
+  failed: (error: unknown) => unknown,
+): ReadableStream<Uint8Array<ArrayBuffer>> {
+  return new ReadableStream<Uint8Array<ArrayBuffer>>({
+    pull(controller) {
+      try {
+        const next = parts.next();
+        if (next.done) controller.close();
+        else controller.enqueue(encoder.encode(next.value));
+      } catch (error) {
+        failed(error);
+        controller.error(error);
+      }
+    },
+  });
 }

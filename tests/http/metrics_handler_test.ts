@@ -163,6 +163,33 @@ describe("metricsHandler: gzip", () => {
     });
   }
 
+  for (const [format, accept] of [["text", undefined], ["OpenMetrics", PROMETHEUS_2]] as const) {
+    it(`a ${format} scrape of many parts (20,000 series, non-ASCII labels) decompresses to the plain body`, async () => {
+      const registry = new Registry();
+      const c = new Counter({ name: "big_total", help: "Big", labelNames: ["k"], registry });
+      const h = new Histogram({
+        name: "big_seconds",
+        help: "Big",
+        labelNames: ["k"],
+        buckets: [0.1, 1],
+        registry,
+      });
+      const g = new Gauge({ name: "big_level", help: "Big", labelNames: ["k"], registry });
+      for (let i = 0; i < 20_000; i++) {
+        const k = `série-${i}-😀-"q"\\`;
+        c.inc({ k }, i);
+        if (i % 4 === 0) h.observe({ k }, i / 1000);
+        if (i % 7 === 0) g.set({ k }, -i);
+      }
+      const handler = metricsHandler(registry, { created: false });
+      const plain = await (await handler(get(accept ? { accept } : {}))).text();
+      assert.ok(plain.length > 10 * 65_536, `${plain.length} characters: several parts`);
+      const res = await handler(get({ "accept-encoding": "gzip", ...(accept ? { accept } : {}) }));
+      assert.equal(res.status, 200);
+      assert.equal(await gunzip(res.body!), plain);
+    });
+  }
+
   it("does not compress when gzip is refused or not offered", async () => {
     const handler = metricsHandler(populated());
     for (const enc of ["gzip;q=0", "br", "identity"]) {
