@@ -56,6 +56,8 @@ export interface DemoArgs {
   help: boolean;
 }
 
+const SIGNALS = ["SIGINT", "SIGTERM"] as const;
+
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
 function number(flag: string, value: string, min: number, integer: boolean): number {
@@ -207,11 +209,13 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 
   const stop = new AbortController();
+  // SIGTERM as well as SIGINT: a process manager stops it with SIGTERM, and
+  // the server it started (--start) must not outlive it.
   const onSignal = () => {
     console.error("demo: interrupted, stopping");
     stop.abort();
   };
-  Deno.addSignalListener("SIGINT", onSignal);
+  for (const signal of SIGNALS) Deno.addSignalListener(signal, onSignal);
   let fake: FakeLLMServer | undefined;
   let server: DemoServer | undefined;
   try {
@@ -252,7 +256,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     console.error(`demo: ${error instanceof Error ? error.message : error}`);
     return 1;
   } finally {
-    Deno.removeSignalListener("SIGINT", onSignal);
+    for (const signal of SIGNALS) Deno.removeSignalListener(signal, onSignal);
     await server?.close();
     await fake?.close();
   }

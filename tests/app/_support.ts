@@ -239,6 +239,8 @@ function childEnv(env: Record<string, string>): Record<string, string> {
 
 /** A child process: its output so far and how it ended. */
 export interface Child {
+  /** Its process id. */
+  readonly pid: number;
   stdout(): string;
   stderr(): string;
   /** Settles once it has exited and its output is read to the end. */
@@ -263,8 +265,22 @@ export function spawnDeno(
   if (deno === undefined) throw new Error("these subprocesses run under Deno only");
   // With a prefix (e.g. ["taskset", "-c", "0"]) deno runs under that command.
   const [command, ...before] = [...prefix, deno.execPath()];
+  return spawnCommand(command, [...before, ...args], env);
+}
+
+/**
+ * Runs `command args` as {@linkcode spawnDeno} runs deno: in the repository
+ * root, with `env` on top of ours less the server settings, output collected.
+ */
+export function spawnCommand(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+): Child {
+  const deno = (globalThis as { Deno?: typeof Deno }).Deno;
+  if (deno === undefined) throw new Error("these subprocesses run under Deno only");
   const child = new deno.Command(command, {
-    args: [...before, ...args],
+    args,
     cwd: REPO_ROOT,
     env: childEnv(env),
     clearEnv: true,
@@ -288,6 +304,7 @@ export function spawnDeno(
   });
   child.status.then(() => done = true);
   return {
+    pid: child.pid,
     stdout: () => out,
     stderr: () => err,
     exited,
@@ -379,4 +396,30 @@ export async function runMain(args: string[], env: Record<string, string>): Prom
     clearTimeout(killer);
     if (child.running()) child.signal("SIGKILL");
   }
+}
+
+/** A request in flight, and whether it has settled yet. */
+export interface InFlight {
+  readonly result: Promise<{ status: number; body: string } | { error: unknown }>;
+  settled(): boolean;
+}
+
+/**
+ * Sends a request to a demo route (`--demo`) that answers after `ms`
+ * milliseconds (the demo clamps at 30,000), and waits until the server
+ * counts it in flight (`http_requests_inprogress` holds it and the scrape
+ * that reads it; the threads' values are summed).
+ */
+export async function slowRequest(server: { origin: string }, ms: number): Promise<InFlight> {
+  let settled = false;
+  const result = fetchText(`${server.origin}/api/actions/shutdown_test?ms=${ms}`).then(
+    ({ status, body }) => ({ status, body }),
+    (error: unknown) => ({ error }),
+  ).finally(() => settled = true);
+  await waitFor("the slow request to be in flight", async () => {
+    if (settled) throw new Error(`the slow request ended early: ${JSON.stringify(await result)}`);
+    const body = (await fetchText(server.origin + "/metrics")).body;
+    return (valueIn(parseText(body), "http_requests_inprogress") ?? 0) >= 2;
+  });
+  return { result, settled: () => settled };
 }

@@ -13,14 +13,12 @@
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { parseText } from "../_support/parse.ts";
 import {
-  fetchText,
   isDeno,
   type MainProcess,
   refusesConnections,
+  slowRequest,
   startMain,
-  valueIn,
   waitFor,
 } from "./_support.ts";
 
@@ -29,38 +27,10 @@ const skip = !isDeno && "main.ts is the Deno entry point (Deno.serve); run these
 /** The drain limit of app/serve.ts (exitOnSignals' default; main.ts does not change it). */
 const DRAIN_LIMIT_MS = 10_000;
 
-/** A demo route (`--demo`) that answers after `ms` milliseconds (the demo clamps at 30,000). */
-const slowPath = (ms: number) => `/api/actions/shutdown_test?ms=${ms}`;
-
 const PATHS = [
   { name: "one thread (--workers 1)", workers: "1" },
   { name: "server threads (--workers 2)", workers: "2" },
 ] as const;
-
-/** A request in flight, and whether it has settled yet. */
-interface InFlight {
-  readonly result: Promise<{ status: number; body: string } | { error: unknown }>;
-  settled(): boolean;
-}
-
-/**
- * Sends a request that takes `ms` on the server, and waits until the server
- * counts it in flight (`http_requests_inprogress` holds it and the scrape
- * that reads it; the threads' values are summed).
- */
-async function slowRequest(main: MainProcess, ms: number): Promise<InFlight> {
-  let settled = false;
-  const result = fetchText(main.origin + slowPath(ms)).then(
-    ({ status, body }) => ({ status, body }),
-    (error: unknown) => ({ error }),
-  ).finally(() => settled = true);
-  await waitFor("the slow request to be in flight", async () => {
-    if (settled) throw new Error(`the slow request ended early: ${JSON.stringify(await result)}`);
-    const body = (await fetchText(main.origin + "/metrics")).body;
-    return (valueIn(parseText(body), "http_requests_inprogress") ?? 0) >= 2;
-  });
-  return { result, settled: () => settled };
-}
 
 /**
  * How the process exited; SIGKILLed after 60 s if it is still running (so a
