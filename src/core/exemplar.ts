@@ -34,6 +34,20 @@ export type ExemplarLabels = Readonly<Record<string, string>>;
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
+/**
+ * Label names already found valid, so the common call (the same `trace_id`
+ * every time) skips the regular expression: it cost 25 ns of a ~100 ns
+ * exemplar call. Bounded: names past the first 256 are checked each time.
+ */
+const validNames = new Set<string>();
+
+function validName(name: string): boolean {
+  if (validNames.has(name)) return true;
+  if (!LABEL_NAME.test(name) || name.startsWith("__")) return false;
+  if (validNames.size < 256) validNames.add(name);
+  return true;
+}
+
 function codePoints(s: string): number {
   let n = 0;
   for (const _ of s) n++;
@@ -59,7 +73,7 @@ export function validateExemplarLabels(metric: string, labels: unknown): Exempla
   // for-in rather than Object.keys: no array per call (exemplars come one per request).
   for (const name in labels) {
     if (!Object.hasOwn(labels, name)) continue;
-    if (!LABEL_NAME.test(name) || name.startsWith("__")) {
+    if (!validName(name)) {
       throw new TypeError(
         `Metric "${metric}": invalid exemplar label name ${JSON.stringify(name)}: it must match ` +
           "[a-zA-Z_][a-zA-Z0-9_]* and not start with __",
