@@ -7,6 +7,9 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import process from "node:process";
@@ -46,15 +49,18 @@ async function fakeGateway(): Promise<{ url: string; pushes: Push[]; close(): Pr
   };
 }
 
-/** Runs `tests/compat/_example.ts` on this runtime; resolves with its exit code and output. */
+const EXAMPLE = new URL("./_example.ts", import.meta.url).pathname;
+const IS_BUN = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
+
+/** Runs `script` (default: the example) on this runtime; resolves with its exit code and output. */
 function runExample(
   gateway: string,
+  script = EXAMPLE,
+  denoFlags: readonly string[] = [],
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const script = new URL("./_example.ts", import.meta.url).pathname;
-  const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
-  const args = isBun
+  const args = IS_BUN
     ? ["run", script, gateway]
-    : ["run", "--no-prompt", "--allow-net=127.0.0.1", script, gateway];
+    : ["run", "--no-prompt", "--allow-net=127.0.0.1", ...denoFlags, script, gateway];
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
@@ -151,6 +157,34 @@ describe("a prom-client program with only its import changed", () => {
       assert.equal(gateway.pushes[2].body, "");
     } finally {
       await gateway.close();
+    }
+  });
+
+  it("is a prom-client program: the same file runs on prom-client 15.1.3 itself", {
+    skip: IS_BUN && "prom-client is loaded as an npm: specifier, which only Deno resolves",
+  }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), "prom-client-example-"));
+    const gateway = await fakeGateway();
+    try {
+      const script = join(dir, "example.ts");
+      const source = readFileSync(EXAMPLE, "utf8");
+      assert.match(source, /from "\.\.\/\.\.\/src\/compat\/mod\.ts";/);
+      writeFileSync(
+        script,
+        source.replace('"../../src/compat/mod.ts"', '"npm:prom-client@15.1.3"'),
+      );
+      // prom-client reads /proc, the environment and os facts for its default metrics.
+      const { code, stdout, stderr } = await runExample(gateway.url, script, [
+        "--allow-read",
+        "--allow-env",
+        "--allow-sys",
+      ]);
+      assert.equal(code, 0, stderr);
+      assert.match(stdout, /^http_requests_total\{method="POST",code="201"\} 2$/m);
+      assert.deepEqual(gateway.pushes.map((p) => p.method), ["POST", "PUT", "DELETE"]);
+    } finally {
+      await gateway.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
