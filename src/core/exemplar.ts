@@ -137,21 +137,26 @@ class SharedExemplarWriter {
   readonly #scratch = new Uint8Array(MAX_PAYLOAD);
 
   constructor(slots: number) {
-    const refs = new SharedArrayBuffer(slots * 4);
+    // Both grow as exemplars come: a metric that never gets one costs no memory.
+    const refs = new SharedArrayBuffer(0, { maxByteLength: slots * 4 });
     const records = new SharedArrayBuffer(0, {
       maxByteLength: Math.min(
         MAX_RECORD_BYTES,
         slots * Math.ceil((HEADER + MAX_PAYLOAD) / UNIT) * UNIT,
       ),
     });
-    this.#refs = new Int32Array(refs);
+    this.#refs = new Int32Array(refs); // length-tracking: sees the buffer grow
     this.#records = records;
     this.buffers = { exemplarRefs: refs, exemplarRecords: records };
   }
 
   /** Publishes an exemplar as that of `slot` (silently not, if the records are full). */
   write(slot: number, labels: ExemplarLabels, value: number, timestamp: number): void {
-    if (slot >= this.#refs.length) return;
+    if (slot >= this.#refs.length) {
+      const sab = this.buffers.exemplarRefs;
+      if ((slot + 1) * 4 > sab.maxByteLength) return;
+      sab.grow(Math.min(sab.maxByteLength, Math.max((slot + 1) * 4, sab.byteLength * 2, 256)));
+    }
     const bytes = this.#scratch;
     let len = 0;
     let first = true;
