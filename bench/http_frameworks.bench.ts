@@ -13,17 +13,20 @@
  *   a fast path that skips Hono's `compose`).
  *
  * Two groups: `GET`, where the handler's `c.text(...)` carries no
- * `Content-Length`, so `honoMetrics` reads the body to learn its size (the
- * recorder's `measureSettled`); and `HEAD` on the same route, which sends no
- * body, so no size is read and the difference is the recording alone. Each
+ * `Content-Length`, so `honoMetrics` records the byte length of the text
+ * `c.text()` was given (no body is read back); and `HEAD` on the same
+ * route, which sends no body, so the difference is the recording alone. Each
  * app has one middleware registered with `app.use`, as each library
  * documents. The overhead of a middleware is its time minus plain Hono's in
  * the same group; the README reports ours as a fraction of
  * `@hono/prometheus`'s (target: at most 1/3).
  *
  * Run: `deno bench --allow-read --allow-env --allow-sys bench/http_frameworks.bench.ts`
- * (also part of `deno task bench`); one group per process, as the README's
- * table was made: add `--filter "[GET]"` or `--filter "[HEAD]"`.
+ * (also part of `deno task bench`); one group per process: add
+ * `--filter "[GET]"` or `--filter "[HEAD]"`. `deno bench` times each app's
+ * iterations one app after the other, so on a shared machine a change of
+ * load between them moves the ratio; `http_frameworks_report.ts` runs the
+ * same apps in one process, alternating batch by batch, for the README.
  *
  * @module
  */
@@ -35,15 +38,22 @@ import { Registry } from "../src/mod.ts";
 import { honoMetrics } from "../src/http/mod.ts";
 
 /** Requests per benchmark iteration, so each iteration is long enough to be timed on its own (see _rows.ts). */
-const BATCH = 100;
-const requests = (method: string) =>
+export const BATCH = 100;
+/** `BATCH` requests to `/users/:id` with `method`. */
+export const requests = (method: string): Request[] =>
   Array.from(
     { length: BATCH },
     (_, i) => new Request(`http://localhost/users/${i % 10}`, { method }),
   );
 
 /** The apps of one group: the same route, with each middleware (or none). */
-function group() {
+export function group(): {
+  peerRegistry: client.Registry;
+  plain: Hono;
+  empty: Hono;
+  peer: Hono;
+  ours: Hono;
+} {
   const app = (middleware?: MiddlewareHandler) => {
     const hono = new Hono();
     if (middleware !== undefined) hono.use(middleware);
@@ -59,7 +69,8 @@ function group() {
   };
 }
 
-async function run(app: Hono, batch: readonly Request[]): Promise<void> {
+/** Sends every request of `batch` through `app.fetch` and reads each body. */
+export async function run(app: Hono, batch: readonly Request[]): Promise<void> {
   for (const request of batch) {
     const res = await app.fetch(request);
     if (res.status !== 200) throw new Error(`status ${res.status}`);
@@ -76,7 +87,7 @@ for (const method of ["GET", "HEAD"]) {
     throw new Error("@hono/prometheus recorded nothing");
   }
   const name = method === "GET"
-    ? "Hono GET /users/:id: c.text(), no Content-Length (ours reads the body's size)"
+    ? "Hono GET /users/:id: c.text(), no Content-Length (ours sizes the text given)"
     : "Hono HEAD /users/:id: no body (no size to read)";
   const bench = (label: string, app: Hono, baseline = false) =>
     Deno.bench({
