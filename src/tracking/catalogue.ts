@@ -10,6 +10,7 @@
 import { Counter } from "../core/counter.ts";
 import { Gauge } from "../core/gauge.ts";
 import { Histogram } from "../core/histogram.ts";
+import type { NativeHistogramOptions } from "../core/native.ts";
 import { MetricVec } from "../core/vec.ts";
 import type { Registry } from "../core/registry.ts";
 import { Summary } from "../core/summary.ts";
@@ -208,6 +209,18 @@ export interface TrackingOptions {
    * `action_type`, `feature_name`, `endpoint`, `error_type`).
    */
   maxSeries?: number;
+  /**
+   * Also keep native (sparse, exponential) buckets in the two latency
+   * histograms, `llm_request_duration_seconds` and
+   * `app_request_duration_seconds`: `true` for the defaults (factor 1.1,
+   * schema 3), or their options. The classic buckets stay, and text and
+   * OpenMetrics scrapes get only them; Prometheus started with
+   * `--enable-feature=native-histograms` asks for protobuf and stores the
+   * native histograms instead (query them with `histogram_quantile(0.9,
+   * sum(rate(llm_request_duration_seconds[5m])))`, `histogram_count`,
+   * `histogram_sum`). Default: classic only.
+   */
+  nativeHistograms?: boolean | NativeHistogramOptions;
 }
 
 /**
@@ -319,6 +332,8 @@ export function createMetrics(registry: Registry, options: TrackingOptions = {})
     }
   }
   const common = { registry, maxSeries };
+  // `undefined` rather than `false`: the option object of a classic histogram stays as before.
+  const native = options.nativeHistograms || undefined;
   return {
     llmRequestsTotal: new Counter({
       name: "llm_requests_total",
@@ -337,6 +352,7 @@ export function createMetrics(registry: Registry, options: TrackingOptions = {})
       help: "Duration of LLM API requests in seconds",
       labelNames: ["model", "endpoint"],
       buckets: LLM_DURATION_BUCKETS,
+      native,
       ...common,
     }),
     llmCompletionSizeBytes: new Summary({
@@ -371,6 +387,7 @@ export function createMetrics(registry: Registry, options: TrackingOptions = {})
       help: "Duration of application requests in seconds",
       labelNames: ["endpoint", "method"],
       buckets: APP_DURATION_BUCKETS,
+      native,
       ...common,
     }),
     appActiveSessions: new Gauge<never>({
