@@ -139,6 +139,7 @@ class HistogramStore extends SlotStore<HistogramChild> {
     values.fill(0, id * this.stride, (id + 1) * this.stride);
     if (this.created) this.created[id] = Date.now() / 1000;
     this.nativeLayout!.reset(this.native!, id);
+    this.exemplars?.clear(id); // their buckets start again empty
     return this.record(values, id, v);
   }
 

@@ -416,3 +416,46 @@ describe("exemplars across workers (shared memory, read as another worker would)
     assert.equal(total.exemplar, undefined);
   });
 });
+
+describe("exemplars: native histograms", () => {
+  it("live on the classic buckets kept beside the native ones, in OpenMetrics and protobuf", async () => {
+    const registry = new Registry();
+    const h = new Histogram({ name: "n_seconds", help: "N", buckets: [1], native: true, registry });
+    h.observeWithExemplar({ value: 0.5, exemplarLabels: { trace_id: "a" } });
+    h.observeWithExemplar({ value: 3, exemplarLabels: { trace_id: "b" } });
+    const buckets = family(await om(registry), "n_seconds").samples.filter((s) =>
+      s.name === "n_seconds_bucket"
+    );
+    assert.deepEqual(buckets.map((s) => s.exemplar?.labels.trace_id), ["a", "b"]);
+    const [f] = decodeChecked(toProtobuf(await registry.collect()));
+    const hist = f.metrics[0].histogram!;
+    assert.equal(hist.schema, 3, "native");
+    assert.deepEqual(hist.buckets.map((b) => [b.upperBound, b.exemplar?.labels.trace_id]), [
+      [1, "a"],
+      [Infinity, "b"],
+    ]);
+  });
+
+  it("a reset by the bucket limit (minResetSeconds) drops the series' older exemplars", async () => {
+    let now = 1_000_000;
+    const registry = new Registry();
+    const h = new Histogram({
+      name: "r_seconds",
+      help: "R",
+      buckets: [1, 10],
+      native: { bucketFactor: 2, maxBuckets: 2, minResetSeconds: 10, now: () => now },
+      registry,
+    });
+    h.observeWithExemplar({ value: 20, exemplarLabels: { trace_id: "before-reset" } });
+    now += 20_000;
+    h.observe(1); // two buckets: at the limit
+    // A third: over the limit, 20 s after the last reset: reset, then this observation.
+    h.observeWithExemplar({ value: 2, exemplarLabels: { trace_id: "after-reset" } });
+    const f = (await registry.collect())[0];
+    assert.equal(f.counts![0], 1, "reset, then this observation");
+    assert.deepEqual(
+      Array.from(f.exemplars ?? []).map((e) => e?.labels.trace_id),
+      [undefined, "after-reset", undefined],
+    );
+  });
+});

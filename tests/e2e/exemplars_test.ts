@@ -64,6 +64,20 @@ function serveSet() {
     exemplarLabels: { trace_id: "4bf92f3577b34da6a3ce929d0e0e4736" },
   });
   requests.inc({ route: "/plain" });
+  // Native buckets as well: served in protobuf next to the classic ones,
+  // which carry its exemplar (2.42 keeps the first classic one per scrape).
+  const native = new Histogram({
+    name: "ex_native_seconds",
+    help: "Latency, native buckets too",
+    buckets: [0.1, 1],
+    native: true,
+    registry,
+  });
+  native.observe(0.02);
+  native.observeWithExemplar({
+    value: 0.3,
+    exemplarLabels: { trace_id: "5c1e0a0f5d2b4c3a9e8f7a6b5c4d3e2f" },
+  });
   latency.observeWithExemplar({
     labels: { route: "/a" },
     value: 0.05,
@@ -89,9 +103,12 @@ async function exposed(registry: Registry): Promise<Map<string, Exemplar>> {
 }
 
 async function run(features: string, expectedType: string): Promise<void> {
+  const nativeSeries = expectedType === PROTOBUF_TYPE
+    ? "ex_native_seconds"
+    : "ex_native_seconds_bucket";
   const registry = serveSet();
   const expected = await exposed(registry);
-  assert.equal(expected.size, 3);
+  assert.equal(expected.size, 4);
   const accepts: string[] = [];
   const types: string[] = [];
   const handler = metricsHandler(registry);
@@ -118,16 +135,18 @@ async function run(features: string, expectedType: string): Promise<void> {
     mkdirSync(join(tmp, "data"));
     prometheus = await startPrometheus(config, join(tmp, "data"), [`--enable-feature=${features}`]);
     const base = prometheus.url;
-    // Wait by condition: until all three exemplars are stored (60 s at most).
+    // Wait by condition: until all four exemplars are stored (60 s at most).
     const end = Date.now() + 60_000;
     let stored: Stored[] = [];
     for (;;) {
       stored = [
         ...await queryExemplars(base, "ex_requests_total"),
         ...await queryExemplars(base, "ex_latency_seconds_bucket"),
+        // Native in protobuf (one series, no le), classic buckets in OpenMetrics.
+        ...await queryExemplars(base, nativeSeries),
       ];
       const ids = new Set(stored.flatMap((s) => s.exemplars.map((e) => e.labels.trace_id)));
-      if (ids.size >= 3 || Date.now() > end) break;
+      if (ids.size >= 4 || Date.now() > end) break;
       await sleep(250);
     }
     const byTrace = new Map(
@@ -152,6 +171,9 @@ async function run(features: string, expectedType: string): Promise<void> {
     assert.equal(series("4bf92f3577b34da6a3ce929d0e0e4736").route, "/a");
     assert.equal(series("0af7651916cd43dd8448eb211c80319c").le, "0.1");
     assert.equal(series("b7ad6b7169203331a0c2c5c2d4d6b8e1").le, "+Inf");
+    const native = series("5c1e0a0f5d2b4c3a9e8f7a6b5c4d3e2f");
+    assert.equal(native.__name__, nativeSeries);
+    assert.equal(native.le, expectedType === PROTOBUF_TYPE ? undefined : "1.0");
     // Re-served unchanged on every scrape, each is stored once.
     for (const s of stored) assert.equal(s.exemplars.length, 1, JSON.stringify(s));
     const [target] = await targets(base);
@@ -171,7 +193,7 @@ describe("exemplars on a real Prometheus 2.42 (exemplar-storage)", { skip }, () 
     await run("exemplar-storage", OM_TYPE);
   });
 
-  it("over protobuf (native-histograms flag): the same", async () => {
+  it("over protobuf (native-histograms flag): the same, a native histogram's on its series", async () => {
     await run("native-histograms,exemplar-storage", PROTOBUF_TYPE);
   });
 });
