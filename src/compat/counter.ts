@@ -7,6 +7,8 @@
 import type { MetricFamily } from "../model/family.ts";
 import { Counter as CoreCounter, type CounterChild } from "../core/counter.ts";
 import {
+  exemplarAt,
+  type ExemplarCall,
   type Labels,
   type LabelValue,
   Metric,
@@ -69,15 +71,34 @@ export class Counter<T extends string = string> extends Metric<T> {
     this.#one = this.labelNames.length === 0
       ? this.#c.labels({} as Record<T, LabelValue>)
       : undefined;
+    // prom-client swaps `inc` itself: plain counters keep the plain method.
+    if (this.enableExemplars) this.inc = this.#incWithExemplar as Counter<T>["inc"];
   }
 
-  /** Adds `value` (default 1): `inc()`, `inc(2)`, `inc(labels)`, `inc(labels, 2)`. */
-  inc(labels?: Labels<T> | number, value?: number): void {
+  /** `inc({ labels, value, exemplarLabels })`, for a counter with `enableExemplars`. */
+  #incWithExemplar(call: ExemplarCall<T> = {}): void {
+    const { labels = {}, exemplarLabels } = call ?? {};
+    const v = increment(call?.value);
+    if (exemplarLabels === undefined) this.#inc(labels, v);
+    else {
+      this.write(
+        labels,
+        (l) =>
+          this.#c.incWithExemplar({ labels: l as Record<T, LabelValue>, value: v, exemplarLabels }),
+      );
+    }
+  }
+
+  /**
+   * Adds `value` (default 1): `inc()`, `inc(2)`, `inc(labels)`, `inc(labels, 2)`.
+   * With `enableExemplars`: `inc({ labels, value, exemplarLabels })`.
+   */
+  inc(labels?: Labels<T> | number | ExemplarCall<T>, value?: number): void {
     // Kept this small so it inlines: `inc()` of an unlabelled counter is the
     // core child's own `inc()` (bench/compat.bench.ts: 4.1 ns before, 3.2 ns after, a native child 2.0 ns).
     const one = this.#one;
     if (one !== undefined && labels === undefined) one.inc();
-    else this.#inc(labels, value);
+    else this.#inc(labels as Labels<T> | number | undefined, value);
   }
 
   #inc(labels: Labels<T> | number | undefined, value: number | undefined): void {
@@ -101,6 +122,11 @@ export class Counter<T extends string = string> extends Metric<T> {
   /** @ignore */
   protected samples(family: MetricFamily): MetricValue[] {
     const labels = seriesLabels(family);
-    return labels.map((l, s) => ({ value: family.values[s], labels: l }));
+    return labels.map((l, s) => {
+      const exemplar = exemplarAt(family, s);
+      return exemplar === null
+        ? { value: family.values[s], labels: l }
+        : { value: family.values[s], labels: l, exemplar };
+    });
   }
 }

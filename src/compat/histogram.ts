@@ -7,8 +7,15 @@
 import type { MetricFamily } from "../model/family.ts";
 import { DEFAULT_BUCKETS } from "../core/buckets.ts";
 import { Histogram as CoreHistogram } from "../core/histogram.ts";
-import { type Labels, type MetricConfiguration, seriesLabels } from "./metric.ts";
-import { Observer, type ObserverInternal } from "./observer.ts";
+import {
+  exemplarAt,
+  type ExemplarCall,
+  type Labels,
+  type LabelValue,
+  type MetricConfiguration,
+  seriesLabels,
+} from "./metric.ts";
+import { observation, Observer, type ObserverInternal } from "./observer.ts";
 import type { MetricValue } from "./registry.ts";
 
 /** Options of a {@linkcode Histogram}: prom-client's. */
@@ -54,7 +61,56 @@ export class Histogram<T extends string = string> extends Observer<T> {
         }),
     );
     this.#c = this.core as CoreHistogram<T>;
+    // prom-client swaps `observe` and `startTimer` itself: plain histograms keep the plain ones.
+    if (this.enableExemplars) {
+      const plain = this.observe.bind(this);
+      this.observe = ((call: ExemplarCall<T> = {}) => {
+        const { labels = {}, value, exemplarLabels } = call ?? {};
+        if (exemplarLabels === undefined) return plain(labels, value);
+        const v = observation(value);
+        this.write(labels, (l) =>
+          this.#c.observeWithExemplar({
+            labels: l as Record<T, LabelValue>,
+            value: v,
+            exemplarLabels,
+          }));
+      }) as Histogram<T>["observe"];
+    }
     this.buckets = this.#c.buckets;
+  }
+
+  /**
+   * Starts a timer; calling what it returns observes the elapsed seconds and
+   * returns them. With `enableExemplars`, `startTimer(labels, exemplarLabels)`
+   * and `end(labels, exemplarLabels)` record an exemplar too.
+   */
+  override startTimer(
+    labels?: Labels<T>,
+    exemplarLabels?: Record<string, string>,
+  ): (end?: Labels<T>, endExemplar?: Record<string, string>) => number {
+    return this.enableExemplars
+      ? this.#timerWithExemplar(labels, exemplarLabels)
+      : super.startTimer(labels);
+  }
+
+  /** prom-client's timer with exemplar labels at start and end. */
+  #timerWithExemplar(
+    start: Labels<T> | undefined,
+    startExemplar: Record<string, string> | undefined,
+  ): (end?: Labels<T>, endExemplar?: Record<string, string>) => number {
+    const t0 = performance.now();
+    return (end, endExemplar) => {
+      const value = (performance.now() - t0) / 1000;
+      const exemplarLabels = startExemplar === undefined && endExemplar === undefined
+        ? undefined
+        : { ...startExemplar, ...endExemplar };
+      (this.observe as unknown as (call: ExemplarCall<T>) => void)({
+        labels: { ...start, ...end },
+        value,
+        exemplarLabels,
+      });
+      return value;
+    };
   }
 
   /** Creates the series of `labels` at zero, so it is exposed before its first observation. */
@@ -74,7 +130,7 @@ export class Histogram<T extends string = string> extends Observer<T> {
           labels: { ...labels, le: j < bounds.length ? bounds[j] : "+Inf" },
           value: family.values[s * stride + j],
           metricName: bucket,
-          exemplar: null,
+          exemplar: exemplarAt(family, s * stride + j),
         });
       }
       out.push({ labels, value: family.sums![s], metricName: `${this.name}_sum` });

@@ -27,6 +27,19 @@ export type LabelValue = string | number;
 /** A label set: some or all of the declared label names, each mapped to its value. */
 export type Labels<T extends string> = Partial<Record<T, LabelValue>>;
 
+/**
+ * What `inc` and `observe` take on a metric created with `enableExemplars`:
+ * prom-client's `{ labels, value, exemplarLabels }`.
+ */
+export interface ExemplarCall<T extends string> {
+  /** The series' labels (default: none). */
+  labels?: Labels<T>;
+  /** The increment (default 1) or the observation. */
+  value?: number;
+  /** The exemplar's labels, e.g. `{ trace_id }`; absent: no exemplar is recorded. */
+  exemplarLabels?: Record<string, string>;
+}
+
 /** prom-client's `aggregator` option (accepted and reported by `get()`). */
 export type Aggregator = "omit" | "sum" | "first" | "min" | "max" | "average";
 
@@ -45,7 +58,11 @@ export interface MetricConfiguration<T extends string> {
   /** Called (with the metric as `this`) before each `get()` and scrape, to set values. */
   // deno-lint-ignore no-explicit-any
   collect?: (this: any) => void | Promise<void>;
-  /** Accepted for prom-client programs; exemplars are not recorded yet. */
+  /**
+   * Counters and histograms: `inc` and `observe` take prom-client's
+   * `{ labels, value, exemplarLabels }` and record the exemplar (shown in
+   * OpenMetrics). Only on OpenMetrics registries, as in prom-client.
+   */
   enableExemplars?: boolean;
   /**
    * Most distinct label sets (default 10,000); past it new label sets fold
@@ -110,7 +127,11 @@ export abstract class Metric<T extends string = string> implements PromClientMet
   readonly aggregator: Aggregator;
   /** The registries this metric is registered with. */
   readonly registers: Registry[];
-  /** Whether exemplars were asked for (accepted; not recorded yet). */
+  /**
+   * Whether the metric was created with `enableExemplars`: then a counter's
+   * `inc` and a histogram's `observe` take prom-client's
+   * `{ labels, value, exemplarLabels }`, and record the exemplar.
+   */
   readonly enableExemplars: boolean;
   /** The core metric holding the series. @ignore */
   protected readonly core: CoreMetric;
@@ -319,6 +340,17 @@ export abstract class Metric<T extends string = string> implements PromClientMet
    * @ignore
    */
   protected abstract samples(family: MetricFamily): MetricValue[];
+}
+
+/** prom-client's form of an exemplar in `get()`: `{ labelSet, value, timestamp }`, or `null`. */
+export function exemplarAt(
+  family: MetricFamily,
+  at: number,
+): { labelSet: Record<string, string>; value: number; timestamp: number } | null {
+  const e = family.exemplars?.[at];
+  return e === undefined
+    ? null
+    : { labelSet: { ...e.labels }, value: e.value, timestamp: e.timestamp };
 }
 
 /** The raw label values of each series of `family`, as label objects. */

@@ -33,6 +33,7 @@ export {
 export {
   type Aggregator,
   type EndTimer,
+  type ExemplarCall,
   type Labels,
   type LabelValue,
   Metric,

@@ -8,6 +8,7 @@
 import {
   type CoreMetric,
   type EndTimer,
+  type ExemplarCall,
   type Labels,
   type LabelValue,
   Metric,
@@ -38,7 +39,7 @@ export interface CoreObserver extends CoreMetric {
 }
 
 /** prom-client's check of an observation: a finite number. */
-function observation(value: unknown): number {
+export function observation(value: unknown): number {
   if (typeof value !== "number" || !Number.isFinite(value)) throw notANumber(value);
   return value;
 }
@@ -81,13 +82,16 @@ export abstract class Observer<T extends string = string> extends Metric<T> {
     this.#one = this.labelNames.length === 0 ? this.#c.labels({}) : undefined;
   }
 
-  /** Records one observation: `observe(v)` or `observe(labels, v)`. */
-  observe(labels: Labels<T> | number, value?: number): void {
+  /**
+   * Records one observation: `observe(v)` or `observe(labels, v)`. A
+   * histogram with `enableExemplars`: `observe({ labels, value, exemplarLabels })`.
+   */
+  observe(labels: Labels<T> | number | ExemplarCall<T>, value?: number): void {
     const one = this.#one;
     if (one !== undefined && typeof labels !== "object") one.observe(observation(labels));
     else if (typeof labels === "object" && labels !== null) {
       const v = observation(value);
-      this.write(labels, (l) => this.#c.observe(l, v));
+      this.write(labels as Labels<T>, (l) => this.#c.observe(l, v));
     } else this.write({}, (l) => this.#c.observe(l, observation(labels)));
   }
 

@@ -158,6 +158,36 @@ describe("Counter (drop-in)", () => {
     assert.equal(calls, 2);
   });
 
+  it("with enableExemplars, inc and observe take { labels, value, exemplarLabels }", async () => {
+    const r = openMetrics();
+    const c = new Counter({
+      name: "traced_total",
+      help: "T",
+      labelNames: ["route"],
+      enableExemplars: true,
+      registers: [r],
+    });
+    c.inc({ labels: { route: "/a" }, value: 2, exemplarLabels: { trace_id: "abc" } });
+    c.inc({ labels: { route: "/a" } }); // no exemplarLabels: no exemplar, the old one stays
+    const h = new Histogram({
+      name: "traced_seconds",
+      help: "T",
+      buckets: [1],
+      enableExemplars: true,
+      registers: [r],
+    });
+    h.observe({ value: 0.5, exemplarLabels: { trace_id: "t1" } });
+    h.startTimer({}, { trace_id: "t2" })();
+    assert.throws(() => c.inc({ value: -1, exemplarLabels: {} }), /not possible to decrease/);
+    const text = await r.metrics();
+    assert.match(text, /^traced_total\{route="\/a"\} 3 # \{trace_id="abc"\} 2 \d+\.\d+$/m);
+    assert.match(
+      text,
+      /^traced_seconds_bucket\{le="1\.0"\} 2 # \{trace_id="t2"\} [\d.e-]+ \d+\.\d+$/m,
+    );
+    assert.equal((await c.get()).values[0].value, 3);
+  });
+
   it("accepts enableExemplars on an OpenMetrics registry, refuses it on a Prometheus one", () => {
     new Counter({ name: "ex_total", help: "E", enableExemplars: true, registers: [openMetrics()] });
     assert.throws(

@@ -43,6 +43,7 @@ const SUITES = [
   "register",
   "bucketGenerators",
   "validation",
+  "exemplars",
 ];
 
 const checkout = process.argv[2] ?? Deno.args[0];
