@@ -35,7 +35,7 @@ export interface DefaultMetricsCollectorConfiguration {
   eventLoopMonitoringPrecision?: number;
   /** Buckets of `nodejs_gc_duration_seconds` (default `[0.001, 0.01, 0.1, 1, 2, 5]`). */
   gcDurationBuckets?: number[];
-  /** Accepted for prom-client programs (exemplars are not recorded yet). */
+  /** Accepted for prom-client programs; the default metrics record no exemplars (prom-client took them from OpenTelemetry). */
   enableExemplars?: boolean;
 }
 
