@@ -16,7 +16,16 @@ import { metricsHandler } from "../../src/http/metrics_handler.ts";
 import type { Exemplar } from "../../src/model/family.ts";
 import { isDeno } from "../app/_support.ts";
 import { skipWithout } from "../_support/tools.ts";
-import { prometheusMissing, sleep, startPrometheus, targets } from "./_prometheus.ts";
+import {
+  prometheusMissing,
+  sleep,
+  startPrometheus,
+  targets,
+  writeTestConfig,
+} from "./_prometheus.ts";
+import { createApp } from "../../app/app.ts";
+import { createTracking } from "../../src/tracking/mod.ts";
+import { panelExpressions } from "../operations/_dashboards.ts";
 
 const skip = !isDeno
   ? "starts prometheus with Deno.Command; run this file with deno test"
@@ -195,5 +204,53 @@ describe("exemplars on a real Prometheus 2.42 (exemplar-storage)", { skip }, () 
 
   it("over protobuf (native-histograms flag): the same, a native histogram's on its series", async () => {
     await run("native-histograms,exemplar-storage", PROTOBUF_TYPE);
+  });
+});
+
+describe("the dashboards' exemplars on a real Prometheus 2.42", { skip }, () => {
+  it("every panel target that asks for exemplars gets the trace ids of traced requests and LLM calls", async () => {
+    const registry = new Registry();
+    const customRegistry = new Registry();
+    const tracking = createTracking(customRegistry);
+    const app = createApp({ registry, customRegistry });
+    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, app);
+    const httpTrace = "1a2b3c4d5e6f708192a3b4c5d6e7f801";
+    const llmTrace = "9f8e7d6c5b4a39281706f5e4d3c2b1a0";
+    const tmp = mkdtempSync(join(tmpdir(), "securetrack-exemplar-panels-"));
+    let prometheus: Awaited<ReturnType<typeof startPrometheus>> | undefined;
+    try {
+      const origin = `http://127.0.0.1:${server.addr.port}`;
+      const r = await fetch(`${origin}/healthz`, {
+        headers: { traceparent: `00-${httpTrace}-00f067aa0ba902b7-01` },
+      });
+      await r.body?.cancel();
+      await tracking.trackLLMCall(
+        { model: "gpt-4o-mini", endpoint: "chat", traceId: llmTrace },
+        () => Promise.resolve("ok"),
+      );
+      const config = writeTestConfig(tmp, `127.0.0.1:${server.addr.port}`, "1s");
+      mkdirSync(join(tmp, "data"));
+      prometheus = await startPrometheus(config, join(tmp, "data"), [
+        "--enable-feature=exemplar-storage",
+      ]);
+      const panels = panelExpressions().filter((p) => p.exemplar);
+      assert.ok(panels.length >= 2, panels.map((p) => p.panel).join(", "));
+      for (const panel of panels) {
+        const want = panel.expr.includes("llm_") ? llmTrace : httpTrace;
+        const end = Date.now() + 60_000;
+        let ids: string[] = [];
+        while (Date.now() < end) {
+          const stored = await queryExemplars(prometheus.url, panel.expr);
+          ids = stored.flatMap((s) => s.exemplars.map((e) => e.labels.trace_id));
+          if (ids.includes(want)) break;
+          await sleep(250);
+        }
+        assert.ok(ids.includes(want), `${panel.dashboard} / ${panel.panel}: got ${ids.join(", ")}`);
+      }
+    } finally {
+      await prometheus?.stop();
+      await server.shutdown();
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });

@@ -31,6 +31,8 @@ export interface GrafanaTarget {
   format?: string;
   legendFormat?: string;
   datasource?: { type?: string; uid?: string };
+  /** Whether Grafana asks for the query's exemplars too. */
+  exemplar?: boolean;
 }
 
 /** A panel (rows included: `type: "row"`, with collapsed children in `panels`). */
@@ -151,6 +153,8 @@ export interface PanelExpression {
   expr: string;
   /** Whether Grafana runs it as an instant query (else as a range query). */
   instant: boolean;
+  /** Whether Grafana asks for its exemplars too (shown on the panel). */
+  exemplar: boolean;
 }
 
 /** Every panel expression of both dashboards, variables filled in per `subs`. */
@@ -169,6 +173,7 @@ export function panelExpressions(subs: Substitutions = {}): PanelExpression[] {
           raw: t.expr,
           expr: substitute(t.expr, d, subs),
           instant: t.instant === true,
+          exemplar: t.exemplar === true,
         });
       }
     }
