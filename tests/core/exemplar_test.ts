@@ -459,3 +459,49 @@ describe("exemplars: native histograms", () => {
     );
   });
 });
+
+describe("exemplars: never on a gauge or summary, whatever a collector hands over", () => {
+  it("a custom collector's exemplars on a gauge and a summary are not written", async () => {
+    const registry = new Registry();
+    const e = { labels: { trace_id: "x" }, value: 1, timestamp: 1_700_000_000 };
+    registry.register({
+      name: "g",
+      type: "gauge",
+      collect: () => ({
+        name: "g",
+        help: "G",
+        type: "gauge",
+        unit: "",
+        labelNames: [],
+        labelValues: [],
+        size: 1,
+        values: [1],
+        exemplars: [e],
+      }),
+    });
+    registry.register({
+      name: "s",
+      type: "summary",
+      collect: () => ({
+        name: "s",
+        help: "S",
+        type: "summary",
+        unit: "",
+        labelNames: [],
+        labelValues: [],
+        size: 1,
+        values: [1],
+        sums: [1],
+        counts: [1],
+        quantiles: [0.5],
+        exemplars: [e],
+      }),
+    });
+    const body = await registry.metrics("openmetrics");
+    assert.doesNotMatch(body, /#\s*\{/, body);
+    parseOpenMetrics(body);
+    const decoded = decodeChecked(toProtobuf(await registry.collect()));
+    assert.equal(decoded.length, 2);
+    assert.ok(!JSON.stringify(decoded).includes("trace_id"));
+  });
+});
