@@ -40,6 +40,7 @@ export interface GrafanaPanel {
   id: number;
   type: string;
   title: string;
+  description?: string;
   gridPos: { h: number; w: number; x: number; y: number };
   datasource?: { type?: string; uid?: string };
   targets?: GrafanaTarget[];
@@ -155,14 +156,29 @@ export interface PanelExpression {
   instant: boolean;
   /** Whether Grafana asks for its exemplars too (shown on the panel). */
   exemplar: boolean;
+  /**
+   * Whether the panel reads native histograms (its description says it needs
+   * `--enable-feature=native-histograms`): empty on a Prometheus without the
+   * flag, so checked by tests/e2e/native_panels_test.ts instead.
+   */
+  native: boolean;
 }
 
-/** Every panel expression of both dashboards, variables filled in per `subs`. */
-export function panelExpressions(subs: Substitutions = {}): PanelExpression[] {
+/** The phrase that marks a panel as reading native histograms. */
+export const NATIVE_PANEL_MARK = "--enable-feature=native-histograms";
+
+/**
+ * Every panel expression of both dashboards, variables filled in per `subs`:
+ * those of classic panels, or with `native` those of the native-histogram
+ * panels (see {@linkcode PanelExpression.native}).
+ */
+export function panelExpressions(subs: Substitutions = {}, native = false): PanelExpression[] {
   const out: PanelExpression[] = [];
   for (const file of DASHBOARD_FILES) {
     const d = loadDashboard(file);
     for (const p of allPanels(d)) {
+      const isNative = (p.description ?? "").includes(NATIVE_PANEL_MARK);
+      if (isNative !== native) continue;
       for (const t of p.targets ?? []) {
         if (t.expr === undefined) continue;
         out.push({
@@ -174,6 +190,7 @@ export function panelExpressions(subs: Substitutions = {}): PanelExpression[] {
           expr: substitute(t.expr, d, subs),
           instant: t.instant === true,
           exemplar: t.exemplar === true,
+          native: isNative,
         });
       }
     }
