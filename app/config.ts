@@ -4,6 +4,7 @@
  * @module
  */
 
+import { ConfigError } from "./config_error.ts";
 import { type GatewayKey, parseGatewayKeys } from "./gateway/keys.ts";
 import {
   GATEWAY_FLAGS,
@@ -48,14 +49,7 @@ export interface ServerConfig {
   gateway?: GatewaySettings;
 }
 
-/** A configuration problem; its message is one line, fit to print before exiting with code 2. */
-export class ConfigError extends Error {
-  /** @param message what was wrong, naming the variable or flag */
-  constructor(message: string) {
-    super(message);
-    this.name = "ConfigError";
-  }
-}
+export { ConfigError };
 
 /** Usage text for `--help`. */
 export const USAGE: string =

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { ConfigError } from "../config.ts";
+import { ConfigError } from "../config_error.ts";
 import { type GatewayKey, parseGatewayKeys } from "./keys.ts";
 
 /** The gateway's settings; the gateway is off unless an upstream is configured. */
