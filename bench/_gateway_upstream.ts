@@ -11,6 +11,8 @@
  * - `broken`: 500 with an OpenAI error body;
  * - `slow`: answers after `slowMs` (or never, if the client gives up first);
  * - `endless`: a stream of one chunk every 10 ms until the client goes away;
+ * - `paced`: like any other model, but 1 ms between streamed tokens (a
+ *   fast model's pace, for the throughput bench);
  * - anything else: `max_tokens` (default 5) completion tokens `"w0 "`,
  *   `"w1 "`, ..., and as many prompt tokens as the messages have words. The
  *   response names the model `<model>-2026-01-01`.
@@ -161,9 +163,11 @@ export function createFakeUpstream(apiKey: string, slowMs = 60_000): FakeUpstrea
       );
     let i = -1;
     const endless = model === "endless";
+    const paced = model === "paced";
     const stream = new ReadableStream<Uint8Array>({
       async pull(controller) {
         if (endless && i >= 0) await new Promise((r) => setTimeout(r, 10));
+        if (paced && i >= 0) await new Promise((r) => setTimeout(r, 1));
         if (i < 0) controller.enqueue(chunk({ role: "assistant", content: "" }, null));
         else if (i < completion || endless) controller.enqueue(chunk({ content: `w${i} ` }, null));
         else {

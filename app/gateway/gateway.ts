@@ -95,11 +95,17 @@ function passHeaders(upstream: Headers): Headers {
   return headers;
 }
 
-/** A restartable deadline that aborts `controller` when it fires. */
+/**
+ * A deadline that aborts `controller` once `ms` pass without {@linkcode
+ * Deadline.touch} (or at all, after {@linkcode Deadline.start}). One timer
+ * per call, re-armed only when it fires early: a stream touches it on every
+ * read, and a `setTimeout` per read would cost more than the read.
+ */
 class Deadline {
   readonly #ms: number;
   readonly #controller: AbortController;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #due = Infinity;
   fired = false;
 
   constructor(ms: number, controller: AbortController) {
@@ -107,17 +113,37 @@ class Deadline {
     this.#controller = controller;
   }
 
+  /** Arms it: `ms` from now. */
   start(): void {
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => {
-      this.fired = true;
-      this.#controller.abort();
-    }, this.#ms);
+    this.touch();
+    if (this.#timer === undefined) this.#arm(this.#ms);
   }
 
+  /** Pushes it back to `ms` from now (cheap: no timer call). */
+  touch(): void {
+    this.#due = performance.now() + this.#ms;
+  }
+
+  /** Holds it until the next `start` or `touch` (e.g. while the client is slow to read). */
+  pause(): void {
+    this.#due = Infinity;
+  }
+
+  #arm(delay: number): void {
+    this.#timer = setTimeout(() => {
+      const left = this.#due - performance.now();
+      if (left > 0) return this.#arm(left === Infinity ? this.#ms : left);
+      this.#timer = undefined;
+      this.fired = true;
+      this.#controller.abort();
+    }, delay);
+  }
+
+  /** Stops it for good. */
   stop(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#due = Infinity;
   }
 }
 
@@ -228,10 +254,8 @@ export function gatewayRoutes(options: GatewayOptions): Record<string, GatewayHa
   };
 
   /** The key's name ("" without keys), or `undefined` for a client to turn away. */
-  const authenticate = async (request: Request): Promise<string | undefined> => {
-    if (auth === undefined) return "";
-    return await auth(request.headers.get("authorization"));
-  };
+  const authenticate = (request: Request): string | undefined =>
+    auth === undefined ? "" : auth(request.headers.get("authorization"));
 
   const unauthorized = () =>
     apiError(
@@ -299,7 +323,7 @@ export function gatewayRoutes(options: GatewayOptions): Record<string, GatewayHa
   const forward = async (request: Request, kind: "chat" | "embeddings"): Promise<Response> => {
     const started = performance.now();
     if (request.method !== "POST") return notAllowed("POST");
-    const client = await authenticate(request);
+    const client = authenticate(request);
     if (client === undefined) {
       await request.body?.cancel().catch(() => {});
       count(kind, 401, "");
@@ -492,25 +516,33 @@ export function gatewayRoutes(options: GatewayOptions): Record<string, GatewayHa
       return true;
     };
 
-    async function* chunks(): AsyncGenerator<Uint8Array> {
-      for (;;) {
-        deadline.start();
-        const { done, value } = await reader.read();
-        deadline.stop();
-        if (done) return;
-        if (raw) await send(value);
-        yield value;
-        if (pending !== "") {
-          const p = pending;
-          pending = "";
-          await send(encoder.encode(p));
-        }
-      }
-    }
+    // The events' source: the upstream's chunks. Before each read, what the
+    // events of the last chunk left to send goes out: the client gets one
+    // write per upstream chunk. While a send waits for the client, the
+    // deadline is held (a slow reader is not a slow upstream).
+    const chunks: AsyncIterable<Uint8Array> = {
+      [Symbol.asyncIterator]: () => ({
+        next: async (): Promise<IteratorResult<Uint8Array>> => {
+          if (pending !== "") {
+            const p = pending;
+            pending = "";
+            deadline.pause();
+            await send(encoder.encode(p));
+          }
+          deadline.touch();
+          const next = await reader.read();
+          if (raw && !next.done) {
+            deadline.pause();
+            await send(next.value);
+          }
+          return next.done ? { done: true, value: undefined } : next;
+        },
+      }),
+    };
 
     const pump = async () => {
       try {
-        for await (const event of parseSSE(chunks(), { dispatchIncomplete: true })) {
+        for await (const event of parseSSE(chunks, { dispatchIncomplete: true })) {
           const keep = meter(event);
           if (!raw && keep) pending += serialize(event);
         }
@@ -548,7 +580,7 @@ export function gatewayRoutes(options: GatewayOptions): Record<string, GatewayHa
 
   const models = async (request: Request): Promise<Response> => {
     if (request.method !== "GET") return notAllowed("GET");
-    const client = await authenticate(request);
+    const client = authenticate(request);
     if (client === undefined) {
       count("models", 401, "");
       return unauthorized();

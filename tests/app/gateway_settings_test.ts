@@ -83,7 +83,7 @@ describe("gateway settings", () => {
       /GATEWAY_UPSTREAM_API_KEY and GATEWAY_UPSTREAM_API_KEY_FILE: set one, not both/,
     );
     const short = configError(() => parse([], { ...up, GATEWAY_KEYS: "alice:short-secret" }));
-    assert.match(short, /GATEWAY_KEYS: entry 1 \(alice\): the token must be at least 16/);
+    assert.match(short, /GATEWAY_KEYS: entry 1 \(alice\): the token must be 16-256 characters/);
     assert.ok(!short.includes("short-secret"));
     assert.match(configError(() => parse(["--gateway-keys-file="], up)), /needs a non-empty/);
   });
@@ -144,18 +144,36 @@ describe("gateway client keys", () => {
     }]);
     assert.throws(() => parseGatewayKeys("novalue", "X"), /X: entry 1 is not name:token/);
     assert.throws(() => parseGatewayKeys(`bad name:${TOKEN_A}`, "X"), /the name must be/);
+    assert.throws(() => parseGatewayKeys(`a:${"t".repeat(257)}`, "X"), /16-256 characters/);
     assert.throws(
       () => parseGatewayKeys(`a:${TOKEN_A},b:${TOKEN_A}`, "X"),
       /entry 2 \(b\): the same token as another entry/,
     );
   });
 
-  it("the check names the key presented, and nothing for anything else", async () => {
+  it("the check names the key presented, and nothing for anything else", () => {
     const check = gatewayAuth([{ name: "a", token: TOKEN_A }, { name: "b", token: TOKEN_B }]);
-    assert.equal(await check(`Bearer ${TOKEN_A}`), "a");
-    assert.equal(await check(`bearer  ${TOKEN_B} `), "b");
-    for (const h of [null, "", TOKEN_A, `Bearer ${TOKEN_A}x`, `Basic ${TOKEN_A}`, "Bearer "]) {
-      assert.equal(await check(h), undefined, String(h));
+    assert.equal(check(`Bearer ${TOKEN_A}`), "a");
+    assert.equal(check(`bearer  ${TOKEN_B} `), "b");
+    const long = "x".repeat(300);
+    for (
+      const h of [
+        null,
+        "",
+        TOKEN_A,
+        `Bearer ${TOKEN_A}x`,
+        `Bearer ${TOKEN_A.slice(0, -1)}`,
+        `Basic ${TOKEN_A}`,
+        "Bearer ",
+        `Bearer ${long}`,
+      ]
+    ) {
+      assert.equal(check(h), undefined, String(h));
     }
+    // A key of the longest length allowed still matches, and only itself.
+    const longest = "k".repeat(256);
+    const edge = gatewayAuth([{ name: "edge", token: longest }]);
+    assert.equal(edge(`Bearer ${longest}`), "edge");
+    assert.equal(edge(`Bearer ${longest.slice(0, 255)}j`), undefined);
   });
 });

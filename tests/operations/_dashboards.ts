@@ -22,6 +22,13 @@ export const DASHBOARD_FILES: readonly string[] = [
   "grafana/dashboards/securetrack-http.json",
 ];
 
+/**
+ * The LLM gateway's dashboard: apart from {@linkcode DASHBOARD_FILES}, whose
+ * every panel the end-to-end test fills with the demo's traffic (which does
+ * not go through the gateway).
+ */
+export const GATEWAY_DASHBOARD_FILE = "grafana/dashboards/securetrack-gateway.json";
+
 /** One query of a panel. */
 export interface GrafanaTarget {
   refId: string;
@@ -168,13 +175,17 @@ export interface PanelExpression {
 export const NATIVE_PANEL_MARK = "--enable-feature=native-histograms";
 
 /**
- * Every panel expression of both dashboards, variables filled in per `subs`:
- * those of classic panels, or with `native` those of the native-histogram
- * panels (see {@linkcode PanelExpression.native}).
+ * Every panel expression of `files` (default: both dashboards), variables
+ * filled in per `subs`: those of classic panels, or with `native` those of
+ * the native-histogram panels (see {@linkcode PanelExpression.native}).
  */
-export function panelExpressions(subs: Substitutions = {}, native = false): PanelExpression[] {
+export function panelExpressions(
+  subs: Substitutions = {},
+  native = false,
+  files: readonly string[] = DASHBOARD_FILES,
+): PanelExpression[] {
   const out: PanelExpression[] = [];
-  for (const file of DASHBOARD_FILES) {
+  for (const file of files) {
     const d = loadDashboard(file);
     for (const p of allPanels(d)) {
       const isNative = (p.description ?? "").includes(NATIVE_PANEL_MARK);
@@ -314,10 +325,19 @@ export const HTTP_CATALOGUE: Readonly<Record<string, MetricType>> = {
   deno_version_info: "gauge",
 };
 
+/** The LLM gateway's own families, beside the catalogue on `/custom_metrics` when it is on. */
+export const GATEWAY_CATALOGUE: Readonly<Record<string, MetricType>> = {
+  gen_ai_server_time_to_first_token_seconds: "histogram",
+  gen_ai_server_time_per_output_token_seconds: "histogram",
+  llm_gateway_requests_total: "counter",
+  llm_gateway_tokens_total: "counter",
+};
+
 /** Every metric the exporter serves: both endpoints, plus the registries' own counters. */
 export const CATALOGUE: Readonly<Record<string, MetricType>> = {
   ...CUSTOM_CATALOGUE,
   ...HTTP_CATALOGUE,
+  ...GATEWAY_CATALOGUE,
   metrics_series_overflow_total: "counter",
   metrics_collect_errors_total: "counter",
 };
