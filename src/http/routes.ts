@@ -95,6 +95,8 @@ class Node {
   wildcard = NONE;
   /** Templates tested as a whole here, in declared order. */
   readonly whole: Candidate[] = [];
+  /** Whether `whole` has any (set by `#seal`): most nodes have none. */
+  hasWhole = false;
   /** The smallest index of any template at or below this node, set by `#seal`. */
   min = NONE;
 }
@@ -199,11 +201,13 @@ function visit(at: Node, pathname: string, start: number, best: number): number 
   const length = pathname.length;
   for (;;) {
     if (at.min >= best) return best;
-    const whole = at.whole;
-    for (let i = 0; i < whole.length && whole[i].index < best; i++) {
-      if (whole[i].test(pathname)) {
-        best = whole[i].index;
-        break;
+    if (at.hasWhole) {
+      const whole = at.whole;
+      for (let i = 0; i < whole.length && whole[i].index < best; i++) {
+        if (whole[i].test(pathname)) {
+          best = whole[i].index;
+          break;
+        }
       }
     }
     if (start < 0) return at.end < best ? at.end : best;
@@ -362,6 +366,7 @@ export class RouteTable {
   /** Sets the edge dispatch (`first`, `empty`) and `min` below `at`; returns `at.min`. */
   static #seal(at: Node): number {
     let min = Math.min(at.end, at.wildcard, at.whole[0]?.index ?? NONE);
+    at.hasWhole = at.whole.length > 0;
     const first: Edge[][] = [];
     for (const [segment, next] of at.literal) {
       if (segment === "") at.empty = next;
