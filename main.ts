@@ -18,6 +18,7 @@ import {
   exitOnSignals,
   gatewayStartLine,
   ingestTokens,
+  loadAuthTokenFile,
   loadGatewayFiles,
   notDenoMessage,
   parseConfig,
@@ -56,6 +57,7 @@ try {
     config.gateway = loadGatewayFiles(config.gateway, Deno.readTextFileSync);
   }
   tokens = ingestTokens(config, Deno.readTextFileSync);
+  config = loadAuthTokenFile(config, Deno.readTextFileSync);
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;
   log(`securetrack-metrics: ${error.message} (see --help)`);

@@ -25,6 +25,13 @@ export interface ServerConfig {
    * preferable: flags are visible to other users in `ps`). Empty means none.
    */
   authToken: string | undefined;
+  /**
+   * A file holding the bearer token (env `METRICS_AUTH_TOKEN_FILE`: a Docker
+   * or Kubernetes secret under `/run/secrets`), read by main.ts with
+   * {@linkcode loadAuthTokenFile}. Not together with `METRICS_AUTH_TOKEN`;
+   * the `--metrics-auth-token` flag overrides both.
+   */
+  authTokenFile?: string;
   /** Mount the demo application routes (`--demo`, env `DEMO=1`). */
   demo: boolean;
   /**
@@ -61,7 +68,8 @@ SecureTrack catalogue), /healthz and / on Deno.serve.
   --port N                 port to listen on, 0-65535 (env PORT, default 8000)
   --hostname ADDR          address to listen on (env HOSTNAME, default 0.0.0.0)
   --metrics-auth-token T   require "Authorization: Bearer T" on the metrics endpoints
-                           (env METRICS_AUTH_TOKEN; prefer the environment)
+                           (env METRICS_AUTH_TOKEN, or a file holding it in env
+                           METRICS_AUTH_TOKEN_FILE; prefer either to the flag)
   --workers N              server threads, 1-1024 (env WORKERS, else DENO_JOBS; default:
                            one per core); their metrics are merged in every scrape
   --demo                   also serve the demo application routes under /api/ (env DEMO=1)
@@ -153,6 +161,15 @@ export function parseConfig(
   if (hostname !== undefined && hostname !== "") config.hostname = hostname;
   const token = env("METRICS_AUTH_TOKEN");
   if (token !== undefined && token !== "") config.authToken = token;
+  const tokenFile = env("METRICS_AUTH_TOKEN_FILE");
+  if (tokenFile !== undefined && tokenFile !== "") {
+    if (config.authToken !== undefined) {
+      throw new ConfigError(
+        "metrics token given twice: set METRICS_AUTH_TOKEN or METRICS_AUTH_TOKEN_FILE, not both",
+      );
+    }
+    config.authTokenFile = tokenFile;
+  }
   const demo = env("DEMO");
   if (demo === "1" || demo === "true") config.demo = true;
   const workers = env("WORKERS");
@@ -194,7 +211,10 @@ export function parseConfig(
     } else if (flag === "--hostname") {
       if (value === "") throw new ConfigError("--hostname needs a non-empty value");
       config.hostname = value;
-    } else config.authToken = value === "" ? undefined : value;
+    } else {
+      config.authToken = value === "" ? undefined : value;
+      delete config.authTokenFile;
+    }
   }
   if (config.ingestTokens !== undefined && config.ingestTokensFile !== undefined) {
     throw new ConfigError(
@@ -205,4 +225,46 @@ export function parseConfig(
   const gateway = gatewaySettings(env, gatewayFlags);
   if (gateway !== undefined) config.gateway = gateway;
   return config;
+}
+
+/**
+ * `config` with the metrics token read from `config.authTokenFile` (with
+ * `read`, e.g. `Deno.readTextFileSync`), one token, surrounding whitespace
+ * trimmed; `config` itself when there is no file. Throws a
+ * {@linkcode ConfigError} naming the file (never the token) when it cannot be
+ * read, with the permission to add when that is why, or holds no single token.
+ *
+ * @example
+ * ```ts
+ * import { loadAuthTokenFile, parseConfig } from "./config.ts";
+ * const config = parseConfig([], (name) =>
+ *   name === "METRICS_AUTH_TOKEN_FILE" ? "/run/secrets/metrics_token" : undefined);
+ * const loaded = loadAuthTokenFile(config, () => "s3cret-token\n");
+ * console.log(loaded.authToken === "s3cret-token"); // true
+ * ```
+ */
+export function loadAuthTokenFile(
+  config: ServerConfig,
+  read: (path: string) => string,
+): ServerConfig {
+  const path = config.authTokenFile;
+  if (path === undefined) return config;
+  let text: string;
+  try {
+    text = read(path);
+  } catch (error) {
+    const name = error instanceof Error ? error.name : "Error";
+    const hint = name === "NotCapable" || name === "PermissionDenied"
+      ? ": not permitted; deno task start reads only under /run/secrets, else run with " +
+        `--allow-read=${path}`
+      : `: ${name}`;
+    throw new ConfigError(`cannot read the metrics token file ${path}${hint}`);
+  }
+  const token = text.trim();
+  if (token === "" || /\s/.test(token)) {
+    throw new ConfigError(
+      `the metrics token file ${path} must hold one token (empty or with whitespace inside)`,
+    );
+  }
+  return { ...config, authToken: token };
 }

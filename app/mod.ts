@@ -8,7 +8,14 @@
 
 export { type AppOptions, createApp, type RouteHandler } from "./app.ts";
 export { bearerAuth } from "./auth.ts";
-export { ConfigError, ingestTokenList, parseConfig, type ServerConfig, USAGE } from "./config.ts";
+export {
+  ConfigError,
+  ingestTokenList,
+  loadAuthTokenFile,
+  parseConfig,
+  type ServerConfig,
+  USAGE,
+} from "./config.ts";
 export { exitOnSignals, type RunningServer, startServer, unhandledError } from "./serve.ts";
 export { createExporter, type Exporter, type ExporterOptions } from "./exporter.ts";
 export { type Log, silentLog, stderrLog } from "./log.ts";

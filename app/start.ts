@@ -30,7 +30,7 @@ export const START_TASK = "deno task start";
  * run main.ts without the task.
  */
 export const START_COMMAND = "deno run --no-prompt --unstable-net --allow-net " +
-  "--allow-read=app,src,/run/secrets --allow-env=PORT,HOSTNAME,METRICS_AUTH_TOKEN,WORKERS," +
+  "--allow-read=app,src,/run/secrets --allow-env=PORT,HOSTNAME,METRICS_AUTH_TOKEN,METRICS_AUTH_TOKEN_FILE,WORKERS," +
   "DENO_JOBS,DEMO,INGEST_TOKENS,INGEST_TOKENS_FILE,LLM_BASE_URL,LLM_API_KEY,LLM_MODEL,GATEWAY_UPSTREAM_URL," +
   "GATEWAY_UPSTREAM_API_KEY,GATEWAY_UPSTREAM_API_KEY_FILE,GATEWAY_KEYS,GATEWAY_KEYS_FILE," +
   "GATEWAY_TIMEOUT_MS,GATEWAY_MAX_BODY_BYTES main.ts";
@@ -40,6 +40,7 @@ export const CONFIG_VARIABLES: readonly string[] = [
   "PORT",
   "HOSTNAME",
   "METRICS_AUTH_TOKEN",
+  "METRICS_AUTH_TOKEN_FILE",
   "WORKERS",
   "DENO_JOBS",
   "DEMO",

@@ -224,6 +224,7 @@ function childEnv(env: Record<string, string>): Record<string, string> {
     "PORT",
     "HOSTNAME",
     "METRICS_AUTH_TOKEN",
+    "METRICS_AUTH_TOKEN_FILE",
     "DEMO",
     "WORKERS",
     "DENO_JOBS",
