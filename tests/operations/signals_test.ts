@@ -15,7 +15,7 @@
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import {
   type Child,
   fetchText,
@@ -47,33 +47,32 @@ export const NPX_EXEC_START = `exec "$(npx ${NPX_DENO.join(" ")} eval ` +
 const npxMissing = isDeno ? probeTool("npx", ["--offline", ...NPX_DENO, "--version"]) : "";
 const npxSkip = denoOnly || skipWithout(npxMissing);
 
-/** The process ids in session `sid` (its leader included), from /proc. */
-function sessionMembers(sid: number): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-    } catch {
-      continue; // exited meanwhile
-    }
-    // "pid (comm) state ppid pgrp session …": comm may hold spaces and parentheses.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    if (Number(fields[3]) === sid) out.push(Number(entry));
+/**
+ * The processes in session `sid` (its leader included), from `ps`: Deno 2.9
+ * reads /proc only with --allow-all, which the README's test command does not
+ * grant; --allow-run does cover `ps`.
+ */
+function sessionProcesses(sid: number): { pid: number; args: string }[] {
+  const ps = spawnSync("ps", ["-e", "-o", "pid=,sid=,args="], { encoding: "utf8" });
+  if (ps.error || ps.status !== 0) {
+    throw new Error(`ps -e -o pid=,sid=,args= failed: ${ps.error?.message ?? ps.stderr}`);
+  }
+  const out: { pid: number; args: string }[] = [];
+  for (const line of ps.stdout.split("\n")) {
+    const m = /^\s*(\d+)\s+(\d+)\s?(.*)$/.exec(line);
+    if (m && Number(m[2]) === sid) out.push({ pid: Number(m[1]), args: m[3] });
   }
   return out;
 }
 
+/** The process ids in session `sid` (its leader included). */
+function sessionMembers(sid: number): number[] {
+  return sessionProcesses(sid).map((p) => p.pid);
+}
+
 /** What each process in session `sid` runs, for a failure message. */
 function describeSession(sid: number): string {
-  return sessionMembers(sid).map((pid) => {
-    try {
-      return `${pid}: ${readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ")}`;
-    } catch {
-      return `${pid}: (gone)`;
-    }
-  }).join("\n");
+  return sessionProcesses(sid).map((p) => `${p.pid}: ${p.args}`).join("\n");
 }
 
 /** SIGKILLs whatever is left in session `sid` (only what this test started is in it). */
