@@ -56,3 +56,75 @@ export {
   type PushParameters,
   type PushResult,
 } from "./pushgateway.ts";
+
+import { register as globalRegister, Registry as PromRegistry } from "./registry.ts";
+import { Metric as PromMetric } from "./metric.ts";
+import { Observer as PromObserver } from "./observer.ts";
+import { Counter as PromCounter } from "./counter.ts";
+import { Gauge as PromGauge } from "./gauge.ts";
+import { Histogram as PromHistogram } from "./histogram.ts";
+import { Summary as PromSummary } from "./summary.ts";
+import { exponentialBuckets as expBuckets, linearBuckets as linBuckets } from "./buckets.ts";
+import {
+  validateLabel as checkLabel,
+  validateLabelName as checkLabelName,
+  validateMetricName as checkMetricName,
+} from "./validation.ts";
+import { collectDefaultMetrics as collectDefaults } from "./default_metrics.ts";
+import { Pushgateway as PromPushgateway } from "./pushgateway.ts";
+
+/**
+ * Every export above as one object, for programs written
+ * `import client from "prom-client"` (prom-client is CommonJS, so Node
+ * hands them its whole `module.exports` as the default).
+ *
+ * @example
+ * ```ts
+ * import client from "@securetrack/metrics/prom-client";
+ * const requests = new client.Counter({ name: "requests_total", help: "Requests" });
+ * requests.inc();
+ * console.log(await client.register.metrics());
+ * ```
+ */
+const client: {
+  register: typeof globalRegister;
+  Registry: typeof PromRegistry;
+  contentType: string;
+  prometheusContentType: string;
+  openMetricsContentType: string;
+  Metric: typeof PromMetric;
+  Observer: typeof PromObserver;
+  Counter: typeof PromCounter;
+  Gauge: typeof PromGauge;
+  Histogram: typeof PromHistogram;
+  Summary: typeof PromSummary;
+  linearBuckets: typeof linBuckets;
+  exponentialBuckets: typeof expBuckets;
+  validateMetricName: typeof checkMetricName;
+  validateLabelName: typeof checkLabelName;
+  validateLabel: typeof checkLabel;
+  collectDefaultMetrics: typeof collectDefaults;
+  Pushgateway: typeof PromPushgateway;
+} = {
+  register: globalRegister,
+  Registry: PromRegistry,
+  get contentType(): string {
+    return globalRegister.contentType;
+  },
+  prometheusContentType: PromRegistry.PROMETHEUS_CONTENT_TYPE,
+  openMetricsContentType: PromRegistry.OPENMETRICS_CONTENT_TYPE,
+  Metric: PromMetric,
+  Observer: PromObserver,
+  Counter: PromCounter,
+  Gauge: PromGauge,
+  Histogram: PromHistogram,
+  Summary: PromSummary,
+  linearBuckets: linBuckets,
+  exponentialBuckets: expBuckets,
+  validateMetricName: checkMetricName,
+  validateLabelName: checkLabelName,
+  validateLabel: checkLabel,
+  collectDefaultMetrics: collectDefaults,
+  Pushgateway: PromPushgateway,
+};
+export default client;

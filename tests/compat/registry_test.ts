@@ -3,7 +3,14 @@
 // output promtool and our parser accept in both content types.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { Counter, Histogram, type MetricObject, Registry, Summary } from "../../src/compat/mod.ts";
+import client, {
+  Counter,
+  Histogram,
+  type MetricObject,
+  register,
+  Registry,
+  Summary,
+} from "../../src/compat/mod.ts";
 import { checkMetrics, promtoolSkip } from "../_support/promtool.ts";
 import { parseOpenMetrics, parseText, sampleMap, seriesKey } from "../_support/parse.ts";
 
@@ -117,5 +124,13 @@ describe("Registry (drop-in)", () => {
     assert.equal(await a.metrics(), "");
     b.clear();
     assert.deepEqual(await b.getMetricsAsJSON(), []);
+  });
+
+  it('is also the default export, as `import client from "prom-client"` programs use it', () => {
+    assert.equal(client.Counter, Counter);
+    assert.equal(client.register, register);
+    assert.equal(client.prometheusContentType, PROM);
+    assert.equal(client.openMetricsContentType, OM);
+    assert.equal(client.contentType, register.contentType);
   });
 });
