@@ -284,17 +284,24 @@ export abstract class Metric<T extends string = string> implements PromClientMet
     if (n === 0 || args.length !== n || typeof args[0] === "object") {
       return make(this.complete(this.labelArgs(args)))[0];
     }
-    let node = this.#children ??= new Map();
-    for (let i = 0; i < n - 1; i++) {
-      let next = node.get(args[i]) as Map<unknown, unknown> | undefined;
-      if (next === undefined) node.set(args[i], next = new Map());
-      node = next;
+    // Walk without creating: a miss past the series cap (an overflow child,
+    // not kept) must leave no empty levels behind, or a flood of new values
+    // would grow the cache without bound.
+    let node = this.#children;
+    for (let i = 0; i < n - 1 && node !== undefined; i++) {
+      node = node.get(args[i]) as Map<unknown, unknown> | undefined;
     }
-    const found = node.get(args[n - 1]) as X | undefined;
+    const found = node?.get(args[n - 1]) as X | undefined;
     if (found !== undefined) return found;
     const [child, core] = make(this.complete(this.labelArgs(args)));
     if (!isOverflowChild(this.core as unknown as MetricVec<string, unknown>, core)) {
-      node.set(args[n - 1], child);
+      let level = this.#children ??= new Map();
+      for (let i = 0; i < n - 1; i++) {
+        let next = level.get(args[i]) as Map<unknown, unknown> | undefined;
+        if (next === undefined) level.set(args[i], next = new Map());
+        level = next;
+      }
+      level.set(args[n - 1], child);
     }
     return child;
   }
