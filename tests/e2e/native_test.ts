@@ -151,6 +151,17 @@ describe("native histograms on a real Prometheus 2.42", { skip }, () => {
     const lat = latency.labels({ route: "/api" });
     const requests = new Counter({ name: "nh_requests_total", help: "Requests", registry });
     requests.inc(5);
+    // Edge cases that must not fail the scrape: the finest and coarsest schemas,
+    // negative values and both infinities.
+    const edges: [string, number, number[]][] = [
+      ["nh_schema8", 1.001, [0.001, 1, 1.0001, 1e6]],
+      ["nh_schema_minus4", 65536, [1e-9, 1, 3, 1e100]],
+      ["nh_signed", 2, [-1, -3, -0.25, 5, Infinity, -Infinity]],
+    ];
+    for (const [name, bucketFactor, values] of edges) {
+      const h = new Histogram({ name, help: name, native: { bucketFactor }, registry });
+      for (const v of values) h.observe(v);
+    }
     const { server, seen, target } = serve(registry);
     try {
       await withPrometheus(target, ["--enable-feature=native-histograms"], async (p) => {
@@ -220,6 +231,24 @@ describe("native histograms on a real Prometheus 2.42", { skip }, () => {
           Math.abs(await scalarOf(base, `histogram_count(rate(${api}[1m]))`)) > 0,
           "rate() sees the observations",
         );
+
+        // The edge cases: stored with their counts; negative buckets as 2.42 reports them.
+        for (const [name, , values] of edges) {
+          assert.equal(await scalarOf(base, `histogram_count(${name})`), values.length, name);
+        }
+        assert.ok(Number.isNaN(await scalarOf(base, "histogram_sum(nh_signed)")));
+        const signed = (await nativeSample(base, "nh_signed"))!.buckets!;
+        for (
+          const b of [[1, "-4", "-2", "1"], [1, "-1", "-0.5", "1"], [1, "-0.25", "-0.125", "1"]]
+        ) {
+          assert.ok(
+            signed.some((x) => JSON.stringify(x) === JSON.stringify(b)),
+            JSON.stringify(signed),
+          );
+        }
+        assert.ok(signed.some((x) => x[0] === 0 && x[1] === "4" && x[2] === "8"), "5 in (4, 8]");
+        const s8 = (await nativeSample(base, "nh_schema8"))!.buckets!;
+        assert.equal(s8.length, 4, JSON.stringify(s8));
 
         // The classic counter of the same protobuf scrape.
         assert.equal(await scalarOf(base, "nh_requests_total"), 5);
