@@ -1,0 +1,254 @@
+/**
+ * The scale-out guide (docs/scale-out.md), checked: with several replicas,
+ * every recording rule and every dashboard query must give one answer for the
+ * service, not one per replica (`instance`). promtool evaluates each of them
+ * over the recording rules' unit-test input with every series written by two
+ * more replicas, and `count(count by (instance) (EXPR)) > 1` must be empty;
+ * the few panels that show one line per replica on purpose (per-process
+ * views, named in the guide) must keep `instance`. Every Prometheus snippet
+ * of the guide passes `promtool check config`.
+ */
+
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promtoolSkip } from "../_support/promtool.ts";
+import {
+  loadRules,
+  metricNames,
+  panelExpressions,
+  recordingRuleNames,
+  REPO_ROOT,
+  ruleFiles,
+} from "./_dashboards.ts";
+
+function read(path: string): string {
+  return readFileSync(join(REPO_ROOT, path), "utf8");
+}
+
+function withTempDir<T>(body: (dir: string) => T): T {
+  const dir = mkdtempSync(join(tmpdir(), "securetrack-scale-"));
+  try {
+    return body(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The panels that show one series per replica, each for a reason the guide
+ * gives: per-target and per-process views (one line per replica is the
+ * point: which one is down, which one is hot), a summary's
+ * quantiles (they cannot be added up across processes), and the workspaces'
+ * last-write gauge (each replica knows only the sizes it wrote).
+ */
+export const PER_REPLICA_PANELS: readonly string[] = [
+  "SecureTrack / LLM completion size quantiles / A",
+  "SecureTrack / Largest workspaces / A",
+  "SecureTrack HTTP and runtime / CPU usage / A",
+  "SecureTrack HTTP and runtime / Resident memory / A",
+  "SecureTrack HTTP and runtime / Heap used and total / A",
+  "SecureTrack HTTP and runtime / Heap used and total / B",
+  "SecureTrack HTTP and runtime / Heap used and total / C",
+  "SecureTrack HTTP and runtime / Event-loop lag / A",
+  "SecureTrack HTTP and runtime / Runtime version / A",
+  "SecureTrack HTTP and runtime / Targets up / A",
+  "SecureTrack HTTP and runtime / Samples per scrape / A",
+  "SecureTrack HTTP and runtime / Scrape duration / A",
+];
+
+/**
+ * The input series of the recording rules' unit tests, plus a series of
+ * every other metric `exprs` read (both jobs, a histogram bucket pair), each
+ * written by three replicas.
+ */
+function replicatedInput(exprs: readonly Checked[]): string {
+  const text = read("rules/tests/securetrack.recording_test.yml");
+  const lines: string[] = [];
+  let inInput = false;
+  for (const line of text.split("\n")) {
+    if (/^\s+input_series:$/.test(line)) {
+      inInput = lines.length === 0;
+      continue;
+    }
+    if (!inInput) continue;
+    if (/^\s+(alert_rule_test|promql_expr_test|eval_time|name|interval):/.test(line)) break;
+    const series = /^\s+- series: '(.*)'\s*$/.exec(line);
+    if (series !== null) {
+      lines.push(series[1]);
+      continue;
+    }
+    const values = /^\s+values: "([^"]*)"/.exec(line);
+    if (values !== null) lines.push(`VALUES ${values[1]}`);
+  }
+  const given = new Set(lines.filter((_, i) => i % 2 === 0).map((l) => l.split("{")[0]));
+  const recorded = new Set(recordingRuleNames());
+  for (const name of new Set(exprs.flatMap((e) => metricNames(e.expr)))) {
+    if (given.has(name) || recorded.has(name)) continue;
+    for (const job of ["securetrack", "securetrack-custom"]) {
+      const base = `job="${job}", instance="localhost:8000"`;
+      if (name.endsWith("_bucket")) {
+        // The label sets of its _count, if the input has it, so that a ratio of the two matches.
+        const count = `${name.slice(0, -"_bucket".length)}_count{`;
+        const sets = lines.filter((l, i) => i % 2 === 0 && l.startsWith(count))
+          .map((l) => l.slice(count.length, -1));
+        if (job !== "securetrack" || sets.length === 0) sets.push(base);
+        for (const set of sets) {
+          lines.push(`${name}{${set}, le="0.5"}`, "VALUES 0+20x30");
+          lines.push(`${name}{${set}, le="1"}`, "VALUES 0+30x30");
+          lines.push(`${name}{${set}, le="+Inf"}`, "VALUES 0+60x30");
+        }
+      } else lines.push(`${name}{${base}}`, name === "up" ? "VALUES 1x30" : "VALUES 0+60x30");
+    }
+  }
+  const out: string[] = [];
+  for (let i = 0; i < lines.length; i += 2) {
+    const [series, values] = [lines[i], lines[i + 1].slice(7)];
+    for (const replica of ["", "replica-b:8000", "replica-c:8000"]) {
+      const s = replica === ""
+        ? series
+        : series.replace(/instance="[^"]*"/, `instance="${replica}"`);
+      out.push(`      - series: '${s}'\n        values: "${values}"`);
+    }
+  }
+  return out.join("\n");
+}
+
+interface Checked {
+  what: string;
+  expr: string;
+}
+
+/**
+ * Runs `check` (PromQL around `EXPR`, which must come out empty) for each of
+ * `exprs`; returns those for which it did not.
+ */
+function failing(exprs: readonly Checked[], check: string): Checked[] {
+  const wrap = (e: Checked) => check.replace("EXPR", e.expr);
+  return withTempDir((dir) => {
+    const evals = exprs.map((e) =>
+      `      - expr: ${JSON.stringify(wrap(e))}\n` +
+      `        eval_time: 20m\n        exp_samples: []`
+    ).join("\n");
+    const file = join(dir, "replicas_test.yml");
+    writeFileSync(
+      file,
+      `rule_files:\n${
+        ruleFiles().map((f) => `  - ${JSON.stringify(join(REPO_ROOT, f))}`).join("\n")
+      }\n` +
+        `evaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:\n${
+          replicatedInput(exprs)
+        }\n` +
+        `    promql_expr_test:\n${evals}\n`,
+    );
+    const r = spawnSync("promtool", ["test", "rules", file], {
+      encoding: "utf8",
+      timeout: 300_000,
+    });
+    const out = `${r.stdout}${r.stderr}`;
+    if (r.status === 0) return [];
+    assert.match(out, /expr: /, out.slice(0, 2000));
+    return exprs.filter((e) => out.includes(`expr: ${JSON.stringify(wrap(e))}`));
+  });
+}
+
+/** How many rules and panel queries may be empty on the input (see the tests). */
+const MAX_EMPTY_RULES = 0;
+const MAX_EMPTY_PANELS = 0;
+
+/** Those of `exprs` that answer one series per replica. */
+const perReplica = (exprs: readonly Checked[]) =>
+  failing(exprs, "count(count by (instance) (EXPR)) > 1");
+/** Those of `exprs` that answer nothing on the input (the check says nothing of them). */
+const empty = (exprs: readonly Checked[]) => {
+  const nonEmpty = new Set(failing(exprs, "count(EXPR)").map((e) => e.what));
+  return exprs.filter((e) => !nonEmpty.has(e.what));
+};
+
+describe("several replicas: one answer per service, not per replica", () => {
+  it("the check sees a per-replica expression (it can fail)", {
+    skip: promtoolSkip,
+    timeout: 300_000,
+  }, () => {
+    const raw = {
+      what: "raw counter",
+      expr: 'rate(llm_requests_total{job="securetrack-custom"}[5m])',
+    };
+    const summed = {
+      what: "summed",
+      expr: 'sum(rate(llm_requests_total{job="securetrack-custom"}[5m]))',
+    };
+    assert.deepEqual(perReplica([raw, summed]).map((e) => e.what), ["raw counter"]);
+  });
+
+  it(
+    "every recording rule aggregates over instances",
+    { skip: promtoolSkip, timeout: 300_000 },
+    () => {
+      const rules = loadRules().filter((r) => r.kind === "record");
+      assert.ok(rules.length > 20);
+      const exprs = rules.map((r) => ({ what: r.name, expr: r.expr }));
+      assert.deepEqual(perReplica(exprs).map((e) => e.what), []);
+      // The check says nothing of a rule that is empty on the input: at most a few are.
+      const none = empty(exprs).map((e) => e.what);
+      assert.ok(none.length <= MAX_EMPTY_RULES, `empty on the input: ${none.join(", ")}`);
+    },
+  );
+
+  it("every dashboard query aggregates over instances, but the per-replica panels", {
+    skip: promtoolSkip,
+    timeout: 300_000,
+  }, () => {
+    const exprs = panelExpressions({ rateInterval: "5m" });
+    assert.ok(exprs.length > 20);
+    const checked = exprs.map((e) => ({
+      what: `${e.dashboard} / ${e.panel} / ${e.refId}`,
+      expr: e.expr,
+    }));
+    assert.deepEqual(perReplica(checked).map((e) => e.what), PER_REPLICA_PANELS);
+    const none = empty(checked).map((e) => e.what);
+    assert.ok(none.length <= MAX_EMPTY_PANELS, `empty on the input: ${none.join("; ")}`);
+  });
+});
+
+describe("docs/scale-out.md", () => {
+  const guide = read("docs/scale-out.md");
+  const snippets = [...guide.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]);
+
+  it("every Prometheus snippet passes promtool check config", { skip: promtoolSkip }, () => {
+    assert.ok(snippets.length >= 3, `${snippets.length} snippets`);
+    withTempDir((dir) => {
+      const token = join(dir, "token");
+      writeFileSync(token, "a-token\n");
+      snippets.forEach((text, i) => {
+        const file = join(dir, `snippet-${i}.yml`);
+        writeFileSync(
+          file,
+          text.replaceAll(/credentials_file: \S+/g, `credentials_file: ${token}`),
+        );
+        const r = spawnSync("promtool", ["check", "config", file], { encoding: "utf8" });
+        assert.equal(r.status, 0, `snippet ${i}:\n${text}\n${r.stdout}${r.stderr}`);
+      });
+    });
+  });
+
+  it("the federation and remote_write selectors take every recording rule", () => {
+    const patterns = [
+      /'\{__name__=~"([^"]+)"\}'/.exec(guide)?.[1],
+      /regex: "([^"]+)\|up"/.exec(guide)?.[1],
+    ];
+    for (const pattern of patterns) {
+      assert.ok(pattern, "selector not found");
+      const re = new RegExp(`^(?:${pattern})$`);
+      for (const name of recordingRuleNames()) assert.match(name, re);
+      assert.doesNotMatch("llm_requests_total", re);
+    }
+  });
+
+  it("names every per-replica panel", () => {
+    for (const what of PER_REPLICA_PANELS) assert.ok(guide.includes(what.split(" / ")[1]), what);
+  });
+});
