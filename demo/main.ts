@@ -250,7 +250,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       },
     });
     console.log(summarize(result, url));
-    if (result.sent.length > 0 && result.sent.every((r) => r.status === 0)) return 1;
+    // Nothing answered: the server is not there (an interruption that cut the
+    // requests in flight is no failure: it exits 0 like a finished run).
+    if (
+      !stop.signal.aborted && result.sent.length > 0 && result.sent.every((r) => r.status === 0)
+    ) return 1;
     return 0;
   } catch (error) {
     console.error(`demo: ${error instanceof Error ? error.message : error}`);
