@@ -4,7 +4,7 @@
  * @module
  */
 
-import { ConfigError } from "./config_error.ts";
+import { ConfigError, readSettingsFile } from "./config_error.ts";
 import { type GatewayKey, parseGatewayKeys } from "./gateway/keys.ts";
 import {
   GATEWAY_FLAGS,
@@ -249,17 +249,7 @@ export function loadAuthTokenFile(
 ): ServerConfig {
   const path = config.authTokenFile;
   if (path === undefined) return config;
-  let text: string;
-  try {
-    text = read(path);
-  } catch (error) {
-    const name = error instanceof Error ? error.name : "Error";
-    const hint = name === "NotCapable" || name === "PermissionDenied"
-      ? ": not permitted; deno task start reads only under /run/secrets, else run with " +
-        `--allow-read=${path}`
-      : `: ${name}`;
-    throw new ConfigError(`cannot read the metrics token file ${path}${hint}`);
-  }
+  const text = readSettingsFile(path, "the metrics token file", read);
   const token = text.trim();
   if (token === "" || /\s/.test(token)) {
     throw new ConfigError(

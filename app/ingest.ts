@@ -36,7 +36,8 @@
 
 import { Counter, type Registry } from "../src/mod.ts";
 import type { Tracking } from "../src/tracking/mod.ts";
-import { ConfigError, ingestTokenList, type ServerConfig } from "./config.ts";
+import { ingestTokenList, type ServerConfig } from "./config.ts";
+import { readSettingsFile } from "./config_error.ts";
 import { gatewayAuth, type GatewayKey } from "./gateway/keys.ts";
 import { type CheckedEvent, checkEvent, EVENT_KINDS, recordEvents } from "./ingest_events.ts";
 import { fingerprint, IdempotencyStore } from "./ingest_store.ts";
@@ -581,7 +582,7 @@ export function ingestHandler(
 /**
  * The ingestion tokens `config` names: those of `INGEST_TOKENS`, or those of
  * the tokens file, read with `read` (e.g. `Deno.readTextFileSync`);
- * `undefined` when ingestion is off. Throws a {@linkcode ConfigError} naming
+ * `undefined` when ingestion is off. Throws a `ConfigError` naming
  * the file (never a token) when it cannot be read or parsed, with the
  * permission to add when that is why.
  *
@@ -601,16 +602,6 @@ export function ingestTokens(
 ): readonly GatewayKey[] | undefined {
   const path = config.ingestTokensFile;
   if (path === undefined) return config.ingestTokens;
-  let text: string;
-  try {
-    text = read(path);
-  } catch (error) {
-    const name = error instanceof Error ? error.name : "Error";
-    const hint = name === "NotCapable" || name === "PermissionDenied"
-      ? ": not permitted; deno task start reads only under /run/secrets, else run with " +
-        `--allow-read=${path}`
-      : `: ${name}`;
-    throw new ConfigError(`cannot read the ingestion tokens file ${path}${hint}`);
-  }
+  const text = readSettingsFile(path, "the ingestion tokens file", read);
   return ingestTokenList(text, `ingestion tokens file ${path}`);
 }

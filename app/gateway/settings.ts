@@ -7,7 +7,7 @@
  * @module
  */
 
-import { ConfigError } from "../config_error.ts";
+import { ConfigError, readSettingsFile } from "../config_error.ts";
 import { type GatewayKey, parseGatewayKeys } from "./keys.ts";
 
 /** The gateway's settings; the gateway is off unless an upstream is configured. */
@@ -201,26 +201,7 @@ export function loadGatewayFiles(
   settings: GatewaySettings,
   read: (path: string) => string,
 ): GatewaySettings {
-  const load = (path: string, what: string): string => {
-    try {
-      return read(path);
-    } catch (error) {
-      const name = (error as Error)?.name;
-      if (name === "NotCapable" || name === "PermissionDenied") {
-        throw new ConfigError(
-          `cannot read ${what} ${path}: not permitted; deno task start reads only under ` +
-            `/run/secrets, else run with --allow-read=${path}`,
-        );
-      }
-      // Deno names the failure (NotFound), Node and Bun give a code (ENOENT).
-      const code = (error as { code?: unknown })?.code;
-      throw new ConfigError(
-        `cannot read ${what} ${path}: ${
-          name === "Error" && typeof code === "string" ? code : name
-        }`,
-      );
-    }
-  };
+  const load = (path: string, what: string): string => readSettingsFile(path, what, read);
   const loaded = { ...settings };
   if (settings.upstreamKeyFile !== undefined) {
     const key = load(settings.upstreamKeyFile, "the upstream key file").trim();
