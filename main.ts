@@ -83,6 +83,7 @@ try {
       port: config.port,
       authToken: config.authToken,
       demo: config.demo,
+      nativeHistograms: config.nativeHistograms,
       gateway: config.gateway,
       // One idempotency store for all threads: a retry is known whichever answers.
       ingest: tokens && { tokens, store: createIngestStore().buffer },
@@ -94,6 +95,7 @@ try {
       customRegistry,
       authToken: config.authToken,
       demo: config.demo,
+      nativeHistograms: config.nativeHistograms,
       gateway: config.gateway,
       ingest: tokens && { tokens },
       log,

@@ -35,6 +35,12 @@ export interface ServerConfig {
   /** Mount the demo application routes (`--demo`, env `DEMO=1`). */
   demo: boolean;
   /**
+   * Serve the catalogue's LLM and application duration histograms as native
+   * histograms too, classic buckets kept (`--native-histograms`, env
+   * `NATIVE_HISTOGRAMS=1`).
+   */
+  nativeHistograms: boolean;
+  /**
    * Server threads (`--workers`, env `WORKERS`, else `DENO_JOBS`); absent:
    * one per core. With more than one, the threads share the port and their
    * metrics (every scrape reports all of them).
@@ -73,6 +79,9 @@ SecureTrack catalogue), /healthz and / on Deno.serve.
   --workers N              server threads, 1-1024 (env WORKERS, else DENO_JOBS; default:
                            one per core); their metrics are merged in every scrape
   --demo                   also serve the demo application routes under /api/ (env DEMO=1)
+  --native-histograms      serve llm_request_duration_seconds and app_request_duration_seconds
+                           as native histograms too, classic buckets kept, to a Prometheus
+                           run with --enable-feature=native-histograms (env NATIVE_HISTOGRAMS=1)
   --ingest-tokens-file F   serve POST /api/v1/events to the name:token pairs in file F, one
                            a line (env INGEST_TOKENS_FILE; or the pairs themselves in env
                            INGEST_TOKENS); off unless one of them is set
@@ -85,6 +94,7 @@ const FLAGS = [
   "--metrics-auth-token",
   "--workers",
   "--demo",
+  "--native-histograms",
   "--ingest-tokens-file",
   "--help",
   ...GATEWAY_FLAGS,
@@ -150,6 +160,7 @@ export function parseConfig(
     hostname: "0.0.0.0",
     authToken: undefined,
     demo: false,
+    nativeHistograms: false,
     workers: undefined,
     ingestTokens: undefined,
     ingestTokensFile: undefined,
@@ -172,6 +183,8 @@ export function parseConfig(
   }
   const demo = env("DEMO");
   if (demo === "1" || demo === "true") config.demo = true;
+  const native = env("NATIVE_HISTOGRAMS");
+  if (native === "1" || native === "true") config.nativeHistograms = true;
   const workers = env("WORKERS");
   const jobs = env("DENO_JOBS");
   if (workers !== undefined && workers !== "") config.workers = parseWorkers(workers, "WORKERS");
@@ -192,10 +205,11 @@ export function parseConfig(
     if (!FLAGS.includes(flag)) {
       throw new ConfigError(unknownArgument(flag, i));
     }
-    if (flag === "--help" || flag === "--demo") {
+    if (flag === "--help" || flag === "--demo" || flag === "--native-histograms") {
       if (eq >= 0) throw new ConfigError(`${flag} takes no value`);
       if (flag === "--help") config.help = true;
-      else config.demo = true;
+      else if (flag === "--demo") config.demo = true;
+      else config.nativeHistograms = true;
       continue;
     }
     let value: string;

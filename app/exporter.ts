@@ -19,6 +19,12 @@ import { INGEST_PATH, ingestHandler, type IngestOptions } from "./ingest.ts";
 import type { GatewaySettings } from "./gateway/settings.ts";
 import { errorType, type Log, onceEach, stderrLog } from "./log.ts";
 
+/** The catalogue's histograms that `nativeHistograms` serves as native histograms too. */
+const NATIVE_CATALOGUE_HISTOGRAMS = [
+  "llm_request_duration_seconds",
+  "app_request_duration_seconds",
+];
+
 /** Options for {@linkcode createExporter}. */
 export interface ExporterOptions {
   /**
@@ -48,6 +54,14 @@ export interface ExporterOptions {
   ingest?: IngestOptions;
   /** Join the cluster of workers in this process, so any worker reports everyone's totals. */
   cluster?: boolean;
+  /**
+   * Serve the catalogue's `llm_request_duration_seconds` and
+   * `app_request_duration_seconds` as native histograms too (classic buckets
+   * kept), for a Prometheus run with `--enable-feature=native-histograms`.
+   * The two classic-only histograms the tracking module registered in
+   * `customRegistry` at import are replaced (they must not have been used).
+   */
+  nativeHistograms?: boolean;
   /** Where every message goes, one line each (default: stderr). */
   log?: Log;
   /**
@@ -103,7 +117,15 @@ export function createExporter(options: ExporterOptions): Exporter {
   registry.log = notices;
   customRegistry.log = notices;
   registerCollectors(registry);
-  const tracking = createTracking(customRegistry);
+  if (options.nativeHistograms) {
+    // The module-level catalogue registered them classic-only at import; the
+    // exporter records through `tracking` alone, so replacing them loses nothing.
+    for (const name of NATIVE_CATALOGUE_HISTOGRAMS) customRegistry.unregister(name);
+  }
+  const tracking = createTracking(
+    customRegistry,
+    options.nativeHistograms ? { nativeHistograms: true } : {},
+  );
   const cluster = options.cluster
     ? joinCluster({ registries: { default: registry, custom: customRegistry } })
     : undefined;

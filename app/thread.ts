@@ -29,6 +29,8 @@ export interface ThreadConfig {
   port: number;
   authToken: string | undefined;
   demo: boolean;
+  /** Serve the catalogue's duration histograms as native histograms too. */
+  nativeHistograms?: boolean;
   /** The LLM gateway's settings, key files read; absent: no gateway. */
   gateway?: GatewaySettings;
   /**
@@ -52,6 +54,7 @@ self.onmessage = (event: MessageEvent<{ start: ThreadConfig }>) => {
     customRegistry,
     authToken: config.authToken,
     demo: config.demo,
+    nativeHistograms: config.nativeHistograms,
     gateway: config.gateway,
     ingest: config.ingest && {
       tokens: config.ingest.tokens,

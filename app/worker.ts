@@ -5,7 +5,7 @@
  *
  * ```sh
  * DENO_JOBS=4 deno serve --parallel --port 8000 --no-prompt --allow-net \
- *   --allow-env=METRICS_AUTH_TOKEN,DEMO,INGEST_TOKENS,LLM_BASE_URL,LLM_API_KEY,LLM_MODEL app/worker.ts
+ *   --allow-env=METRICS_AUTH_TOKEN,DEMO,NATIVE_HISTOGRAMS,INGEST_TOKENS,LLM_BASE_URL,LLM_API_KEY,LLM_MODEL app/worker.ts
  * ```
  *
  * Configuration comes from the environment (`METRICS_AUTH_TOKEN`, `DEMO`,
@@ -39,6 +39,7 @@ const exporter = createExporter({
   customRegistry,
   authToken: token === "" ? undefined : token,
   demo: demo === "1" || demo === "true",
+  nativeHistograms: ["1", "true"].includes(env("NATIVE_HISTOGRAMS") ?? ""),
   ingest: ingest ? { tokens: ingestTokenList(ingest, "INGEST_TOKENS") } : undefined,
   cluster: true,
 });

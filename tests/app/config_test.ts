@@ -58,6 +58,7 @@ describe("parseConfig: environment", () => {
       hostname: "0.0.0.0",
       authToken: undefined,
       demo: false,
+      nativeHistograms: false,
       workers: undefined,
       ingestTokens: undefined,
       ingestTokensFile: undefined,
@@ -73,6 +74,7 @@ describe("parseConfig: environment", () => {
         hostname: "127.0.0.1",
         authToken: TOKEN,
         demo: true,
+        nativeHistograms: false,
         workers: undefined,
         ingestTokens: undefined,
         ingestTokensFile: undefined,
@@ -81,6 +83,17 @@ describe("parseConfig: environment", () => {
     );
     assert.equal(parse([], { DEMO: "true" }).demo, true);
     assert.equal(parse([], { DEMO: "0" }).demo, false);
+  });
+
+  it("NATIVE_HISTOGRAMS=1|true or --native-histograms (no value) turn native histograms on", () => {
+    assert.equal(parse([], { NATIVE_HISTOGRAMS: "1" }).nativeHistograms, true);
+    assert.equal(parse([], { NATIVE_HISTOGRAMS: "true" }).nativeHistograms, true);
+    assert.equal(parse([], { NATIVE_HISTOGRAMS: "0" }).nativeHistograms, false);
+    assert.equal(parse(["--native-histograms"]).nativeHistograms, true);
+    assert.match(
+      configError(() => parse(["--native-histograms=1"])).message,
+      /--native-histograms takes no value/,
+    );
   });
 
   it("an empty variable counts as unset", () => {
@@ -109,6 +122,7 @@ describe("parseConfig: flags", () => {
       hostname: "::1",
       authToken: TOKEN,
       demo: true,
+      nativeHistograms: false,
       workers: undefined,
       ingestTokens: undefined,
       ingestTokensFile: undefined,
