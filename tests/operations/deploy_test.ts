@@ -14,14 +14,14 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import process from "node:process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadPackage } from "../http/_frameworks.ts";
 import { probeTool, skipWithout } from "../_support/tools.ts";
 import { promtoolSkip } from "../_support/promtool.ts";
 import { REPO_ROOT, startTaskFlags } from "../app/_support.ts";
 import { generated, ruleFiles } from "../../deploy/generate.ts";
+import { withTempDir, withTempDirAsync } from "./_temp.ts";
 
 type Obj = Record<string, unknown>;
 
@@ -48,15 +48,6 @@ async function yamlDocs(text: string): Promise<Obj[]> {
   });
 }
 
-function withTempDir<T>(body: (dir: string) => T): T {
-  const dir = mkdtempSync(join(tmpdir(), "securetrack-deploy-"));
-  try {
-    return body(dir);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 /** The Dockerfile's instructions: [keyword, arguments], continuation lines joined. */
 function dockerInstructions(text: string): [string, string][] {
   const out: [string, string][] = [];
@@ -74,15 +65,6 @@ function dockerInstructions(text: string): [string, string][] {
     out.push([full.slice(0, at).toUpperCase(), full.slice(at + 1).trim()]);
   }
   return out;
-}
-
-async function withTempDirAsync(body: (dir: string) => Promise<void>): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), "securetrack-deploy-"));
-  try {
-    await body(dir);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 describe("Dockerfile and .dockerignore", () => {

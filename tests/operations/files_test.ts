@@ -9,8 +9,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promtoolSkip } from "../_support/promtool.ts";
 import {
@@ -32,6 +31,7 @@ import {
   substitute,
 } from "./_dashboards.ts";
 import { parseYaml, type YamlValue } from "./_yaml.ts";
+import { withTempDir } from "./_temp.ts";
 
 const skip = promtoolSkip;
 // promtool test rules takes a second or two per run on a busy machine.
@@ -49,15 +49,6 @@ function read(path: string): string {
 
 function yaml(path: string): Record<string, YamlValue> {
   return parseYaml(read(path)) as Record<string, YamlValue>;
-}
-
-function withTempDir<T>(body: (dir: string) => T): T {
-  const dir = mkdtempSync(join(tmpdir(), "securetrack-ops-"));
-  try {
-    return body(dir);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 const RULE_TEST_FILES = [

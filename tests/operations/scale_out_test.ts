@@ -12,8 +12,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promtoolSkip } from "../_support/promtool.ts";
 import {
@@ -24,18 +23,10 @@ import {
   REPO_ROOT,
   ruleFiles,
 } from "./_dashboards.ts";
+import { withTempDir } from "./_temp.ts";
 
 function read(path: string): string {
   return readFileSync(join(REPO_ROOT, path), "utf8");
-}
-
-function withTempDir<T>(body: (dir: string) => T): T {
-  const dir = mkdtempSync(join(tmpdir(), "securetrack-scale-"));
-  try {
-    return body(dir);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 /**
