@@ -5,7 +5,7 @@
  */
 
 import { ConfigError, readSettingsFile } from "./config_error.ts";
-import { type GatewayKey, parseGatewayKeys } from "./gateway/keys.ts";
+import { type ClientKey, parseClientKeys } from "./keys.ts";
 import {
   GATEWAY_FLAGS,
   GATEWAY_USAGE,
@@ -53,7 +53,7 @@ export interface ServerConfig {
    * `INGEST_TOKENS_FILE`, flag `--ingest-tokens-file` (read by main.ts,
    * see `ingestTokens`). Not both.
    */
-  ingestTokens: readonly GatewayKey[] | undefined;
+  ingestTokens: readonly ClientKey[] | undefined;
   /** See {@linkcode ServerConfig.ingestTokens}. */
   ingestTokensFile: string | undefined;
   /** `--help` was given. */
@@ -134,10 +134,10 @@ function unknownArgument(flag: string, index: number): string {
  * {@linkcode ConfigError} naming the pair (never its token), or saying there
  * is none.
  */
-export function ingestTokenList(text: string, source: string): GatewayKey[] {
-  let tokens: GatewayKey[];
+export function ingestTokenList(text: string, source: string): ClientKey[] {
+  let tokens: ClientKey[];
   try {
-    tokens = parseGatewayKeys(text, source);
+    tokens = parseClientKeys(text, source);
   } catch (error) {
     throw new ConfigError((error as Error).message);
   }

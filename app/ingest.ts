@@ -38,7 +38,7 @@ import { Counter, type Registry } from "../src/mod.ts";
 import type { Tracking } from "../src/tracking/mod.ts";
 import { ingestTokenList, type ServerConfig } from "./config.ts";
 import { readSettingsFile } from "./config_error.ts";
-import { gatewayAuth, type GatewayKey } from "./gateway/keys.ts";
+import { type ClientKey, clientKeyAuth } from "./keys.ts";
 import { type CheckedEvent, checkEvent, EVENT_KINDS, recordEvents } from "./ingest_events.ts";
 import { fingerprint, IdempotencyStore } from "./ingest_store.ts";
 
@@ -48,7 +48,7 @@ export const INGEST_PATH = "/api/v1/events";
 /** Options of {@linkcode ingestHandler}. */
 export interface IngestOptions {
   /** The clients, by name, and the bearer tokens they present. At least one. */
-  tokens: readonly GatewayKey[];
+  tokens: readonly ClientKey[];
   /**
    * Where idempotency keys are kept. Default: a store of 16,384 keys for
    * this handler alone; server threads of one process share one, made by
@@ -446,7 +446,7 @@ export function ingestHandler(
   const counters = options.registry && ingestCounters(options.registry);
   const store = options.store ?? createIngestStore();
   // The gateway's check of named keys: every token compared, in constant time.
-  const authorize = gatewayAuth(options.tokens);
+  const authorize = clientKeyAuth(options.tokens);
   const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
   return async (request) => {
@@ -599,7 +599,7 @@ export function ingestHandler(
 export function ingestTokens(
   config: Pick<ServerConfig, "ingestTokens" | "ingestTokensFile">,
   read: (path: string) => string,
-): readonly GatewayKey[] | undefined {
+): readonly ClientKey[] | undefined {
   const path = config.ingestTokensFile;
   if (path === undefined) return config.ingestTokens;
   const text = readSettingsFile(path, "the ingestion tokens file", read);

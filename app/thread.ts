@@ -17,7 +17,7 @@
 import { defaultRegistry } from "../src/mod.ts";
 import { customRegistry } from "../src/tracking/mod.ts";
 import { createExporter } from "./exporter.ts";
-import type { GatewayKey } from "./gateway/keys.ts";
+import type { ClientKey } from "./keys.ts";
 import { IdempotencyStore } from "./ingest_store.ts";
 import { silentLog, stderrLog } from "./log.ts";
 import { unhandledError } from "./serve.ts";
@@ -37,7 +37,7 @@ export interface ThreadConfig {
    * The ingestion API's clients and the idempotency store every thread
    * shares (`createIngestStore().buffer`, made once by the main thread).
    */
-  ingest?: { tokens: readonly GatewayKey[]; store: SharedArrayBuffer };
+  ingest?: { tokens: readonly ClientKey[]; store: SharedArrayBuffer };
   /**
    * Drop this thread's notices about the runtime (every thread would print
    * the same ones: only the first does). Errors are logged by every thread.

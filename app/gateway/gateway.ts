@@ -27,7 +27,7 @@ import { type TokenUsage, toUsage } from "../../src/llm/usage.ts";
 import type { Registry } from "../../src/core/registry.ts";
 import type { TrackingMetrics } from "../../src/tracking/catalogue.ts";
 import { type Log, onceEach, stderrLog } from "../log.ts";
-import { gatewayAuth, type GatewayKey } from "./keys.ts";
+import { type ClientKey, clientKeyAuth } from "../keys.ts";
 import { createGatewayMetrics, GatewayCall, type GatewayMetrics } from "./metrics.ts";
 
 /** A route handler of the gateway: a web-standard fetch handler. */
@@ -40,7 +40,7 @@ export interface GatewayOptions {
   /** Sent upstream as `Authorization: Bearer <upstreamKey>`; absent: no Authorization header. */
   upstreamKey?: string;
   /** Client keys; empty or absent: no client authentication, and no `client` label. */
-  keys?: readonly GatewayKey[];
+  keys?: readonly ClientKey[];
   /** Upstream deadline for the response headers, then for each body read (default 120,000 ms). */
   timeoutMs?: number;
   /** Largest request body, in bytes (default 4 MiB): above it, a 413. */
@@ -230,7 +230,7 @@ export function gatewayRoutes(options: GatewayOptions): Record<string, GatewayHa
   const doFetch = options.fetch ?? globalThis.fetch;
   const report = onceEach(options.log ?? stderrLog);
   const keys = options.keys ?? [];
-  const auth = keys.length > 0 ? gatewayAuth(keys) : undefined;
+  const auth = keys.length > 0 ? clientKeyAuth(keys) : undefined;
   const g: GatewayMetrics = createGatewayMetrics(options.registry, auth !== undefined);
   const m = options.metrics;
 

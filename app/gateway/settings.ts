@@ -8,7 +8,7 @@
  */
 
 import { ConfigError, readSettingsFile } from "../config_error.ts";
-import { type GatewayKey, parseGatewayKeys } from "./keys.ts";
+import { type ClientKey, parseClientKeys } from "../keys.ts";
 
 /** The gateway's settings; the gateway is off unless an upstream is configured. */
 export interface GatewaySettings {
@@ -23,7 +23,7 @@ export interface GatewaySettings {
   /** A file holding the upstream key. Env `GATEWAY_UPSTREAM_API_KEY_FILE`, flag `--gateway-upstream-key-file`. */
   upstreamKeyFile: string | undefined;
   /** Client keys; none: any client may call (a notice says so at start). Env `GATEWAY_KEYS`. */
-  keys: GatewayKey[];
+  keys: ClientKey[];
   /** A file of client keys, one `name:token` a line. Env `GATEWAY_KEYS_FILE`, flag `--gateway-keys-file`. */
   keysFile: string | undefined;
   /**
@@ -152,11 +152,11 @@ export function gatewaySettings(
   };
   either("GATEWAY_UPSTREAM_API_KEY", "GATEWAY_UPSTREAM_API_KEY_FILE");
   either("GATEWAY_KEYS", "GATEWAY_KEYS_FILE");
-  let keys: GatewayKey[] = [];
+  let keys: ClientKey[] = [];
   const keyList = values.get("GATEWAY_KEYS");
   if (keyList !== undefined) {
     try {
-      keys = parseGatewayKeys(keyList[0], "GATEWAY_KEYS");
+      keys = parseClientKeys(keyList[0], "GATEWAY_KEYS");
     } catch (error) {
       throw new ConfigError((error as Error).message);
     }
@@ -216,7 +216,7 @@ export function loadGatewayFiles(
   if (settings.keysFile !== undefined) {
     const text = load(settings.keysFile, "the client keys file");
     try {
-      loaded.keys = parseGatewayKeys(text, settings.keysFile);
+      loaded.keys = parseClientKeys(text, settings.keysFile);
     } catch (error) {
       throw new ConfigError((error as Error).message);
     }

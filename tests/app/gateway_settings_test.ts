@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, parseConfig } from "../../app/config.ts";
 import { gatewayStartLine, loadGatewayFiles } from "../../app/gateway/settings.ts";
-import { gatewayAuth, parseGatewayKeys } from "../../app/gateway/keys.ts";
+import { clientKeyAuth, parseClientKeys } from "../../app/keys.ts";
 
 const TOKEN_A = "tok-a-0123456789abcdef";
 const TOKEN_B = "tok-b-0123456789abcdef";
@@ -138,21 +138,21 @@ describe("gateway settings", () => {
 
 describe("gateway client keys", () => {
   it("parses name:token lists; rejects bad names, short tokens, repeats", () => {
-    assert.deepEqual(parseGatewayKeys(`a.b-c_1:${TOKEN_A}`, "X"), [{
+    assert.deepEqual(parseClientKeys(`a.b-c_1:${TOKEN_A}`, "X"), [{
       name: "a.b-c_1",
       token: TOKEN_A,
     }]);
-    assert.throws(() => parseGatewayKeys("novalue", "X"), /X: entry 1 is not name:token/);
-    assert.throws(() => parseGatewayKeys(`bad name:${TOKEN_A}`, "X"), /the name must be/);
-    assert.throws(() => parseGatewayKeys(`a:${"t".repeat(257)}`, "X"), /16-256 characters/);
+    assert.throws(() => parseClientKeys("novalue", "X"), /X: entry 1 is not name:token/);
+    assert.throws(() => parseClientKeys(`bad name:${TOKEN_A}`, "X"), /the name must be/);
+    assert.throws(() => parseClientKeys(`a:${"t".repeat(257)}`, "X"), /16-256 characters/);
     assert.throws(
-      () => parseGatewayKeys(`a:${TOKEN_A},b:${TOKEN_A}`, "X"),
+      () => parseClientKeys(`a:${TOKEN_A},b:${TOKEN_A}`, "X"),
       /entry 2 \(b\): the same token as another entry/,
     );
   });
 
   it("the check names the key presented, and nothing for anything else", () => {
-    const check = gatewayAuth([{ name: "a", token: TOKEN_A }, { name: "b", token: TOKEN_B }]);
+    const check = clientKeyAuth([{ name: "a", token: TOKEN_A }, { name: "b", token: TOKEN_B }]);
     assert.equal(check(`Bearer ${TOKEN_A}`), "a");
     assert.equal(check(`bearer  ${TOKEN_B} `), "b");
     const long = "x".repeat(300);
@@ -172,7 +172,7 @@ describe("gateway client keys", () => {
     }
     // A key of the longest length allowed still matches, and only itself.
     const longest = "k".repeat(256);
-    const edge = gatewayAuth([{ name: "edge", token: longest }]);
+    const edge = clientKeyAuth([{ name: "edge", token: longest }]);
     assert.equal(edge(`Bearer ${longest}`), "edge");
     assert.equal(edge(`Bearer ${longest.slice(0, 255)}j`), undefined);
   });

@@ -1,6 +1,6 @@
 /**
- * The gateway's client keys: `name:token` pairs, parsed from a setting or a
- * file, and checked in constant time. The name is what metrics and logs may
+ * Client keys of the gateway and of the ingestion endpoint: `name:token`
+ * pairs, parsed from a setting or a file, and checked in constant time. The name is what metrics and logs may
  * show (the `client` label); the token never leaves this module in any
  * message.
  *
@@ -8,7 +8,7 @@
  */
 
 /** One client key: a name to label its traffic with, and the bearer token that proves it. */
-export interface GatewayKey {
+export interface ClientKey {
   /** Shown in the `client` label: 1-64 of `A-Z a-z 0-9 _ . -`. */
   name: string;
   /** The bearer token the client sends: 16-256 characters, no whitespace. */
@@ -29,12 +29,12 @@ const MAX_TOKEN_LENGTH = 256;
  *
  * @example
  * ```ts
- * import { parseGatewayKeys } from "./keys.ts";
- * parseGatewayKeys("alice:tok-0123456789abcdef,bob:tok-fedcba9876543210", "GATEWAY_KEYS");
+ * import { parseClientKeys } from "./keys.ts";
+ * parseClientKeys("alice:tok-0123456789abcdef,bob:tok-fedcba9876543210", "GATEWAY_KEYS");
  * ```
  */
-export function parseGatewayKeys(text: string, source: string): GatewayKey[] {
-  const keys: GatewayKey[] = [];
+export function parseClientKeys(text: string, source: string): ClientKey[] {
+  const keys: ClientKey[] = [];
   const entries = text.split(/[,\r\n]/).map((e) => e.trim()).filter((e) =>
     e !== "" && !e.startsWith("#")
   );
@@ -89,13 +89,13 @@ function sameToken(a: string, b: string): boolean {
  *
  * @example
  * ```ts
- * import { gatewayAuth } from "./keys.ts";
- * const check = gatewayAuth([{ name: "alice", token: "tok-0123456789abcdef" }]);
+ * import { clientKeyAuth } from "./keys.ts";
+ * const check = clientKeyAuth([{ name: "alice", token: "tok-0123456789abcdef" }]);
  * console.log(check("Bearer tok-0123456789abcdef")); // "alice"
  * ```
  */
-export function gatewayAuth(
-  keys: readonly GatewayKey[],
+export function clientKeyAuth(
+  keys: readonly ClientKey[],
 ): (authorization: string | null) => string | undefined {
   const all = keys.map((k) => ({ ...k }));
   return (authorization) => {
