@@ -8,24 +8,12 @@
 
 export { type AppOptions, createApp, type RouteHandler } from "./app.ts";
 export { bearerAuth } from "./auth.ts";
-export {
-  ConfigError,
-  ingestTokenList,
-  loadAuthTokenFile,
-  parseConfig,
-  type ServerConfig,
-  USAGE,
-} from "./config.ts";
+export { ConfigError, loadAuthTokenFile, parseConfig, type ServerConfig, USAGE } from "./config.ts";
 export { exitOnSignals, type RunningServer, startServer, unhandledError } from "./serve.ts";
 export { createExporter, type Exporter, type ExporterOptions } from "./exporter.ts";
 export { type Log, silentLog, stderrLog } from "./log.ts";
 export { type GatewayOptions, gatewayRoutes } from "./gateway/gateway.ts";
-export {
-  type GatewaySettings,
-  gatewaySettings,
-  gatewayStartLine,
-  loadGatewayFiles,
-} from "./gateway/settings.ts";
+export { type GatewaySettings, gatewayStartLine, loadGatewayFiles } from "./gateway/settings.ts";
 export {
   createIngestStore,
   INGEST_DEFAULTS,
