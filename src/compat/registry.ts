@@ -99,19 +99,11 @@ function familyOf(metric: MetricObject): MetricFamily {
     }
     return id;
   };
+  const head = { name, help, type, unit: "", labelNames, labelValues };
   if (special === "") {
     const out: number[] = [];
     for (const v of values) out[seriesOf(v.labels)] = Number(v.value);
-    return {
-      name,
-      help,
-      type,
-      unit: "",
-      labelNames,
-      labelValues,
-      size: seriesIds.size,
-      values: out,
-    };
+    return { ...head, size: seriesIds.size, values: out };
   }
   // Histogram and summary: one series per label set without `le`/`quantile`.
   const ranks = [
@@ -143,12 +135,7 @@ function familyOf(metric: MetricObject): MetricFamily {
     counts[s] ??= 0;
   }
   return {
-    name,
-    help,
-    type,
-    unit: "",
-    labelNames,
-    labelValues,
+    ...head,
     size,
     values: flat,
     sums,
