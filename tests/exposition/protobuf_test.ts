@@ -13,6 +13,7 @@ import {
   Histogram,
   type MetricFamily,
   metricsHandler,
+  type NativeBuckets,
   PROTOBUF_CONTENT_TYPE,
   Registry,
   Summary,
@@ -24,7 +25,6 @@ import {
   checkFamilies,
   decodeChecked,
   decodeFamilies,
-  type Family,
   hex,
   nativeBuckets,
 } from "../_support/protobuf.ts";
@@ -55,29 +55,46 @@ function family(
   };
 }
 
-function decoded(bytes: Uint8Array): Family[] {
-  return decodeChecked(bytes);
+/** Native buckets with nothing in them: what `nativeFamily` fills in for the fields a test leaves out. */
+const NO_BUCKETS: NativeBuckets = {
+  schema: 0,
+  zeroThreshold: 0,
+  zeroCount: 0,
+  positiveOffset: 0,
+  positive: [],
+  negativeOffset: 0,
+  negative: [],
+};
+
+/** The fact sheet's native buckets: schema 0, observations {0, 1.5, 3}. */
+const FACT_SHEET: Partial<NativeBuckets> = {
+  zeroThreshold: 2 ** -128,
+  zeroCount: 1,
+  positiveOffset: 1,
+  positive: [1, 1],
+};
+
+/** A histogram family of one series: `count` and `sum`, native buckets `NO_BUCKETS` with `over`. */
+function nativeFamily(
+  name: string,
+  count: number,
+  sum: number,
+  over: Partial<NativeBuckets>,
+): MetricFamily {
+  return family({
+    name,
+    type: "histogram",
+    values: [count],
+    counts: [count],
+    sums: [sum],
+    bounds: [],
+    native: [{ ...NO_BUCKETS, ...over }],
+  });
 }
 
 describe("toProtobuf: golden vectors", () => {
   it("the native histogram of the fact sheet, byte for byte", () => {
-    const h = family({
-      name: "h",
-      type: "histogram",
-      values: [3],
-      counts: [3],
-      sums: [4.5],
-      bounds: [],
-      native: [{
-        schema: 0,
-        zeroThreshold: 2 ** -128,
-        zeroCount: 1,
-        positiveOffset: 1,
-        positive: [1, 1],
-        negativeOffset: 0,
-        negative: [],
-      }],
-    });
+    const h = nativeFamily("h", 3, 4.5, FACT_SHEET);
     assert.equal(hex(toProtobuf([h])), GOLDEN);
   });
 
@@ -91,23 +108,7 @@ describe("toProtobuf: golden vectors", () => {
   });
 
   it("the span example of the fact sheet: {offset -2, length 2} is 08 03 10 02", () => {
-    const bytes = toProtobuf([family({
-      name: "h",
-      type: "histogram",
-      values: [2],
-      counts: [2],
-      sums: [0.5],
-      bounds: [],
-      native: [{
-        schema: 0,
-        zeroThreshold: 0,
-        zeroCount: 0,
-        positiveOffset: -2,
-        positive: [1, 1],
-        negativeOffset: 0,
-        negative: [],
-      }],
-    })]);
+    const bytes = toProtobuf([nativeFamily("h", 2, 0.5, { positiveOffset: -2, positive: [1, 1] })]);
     assert.ok(hex(bytes).includes("62 04 08 03 10 02"), hex(bytes));
   });
 });
@@ -115,38 +116,23 @@ describe("toProtobuf: golden vectors", () => {
 describe("toProtobuf: native spans and deltas as client_golang's makeBuckets", () => {
   it("the spec's example {-2:3, -1:5, 2:1, 4:3, 5:2}: one span [-2, 8], deltas [3,2,-5,0,1,-1,3,-1]", () => {
     // Keys -2..5 as a dense run with zeros at 0, 1 and 3.
-    const bytes = toProtobuf([family({
-      name: "x",
-      type: "histogram",
-      values: [14],
-      counts: [14],
-      sums: [1],
-      bounds: [],
-      native: [{
+    const bytes = toProtobuf([
+      nativeFamily("x", 14, 1, {
         schema: 3,
         zeroThreshold: 2 ** -128,
-        zeroCount: 0,
         positiveOffset: -4,
         positive: [0, 0, 3, 5, 0, 0, 1, 0, 3, 2, 0],
-        negativeOffset: 0,
-        negative: [],
-      }],
-    })]);
-    const h = decoded(bytes)[0].metrics[0].histogram!;
+      }),
+    ]);
+    const h = decodeChecked(bytes)[0].metrics[0].histogram!;
     assert.deepEqual(h.positiveSpans, [{ offset: -2, length: 8 }]);
     assert.deepEqual(h.positiveDeltas, [3, 2, -5, 0, 1, -1, 3, -1]);
     assert.deepEqual(h.negativeSpans, []);
   });
 
   it("a gap of three or more empty buckets opens a new span; both sides", () => {
-    const bytes = toProtobuf([family({
-      name: "x",
-      type: "histogram",
-      values: [9],
-      counts: [9],
-      sums: [1],
-      bounds: [],
-      native: [{
+    const bytes = toProtobuf([
+      nativeFamily("x", 9, 1, {
         schema: 1,
         zeroThreshold: 0.001,
         zeroCount: 2,
@@ -154,9 +140,9 @@ describe("toProtobuf: native spans and deltas as client_golang's makeBuckets", (
         positive: [1, 0, 0, 0, 2, 0, 0, 1],
         negativeOffset: -3,
         negative: [0, 1, 0, 0, 0, 0, 2],
-      }],
-    })]);
-    const h = decoded(bytes)[0].metrics[0].histogram!;
+      }),
+    ]);
+    const h = decodeChecked(bytes)[0].metrics[0].histogram!;
     assert.deepEqual(h.positiveSpans, [{ offset: 10, length: 1 }, { offset: 3, length: 4 }]);
     assert.deepEqual(h.positiveDeltas, [1, 1, -2, 0, 1]);
     assert.deepEqual(h.negativeSpans, [{ offset: -2, length: 1 }, { offset: 4, length: 1 }]);
@@ -171,38 +157,14 @@ describe("toProtobuf: native spans and deltas as client_golang's makeBuckets", (
   });
 
   it("an empty native histogram with a zero threshold of 0 carries the no-op span", () => {
-    const bytes = toProtobuf([family({
-      name: "x",
-      type: "histogram",
-      values: [0],
-      counts: [0],
-      sums: [0],
-      bounds: [],
-      native: [{
-        schema: 3,
-        zeroThreshold: 0,
-        zeroCount: 0,
-        positiveOffset: 0,
-        positive: [],
-        negativeOffset: 0,
-        negative: [],
-      }],
-    })]);
+    const bytes = toProtobuf([nativeFamily("x", 0, 0, { schema: 3 })]);
     const h = decodeFamilies(bytes)[0].metrics[0].histogram!;
     assert.deepEqual(h.positiveSpans, [{ offset: 0, length: 0 }]);
     assert.deepEqual(h.positiveDeltas, []);
   });
 
   it("a family whose first series would read as classic in 2.42 is reordered", () => {
-    const empty = {
-      schema: 3,
-      zeroThreshold: 0,
-      zeroCount: 0,
-      positiveOffset: 0,
-      positive: [],
-      negativeOffset: 0,
-      negative: [],
-    };
+    const empty = { ...NO_BUCKETS, schema: 3 };
     const bytes = toProtobuf([family({
       name: "x",
       type: "histogram",
@@ -215,29 +177,14 @@ describe("toProtobuf: native spans and deltas as client_golang's makeBuckets", (
       bounds: [],
       native: [empty, { ...empty, positiveOffset: 8, positive: [1] }, empty],
     })]);
-    const f = decoded(bytes)[0];
+    const f = decodeChecked(bytes)[0];
     assert.deepEqual(f.metrics.map((m) => m.labels[0][1]), ["b", "a", "c"]);
   });
 
   it("the count is never below what the buckets hold", () => {
-    const bytes = toProtobuf([family({
-      name: "x",
-      type: "histogram",
-      values: [2],
-      counts: [2], // read a moment before a third observation reached the buckets
-      sums: [3],
-      bounds: [],
-      native: [{
-        schema: 0,
-        zeroThreshold: 2 ** -128,
-        zeroCount: 1,
-        positiveOffset: 1,
-        positive: [1, 1],
-        negativeOffset: 0,
-        negative: [],
-      }],
-    })]);
-    assert.equal(decoded(bytes)[0].metrics[0].histogram!.sampleCount, 3);
+    // The count read a moment before a third observation reached the buckets.
+    const bytes = toProtobuf([nativeFamily("x", 2, 3, FACT_SHEET)]);
+    assert.equal(decodeChecked(bytes)[0].metrics[0].histogram!.sampleCount, 3);
   });
 });
 
@@ -264,7 +211,7 @@ describe("toProtobuf: every metric type", () => {
     const s = new Summary({ name: "size_bytes", help: "Size", percentiles: [0.5, 0.9], registry });
     s.observe(10);
     s.observe(20);
-    const families = decoded(toProtobuf(await registry.collect()));
+    const families = decodeChecked(toProtobuf(await registry.collect()));
     assert.deepEqual(families.map((f) => [f.name, f.type]), [
       ["jobs_total", 0],
       ["depth", 1],
@@ -303,7 +250,7 @@ describe("toProtobuf: every metric type", () => {
     g.set({ v: "nan" }, NaN);
     g.set({ v: "inf" }, Infinity);
     g.set({ v: "-inf" }, -Infinity);
-    const [zero, gauge] = decoded(toProtobuf(await registry.collect()));
+    const [zero, gauge] = decodeChecked(toProtobuf(await registry.collect()));
     assert.deepEqual(zero.metrics, [{ labels: [], counter: { value: 0 } }]);
     assert.ok(Number.isNaN(gauge.metrics[0].gauge));
     assert.deepEqual(gauge.metrics.slice(1).map((m) => m.gauge), [Infinity, -Infinity]);
@@ -313,7 +260,7 @@ describe("toProtobuf: every metric type", () => {
     const registry = new Registry();
     new Counter({ name: "a_total", help: "A", labelNames: ["x"], registry });
     new Counter({ name: "b_total", help: "B", registry });
-    const families = decoded(toProtobuf(await registry.collect()));
+    const families = decodeChecked(toProtobuf(await registry.collect()));
     assert.deepEqual(families.map((f) => f.name), ["b_total"]);
   });
 
@@ -335,7 +282,7 @@ describe("toProtobuf: every metric type", () => {
     h.observe(3);
     const bytes = toProtobuf(await registry.collect());
     assert.ok(bytes.length > 2 ** 14 * 10, `${bytes.length} bytes`);
-    const [many, wide] = decoded(bytes);
+    const [many, wide] = decodeChecked(bytes);
     assert.equal(many.help, "x".repeat(300));
     assert.equal(many.metrics.length, 10_000);
     for (let i = 0; i < 10_000; i += 997) {
@@ -355,32 +302,17 @@ describe("toProtobuf: every metric type", () => {
       sums: [1],
       bounds: [1],
     })]);
-    const h = decoded(bytes)[0].metrics[0].histogram!;
+    const h = decodeChecked(bytes)[0].metrics[0].histogram!;
     assert.equal(h.sampleCount, 2 ** 53);
     assert.equal(h.buckets[0].cumulativeCount, 2 ** 40 + 1);
   });
 });
 
 describe("the test decoder rejects what Prometheus 2.42 rejects", () => {
-  const native = (over: Partial<NonNullable<MetricFamily["native"]>[number]>, count = 3) =>
-    toProtobuf([family({
-      name: "x",
-      type: "histogram",
-      values: [count],
-      counts: [count],
-      sums: [1],
-      bounds: [],
-      native: [{
-        schema: 0,
-        zeroThreshold: 2 ** -128,
-        zeroCount: 0,
-        positiveOffset: 0,
-        positive: [1, 2],
-        negativeOffset: 0,
-        negative: [],
-        ...over,
-      }],
-    })]);
+  const native = (over: Partial<NativeBuckets>, count = 3) =>
+    toProtobuf([
+      nativeFamily("x", count, 1, { zeroThreshold: 2 ** -128, positive: [1, 2], ...over }),
+    ]);
 
   it("a schema outside [-4, 8]", () => {
     assert.deepEqual(checkFamilies(decodeFamilies(native({}))), []);
@@ -411,7 +343,7 @@ describe("metricsHandler: protobuf", () => {
     assert.equal(plain.headers.get("content-type"), PROTOBUF_CONTENT_TYPE);
     const bytes = new Uint8Array(await plain.arrayBuffer());
     assert.equal(plain.headers.get("content-length"), String(bytes.length));
-    assert.deepEqual(decoded(bytes)[0].metrics[0].counter, { value: 2 });
+    assert.deepEqual(decodeChecked(bytes)[0].metrics[0].counter, { value: 2 });
 
     const zipped = await handler(
       new Request("http://x/metrics", {
