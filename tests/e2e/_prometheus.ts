@@ -11,7 +11,8 @@
  * @module
  */
 
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { REPO_ROOT, ruleFiles } from "../operations/_dashboards.ts";
 import { parseYaml } from "../operations/_yaml.ts";
@@ -203,6 +204,47 @@ export async function startPrometheus(
     await child.stop();
     if (attempt < 3 && /address already in use/.test(child.output())) continue;
     throw new Error(`prometheus did not become ready on ${url}:\n${child.output().slice(-4000)}`);
+  }
+}
+
+/**
+ * A configuration with one job scraping `target` every second (timeout one
+ * second too), for the tests that need a single target, not prometheus.yml.
+ */
+export function oneJobConfig(jobName: string, target: string): PrometheusConfig {
+  return {
+    global: { scrape_interval: "1s", scrape_timeout: "1s" },
+    scrape_configs: [{ job_name: jobName, static_configs: [{ targets: [target] }] }],
+  };
+}
+
+/**
+ * Runs `body` against a Prometheus started with `flags` in a fresh temporary
+ * directory, then stops it and removes the directory, whatever happened.
+ * `config` is written there as JSON, or is a function that writes a
+ * configuration into the directory and returns its path (`writeTestConfig`).
+ */
+export async function withPrometheus(
+  config: PrometheusConfig | ((dir: string) => string),
+  flags: readonly string[],
+  body: (prometheus: Prometheus) => Promise<void>,
+): Promise<void> {
+  const tmp = mkdtempSync(join(tmpdir(), "securetrack-prometheus-"));
+  let prometheus: Prometheus | undefined;
+  try {
+    let file: string;
+    if (typeof config === "function") {
+      file = config(tmp);
+    } else {
+      file = join(tmp, "prometheus.yml");
+      writeFileSync(file, JSON.stringify(config));
+    }
+    mkdirSync(join(tmp, "data"));
+    prometheus = await startPrometheus(file, join(tmp, "data"), flags);
+    await body(prometheus);
+  } finally {
+    await prometheus?.stop();
+    rmSync(tmp, { recursive: true, force: true });
   }
 }
 

@@ -6,9 +6,6 @@
 // buckets (+Inf included), and the targets stay up.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Counter } from "../../src/core/counter.ts";
 import { Histogram } from "../../src/core/histogram.ts";
 import { Registry } from "../../src/core/registry.ts";
@@ -17,10 +14,11 @@ import type { Exemplar } from "../../src/model/family.ts";
 import { isDeno } from "../app/_support.ts";
 import { skipWithout } from "../_support/tools.ts";
 import {
+  oneJobConfig,
   prometheusMissing,
   sleep,
-  startPrometheus,
   targets,
+  withPrometheus,
   writeTestConfig,
 } from "./_prometheus.ts";
 import { createApp } from "../../app/app.ts";
@@ -127,73 +125,59 @@ async function run(features: string, expectedType: string): Promise<void> {
     types.push(response.headers.get("content-type") ?? "");
     return response;
   });
-  const tmp = mkdtempSync(join(tmpdir(), "securetrack-exemplars-"));
-  let prometheus: Awaited<ReturnType<typeof startPrometheus>> | undefined;
   try {
-    const config = join(tmp, "prometheus.yml");
-    writeFileSync(
-      config,
-      JSON.stringify({
-        global: { scrape_interval: "1s", scrape_timeout: "1s" },
-        scrape_configs: [{
-          job_name: "exemplars",
-          static_configs: [{ targets: [`127.0.0.1:${server.addr.port}`] }],
-        }],
-      }),
-    );
-    mkdirSync(join(tmp, "data"));
-    prometheus = await startPrometheus(config, join(tmp, "data"), [`--enable-feature=${features}`]);
-    const base = prometheus.url;
-    // Wait by condition: until all four exemplars are stored (60 s at most).
-    const end = Date.now() + 60_000;
-    let stored: Stored[] = [];
-    for (;;) {
-      stored = [
-        ...await queryExemplars(base, "ex_requests_total"),
-        ...await queryExemplars(base, "ex_latency_seconds_bucket"),
-        // Native in protobuf (one series, no le), classic buckets in OpenMetrics.
-        ...await queryExemplars(base, nativeSeries),
-      ];
-      const ids = new Set(stored.flatMap((s) => s.exemplars.map((e) => e.labels.trace_id)));
-      if (ids.size >= 4 || Date.now() > end) break;
-      await sleep(250);
-    }
-    const byTrace = new Map(
-      stored.flatMap((s) =>
-        s.exemplars.map((e) => [e.labels.trace_id, { ...e, series: s.seriesLabels }])
-      ),
-    );
-    assert.deepEqual(
-      [...byTrace.keys()].sort(),
-      [...expected.keys()].sort(),
-      prometheus.output().slice(-2000),
-    );
-    for (const [trace, e] of expected) {
-      const got = byTrace.get(trace)!;
-      assert.deepEqual(got.labels, e.labels);
-      assert.equal(Number(got.value), e.value);
-      assert.equal(Math.round(got.timestamp * 1000), Math.round(e.timestamp * 1000), trace);
-    }
-    // On the right series: the counter's, and the buckets the values fell in.
-    const series = (trace: string) => byTrace.get(trace)!.series;
-    assert.equal(series("4bf92f3577b34da6a3ce929d0e0e4736").__name__, "ex_requests_total");
-    assert.equal(series("4bf92f3577b34da6a3ce929d0e0e4736").route, "/a");
-    assert.equal(series("0af7651916cd43dd8448eb211c80319c").le, "0.1");
-    assert.equal(series("b7ad6b7169203331a0c2c5c2d4d6b8e1").le, "+Inf");
-    const native = series("5c1e0a0f5d2b4c3a9e8f7a6b5c4d3e2f");
-    assert.equal(native.__name__, nativeSeries);
-    assert.equal(native.le, expectedType === PROTOBUF_TYPE ? undefined : "1.0");
-    // Re-served unchanged on every scrape, each is stored once.
-    for (const s of stored) assert.equal(s.exemplars.length, 1, JSON.stringify(s));
-    const [target] = await targets(base);
-    assert.equal(target.health, "up", target.lastError);
-    assert.equal(target.lastError, "");
-    assert.ok(types.length > 0 && types.every((t) => t === expectedType), types.join(" | "));
-    assert.ok(accepts.length > 0);
+    const config = oneJobConfig("exemplars", `127.0.0.1:${server.addr.port}`);
+    await withPrometheus(config, [`--enable-feature=${features}`], async (prometheus) => {
+      const base = prometheus.url;
+      // Wait by condition: until all four exemplars are stored (60 s at most).
+      const end = Date.now() + 60_000;
+      let stored: Stored[] = [];
+      for (;;) {
+        stored = [
+          ...await queryExemplars(base, "ex_requests_total"),
+          ...await queryExemplars(base, "ex_latency_seconds_bucket"),
+          // Native in protobuf (one series, no le), classic buckets in OpenMetrics.
+          ...await queryExemplars(base, nativeSeries),
+        ];
+        const ids = new Set(stored.flatMap((s) => s.exemplars.map((e) => e.labels.trace_id)));
+        if (ids.size >= 4 || Date.now() > end) break;
+        await sleep(250);
+      }
+      const byTrace = new Map(
+        stored.flatMap((s) =>
+          s.exemplars.map((e) => [e.labels.trace_id, { ...e, series: s.seriesLabels }])
+        ),
+      );
+      assert.deepEqual(
+        [...byTrace.keys()].sort(),
+        [...expected.keys()].sort(),
+        prometheus.output().slice(-2000),
+      );
+      for (const [trace, e] of expected) {
+        const got = byTrace.get(trace)!;
+        assert.deepEqual(got.labels, e.labels);
+        assert.equal(Number(got.value), e.value);
+        assert.equal(Math.round(got.timestamp * 1000), Math.round(e.timestamp * 1000), trace);
+      }
+      // On the right series: the counter's, and the buckets the values fell in.
+      const series = (trace: string) => byTrace.get(trace)!.series;
+      assert.equal(series("4bf92f3577b34da6a3ce929d0e0e4736").__name__, "ex_requests_total");
+      assert.equal(series("4bf92f3577b34da6a3ce929d0e0e4736").route, "/a");
+      assert.equal(series("0af7651916cd43dd8448eb211c80319c").le, "0.1");
+      assert.equal(series("b7ad6b7169203331a0c2c5c2d4d6b8e1").le, "+Inf");
+      const native = series("5c1e0a0f5d2b4c3a9e8f7a6b5c4d3e2f");
+      assert.equal(native.__name__, nativeSeries);
+      assert.equal(native.le, expectedType === PROTOBUF_TYPE ? undefined : "1.0");
+      // Re-served unchanged on every scrape, each is stored once.
+      for (const s of stored) assert.equal(s.exemplars.length, 1, JSON.stringify(s));
+      const [target] = await targets(base);
+      assert.equal(target.health, "up", target.lastError);
+      assert.equal(target.lastError, "");
+      assert.ok(types.length > 0 && types.every((t) => t === expectedType), types.join(" | "));
+      assert.ok(accepts.length > 0);
+    });
   } finally {
-    await prometheus?.stop();
     await server.shutdown();
-    rmSync(tmp, { recursive: true, force: true });
   }
 }
 
@@ -216,8 +200,6 @@ describe("the dashboards' exemplars on a real Prometheus 2.42", { skip }, () => 
     const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, app);
     const httpTrace = "1a2b3c4d5e6f708192a3b4c5d6e7f801";
     const llmTrace = "9f8e7d6c5b4a39281706f5e4d3c2b1a0";
-    const tmp = mkdtempSync(join(tmpdir(), "securetrack-exemplar-panels-"));
-    let prometheus: Awaited<ReturnType<typeof startPrometheus>> | undefined;
     try {
       const origin = `http://127.0.0.1:${server.addr.port}`;
       const r = await fetch(`${origin}/healthz`, {
@@ -228,29 +210,28 @@ describe("the dashboards' exemplars on a real Prometheus 2.42", { skip }, () => 
         { model: "gpt-4o-mini", endpoint: "chat", traceId: llmTrace },
         () => Promise.resolve("ok"),
       );
-      const config = writeTestConfig(tmp, `127.0.0.1:${server.addr.port}`, "1s");
-      mkdirSync(join(tmp, "data"));
-      prometheus = await startPrometheus(config, join(tmp, "data"), [
-        "--enable-feature=exemplar-storage",
-      ]);
-      const panels = panelExpressions().filter((p) => p.exemplar);
-      assert.ok(panels.length >= 2, panels.map((p) => p.panel).join(", "));
-      for (const panel of panels) {
-        const want = panel.expr.includes("llm_") ? llmTrace : httpTrace;
-        const end = Date.now() + 60_000;
-        let ids: string[] = [];
-        while (Date.now() < end) {
-          const stored = await queryExemplars(prometheus.url, panel.expr);
-          ids = stored.flatMap((s) => s.exemplars.map((e) => e.labels.trace_id));
-          if (ids.includes(want)) break;
-          await sleep(250);
+      const config = (dir: string) => writeTestConfig(dir, `127.0.0.1:${server.addr.port}`, "1s");
+      await withPrometheus(config, ["--enable-feature=exemplar-storage"], async (prometheus) => {
+        const panels = panelExpressions().filter((p) => p.exemplar);
+        assert.ok(panels.length >= 2, panels.map((p) => p.panel).join(", "));
+        for (const panel of panels) {
+          const want = panel.expr.includes("llm_") ? llmTrace : httpTrace;
+          const end = Date.now() + 60_000;
+          let ids: string[] = [];
+          while (Date.now() < end) {
+            const stored = await queryExemplars(prometheus.url, panel.expr);
+            ids = stored.flatMap((s) => s.exemplars.map((e) => e.labels.trace_id));
+            if (ids.includes(want)) break;
+            await sleep(250);
+          }
+          assert.ok(
+            ids.includes(want),
+            `${panel.dashboard} / ${panel.panel}: got ${ids.join(", ")}`,
+          );
         }
-        assert.ok(ids.includes(want), `${panel.dashboard} / ${panel.panel}: got ${ids.join(", ")}`);
-      }
+      });
     } finally {
-      await prometheus?.stop();
       await server.shutdown();
-      rmSync(tmp, { recursive: true, force: true });
     }
   });
 });

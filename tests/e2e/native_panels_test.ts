@@ -8,9 +8,6 @@
 // quantiles in the range of the durations recorded.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { metricsHandler, Registry } from "../../src/mod.ts";
 import { createTracking } from "../../src/tracking/mod.ts";
 import { isDeno } from "../app/_support.ts";
@@ -19,11 +16,11 @@ import { mulberry32 } from "../_support/random.ts";
 import { panelExpressions } from "../operations/_dashboards.ts";
 import {
   type ApiSeries,
-  type Prometheus,
+  oneJobConfig,
   prometheusMissing,
   queryRange,
   sleep,
-  startPrometheus,
+  withPrometheus,
 } from "./_prometheus.ts";
 
 const skip = !isDeno
@@ -54,53 +51,36 @@ describe("native-histogram dashboard panels on a real Prometheus 2.42", { skip }
     const timer = setInterval(record, 200);
     const handler = metricsHandler(registry);
     const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, handler);
-    const tmp = mkdtempSync(join(tmpdir(), "securetrack-native-panels-"));
-    let prometheus: Prometheus | undefined;
     try {
-      const config = join(tmp, "prometheus.yml");
-      writeFileSync(
-        config,
-        JSON.stringify({
-          global: { scrape_interval: "1s", scrape_timeout: "1s" },
-          scrape_configs: [{
-            job_name: "securetrack-custom",
-            metrics_path: "/metrics",
-            static_configs: [{ targets: [`127.0.0.1:${server.addr.port}`] }],
-          }],
-        }),
-      );
-      mkdirSync(join(tmp, "data"));
-      prometheus = await startPrometheus(config, join(tmp, "data"), [
-        "--enable-feature=native-histograms",
-      ]);
-      const base = prometheus.url;
-      let problems: string[] = [];
-      const end = Date.now() + 60_000;
-      for (;;) {
-        problems = [];
-        for (const p of panels) {
-          let result: ApiSeries[] = [];
-          try {
-            result = await queryRange(base, p.expr, 20, 1);
-          } catch (error) {
-            problems.push(`${p.panel} (${p.refId}): ${(error as Error).message}`);
-            continue;
+      const config = oneJobConfig("securetrack-custom", `127.0.0.1:${server.addr.port}`);
+      await withPrometheus(config, ["--enable-feature=native-histograms"], async (prometheus) => {
+        const base = prometheus.url;
+        let problems: string[] = [];
+        const end = Date.now() + 60_000;
+        for (;;) {
+          problems = [];
+          for (const p of panels) {
+            let result: ApiSeries[] = [];
+            try {
+              result = await queryRange(base, p.expr, 20, 1);
+            } catch (error) {
+              problems.push(`${p.panel} (${p.refId}): ${(error as Error).message}`);
+              continue;
+            }
+            const last = result.map((s) => Number(s.values?.at(-1)?.[1]));
+            const [lo, hi] = p.expr.includes("llm_") ? [0.2, 5] : [0.001, 0.2];
+            const inRange = last.length > 0 &&
+              last.every((v) => Number.isFinite(v) && v >= lo * 0.9 && v <= hi * 1.1);
+            if (!inRange) problems.push(`${p.panel} (${p.refId}): ${JSON.stringify(last)}`);
           }
-          const last = result.map((s) => Number(s.values?.at(-1)?.[1]));
-          const [lo, hi] = p.expr.includes("llm_") ? [0.2, 5] : [0.001, 0.2];
-          const inRange = last.length > 0 &&
-            last.every((v) => Number.isFinite(v) && v >= lo * 0.9 && v <= hi * 1.1);
-          if (!inRange) problems.push(`${p.panel} (${p.refId}): ${JSON.stringify(last)}`);
+          if (problems.length === 0 || Date.now() > end) break;
+          await sleep(500);
         }
-        if (problems.length === 0 || Date.now() > end) break;
-        await sleep(500);
-      }
-      assert.deepEqual(problems, [], prometheus.output().slice(-2000));
+        assert.deepEqual(problems, [], prometheus.output().slice(-2000));
+      });
     } finally {
       clearInterval(timer);
-      await prometheus?.stop();
       await server.shutdown();
-      rmSync(tmp, { recursive: true, force: true });
     }
   });
 });

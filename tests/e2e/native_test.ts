@@ -13,22 +13,19 @@
 //   classic buckets), with the target up.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Counter, Histogram, metricsHandler, Registry } from "../../src/mod.ts";
 import { isDeno } from "../app/_support.ts";
 import { skipWithout } from "../_support/tools.ts";
 import { mulberry32 } from "../_support/random.ts";
 import { checkFamilies, decodeFamilies } from "../_support/protobuf.ts";
 import {
-  type Prometheus,
+  oneJobConfig,
   prometheusMissing,
   query,
   scalarOf,
   sleep,
-  startPrometheus,
   targets,
+  withPrometheus,
 } from "./_prometheus.ts";
 
 const skip = !isDeno
@@ -82,31 +79,6 @@ function serve(registry: Registry) {
     return new Response(body, { status: response.status, headers: response.headers });
   });
   return { server, seen, target: `127.0.0.1:${server.addr.port}` };
-}
-
-async function withPrometheus(
-  target: string,
-  flags: string[],
-  body: (prometheus: Prometheus) => Promise<void>,
-): Promise<void> {
-  const tmp = mkdtempSync(join(tmpdir(), "securetrack-native-"));
-  let prometheus: Prometheus | undefined;
-  try {
-    const config = join(tmp, "prometheus.yml");
-    writeFileSync(
-      config,
-      JSON.stringify({
-        global: { scrape_interval: "1s", scrape_timeout: "1s" },
-        scrape_configs: [{ job_name: "native", static_configs: [{ targets: [target] }] }],
-      }),
-    );
-    mkdirSync(join(tmp, "data"));
-    prometheus = await startPrometheus(config, join(tmp, "data"), flags);
-    await body(prometheus);
-  } finally {
-    await prometheus?.stop();
-    rmSync(tmp, { recursive: true, force: true });
-  }
 }
 
 /** Polls `check` every 250 ms until it returns undefined or `ms` pass; returns its last complaint. */
@@ -164,99 +136,108 @@ describe("native histograms on a real Prometheus 2.42", { skip }, () => {
     }
     const { server, seen, target } = serve(registry);
     try {
-      await withPrometheus(target, ["--enable-feature=native-histograms"], async (p) => {
-        const base = p.url;
-        // The sample arrives after the first scrapes, so rate() sees all of it.
-        const first = await until(30_000, async () => {
-          const s = await nativeSample(base, 'nh_latency_seconds{route="/api"}');
-          return s?.count === "0" ? undefined : `empty series not stored yet: ${JSON.stringify(s)}`;
-        });
-        assert.equal(first, undefined, p.output().slice(-2000));
-        assert.equal((await nativeSample(base, 'nh_latency_seconds{route="/empty"}'))?.count, "0");
-        const sample = lognormal(SAMPLE_SIZE, 12);
-        for (const v of sample) lat.observe(v);
-        const total = sample.reduce((a, b) => a + b, 0);
-
-        // The known histogram: exactly the fact sheet's bucket list from 2.42.
-        const k = await nativeSample(base, "nh_known");
-        assert.ok(k !== undefined, "nh_known stored as a native histogram");
-        assert.equal(k.count, "8");
-        assert.equal(Number(k.sum), 108.001);
-        assert.deepEqual(k.buckets, [
-          [3, "-2.938735877055719e-39", "2.938735877055719e-39", "1"],
-          [0, "0.0009765625", "0.0010649489576809157", "1"],
-          [0, "0.45850202160233555", "0.5", "1"],
-          [0, "0.9170040432046711", "1", "1"],
-          [0, "1.414213562373095", "1.5422108254079407", "1"],
-          [0, "1.8340080864093422", "2", "1"],
-          [0, "2.82842712474619", "3.0844216508158815", "1"],
-          [0, "98.70149282610821", "107.63474115247544", "1"],
-        ]);
-        assert.equal(await scalarOf(base, "histogram_count(nh_known)"), 8);
-        assert.equal(await scalarOf(base, "histogram_sum(nh_known)"), 108.001);
-        assert.equal(await scalarOf(base, "histogram_quantile(0.5, nh_known)"), 1);
-        assert.equal(
-          await scalarOf(base, "histogram_quantile(0.99, nh_known)"),
-          106.92008128636607,
-        );
-        assert.equal(await scalarOf(base, "histogram_fraction(0, 1, nh_known)"), 0.5);
-        // No classic series for native families: Prometheus 2.42 keeps the native one only.
-        assert.deepEqual(await query(base, "nh_known_bucket"), []);
-        assert.deepEqual(await query(base, "nh_known_count"), []);
-
-        // The lognormal sample: count and sum exact, quantiles within the bucket width.
-        const api = 'nh_latency_seconds{route="/api"}';
-        const stored = await until(30_000, async () => {
-          const s = await nativeSample(base, api);
-          return s?.count === String(SAMPLE_SIZE)
-            ? undefined
-            : `stored ${JSON.stringify(s?.count)}`;
-        });
-        assert.equal(stored, undefined);
-        assert.equal(await scalarOf(base, `histogram_count(${api})`), SAMPLE_SIZE);
-        const sum = await scalarOf(base, `histogram_sum(${api})`);
-        assert.ok(Math.abs(sum - total) <= 1e-9 * total, `sum ${sum}, sent ${total}`);
-        const sorted = [...sample].sort((a, b) => a - b);
-        const width = 2 ** (1 / 8) - 1;
-        for (const q of [0.5, 0.9, 0.99]) {
-          const exact = exactQuantile(sorted, q);
-          let got = NaN;
-          const ok = await until(20_000, async () => {
-            got = await scalarOf(base, `histogram_quantile(${q}, rate(${api}[1m]))`);
-            return Math.abs(got - exact) / exact <= width ? undefined : `q${q}: ${got}`;
+      await withPrometheus(
+        oneJobConfig("native", target),
+        ["--enable-feature=native-histograms"],
+        async (p) => {
+          const base = p.url;
+          // The sample arrives after the first scrapes, so rate() sees all of it.
+          const first = await until(30_000, async () => {
+            const s = await nativeSample(base, 'nh_latency_seconds{route="/api"}');
+            return s?.count === "0"
+              ? undefined
+              : `empty series not stored yet: ${JSON.stringify(s)}`;
           });
-          assert.equal(ok, undefined, `q=${q}: Prometheus ${got}, exact ${exact}`);
-        }
-        assert.ok(
-          Math.abs(await scalarOf(base, `histogram_count(rate(${api}[1m]))`)) > 0,
-          "rate() sees the observations",
-        );
-
-        // The edge cases: stored with their counts; negative buckets as 2.42 reports them.
-        for (const [name, , values] of edges) {
-          assert.equal(await scalarOf(base, `histogram_count(${name})`), values.length, name);
-        }
-        assert.ok(Number.isNaN(await scalarOf(base, "histogram_sum(nh_signed)")));
-        const signed = (await nativeSample(base, "nh_signed"))!.buckets!;
-        for (
-          const b of [[1, "-4", "-2", "1"], [1, "-1", "-0.5", "1"], [1, "-0.25", "-0.125", "1"]]
-        ) {
-          assert.ok(
-            signed.some((x) => JSON.stringify(x) === JSON.stringify(b)),
-            JSON.stringify(signed),
+          assert.equal(first, undefined, p.output().slice(-2000));
+          assert.equal(
+            (await nativeSample(base, 'nh_latency_seconds{route="/empty"}'))?.count,
+            "0",
           );
-        }
-        assert.ok(signed.some((x) => x[0] === 0 && x[1] === "4" && x[2] === "8"), "5 in (4, 8]");
-        const s8 = (await nativeSample(base, "nh_schema8"))!.buckets!;
-        assert.equal(s8.length, 4, JSON.stringify(s8));
+          const sample = lognormal(SAMPLE_SIZE, 12);
+          for (const v of sample) lat.observe(v);
+          const total = sample.reduce((a, b) => a + b, 0);
 
-        // The classic counter of the same protobuf scrape.
-        assert.equal(await scalarOf(base, "nh_requests_total"), 5);
-        const [t] = await targets(base);
-        assert.equal(t.health, "up", t.lastError);
-        assert.equal(t.lastError, "");
-        assert.equal(await scalarOf(base, "min_over_time(up[1m])"), 1);
-      });
+          // The known histogram: exactly the fact sheet's bucket list from 2.42.
+          const k = await nativeSample(base, "nh_known");
+          assert.ok(k !== undefined, "nh_known stored as a native histogram");
+          assert.equal(k.count, "8");
+          assert.equal(Number(k.sum), 108.001);
+          assert.deepEqual(k.buckets, [
+            [3, "-2.938735877055719e-39", "2.938735877055719e-39", "1"],
+            [0, "0.0009765625", "0.0010649489576809157", "1"],
+            [0, "0.45850202160233555", "0.5", "1"],
+            [0, "0.9170040432046711", "1", "1"],
+            [0, "1.414213562373095", "1.5422108254079407", "1"],
+            [0, "1.8340080864093422", "2", "1"],
+            [0, "2.82842712474619", "3.0844216508158815", "1"],
+            [0, "98.70149282610821", "107.63474115247544", "1"],
+          ]);
+          assert.equal(await scalarOf(base, "histogram_count(nh_known)"), 8);
+          assert.equal(await scalarOf(base, "histogram_sum(nh_known)"), 108.001);
+          assert.equal(await scalarOf(base, "histogram_quantile(0.5, nh_known)"), 1);
+          assert.equal(
+            await scalarOf(base, "histogram_quantile(0.99, nh_known)"),
+            106.92008128636607,
+          );
+          assert.equal(await scalarOf(base, "histogram_fraction(0, 1, nh_known)"), 0.5);
+          // No classic series for native families: Prometheus 2.42 keeps the native one only.
+          assert.deepEqual(await query(base, "nh_known_bucket"), []);
+          assert.deepEqual(await query(base, "nh_known_count"), []);
+
+          // The lognormal sample: count and sum exact, quantiles within the bucket width.
+          const api = 'nh_latency_seconds{route="/api"}';
+          const stored = await until(30_000, async () => {
+            const s = await nativeSample(base, api);
+            return s?.count === String(SAMPLE_SIZE)
+              ? undefined
+              : `stored ${JSON.stringify(s?.count)}`;
+          });
+          assert.equal(stored, undefined);
+          assert.equal(await scalarOf(base, `histogram_count(${api})`), SAMPLE_SIZE);
+          const sum = await scalarOf(base, `histogram_sum(${api})`);
+          assert.ok(Math.abs(sum - total) <= 1e-9 * total, `sum ${sum}, sent ${total}`);
+          const sorted = [...sample].sort((a, b) => a - b);
+          const width = 2 ** (1 / 8) - 1;
+          for (const q of [0.5, 0.9, 0.99]) {
+            const exact = exactQuantile(sorted, q);
+            let got = NaN;
+            const ok = await until(20_000, async () => {
+              got = await scalarOf(base, `histogram_quantile(${q}, rate(${api}[1m]))`);
+              return Math.abs(got - exact) / exact <= width ? undefined : `q${q}: ${got}`;
+            });
+            assert.equal(ok, undefined, `q=${q}: Prometheus ${got}, exact ${exact}`);
+          }
+          assert.ok(
+            Math.abs(await scalarOf(base, `histogram_count(rate(${api}[1m]))`)) > 0,
+            "rate() sees the observations",
+          );
+
+          // The edge cases: stored with their counts; negative buckets as 2.42 reports them.
+          for (const [name, , values] of edges) {
+            assert.equal(await scalarOf(base, `histogram_count(${name})`), values.length, name);
+          }
+          assert.ok(Number.isNaN(await scalarOf(base, "histogram_sum(nh_signed)")));
+          const signed = (await nativeSample(base, "nh_signed"))!.buckets!;
+          for (
+            const b of [[1, "-4", "-2", "1"], [1, "-1", "-0.5", "1"], [1, "-0.25", "-0.125", "1"]]
+          ) {
+            assert.ok(
+              signed.some((x) => JSON.stringify(x) === JSON.stringify(b)),
+              JSON.stringify(signed),
+            );
+          }
+          assert.ok(signed.some((x) => x[0] === 0 && x[1] === "4" && x[2] === "8"), "5 in (4, 8]");
+          const s8 = (await nativeSample(base, "nh_schema8"))!.buckets!;
+          assert.equal(s8.length, 4, JSON.stringify(s8));
+
+          // The classic counter of the same protobuf scrape.
+          assert.equal(await scalarOf(base, "nh_requests_total"), 5);
+          const [t] = await targets(base);
+          assert.equal(t.health, "up", t.lastError);
+          assert.equal(t.lastError, "");
+          assert.equal(await scalarOf(base, "min_over_time(up[1m])"), 1);
+        },
+      );
       assert.ok(seen.length >= 2, `${seen.length} scrapes`);
       for (const s of seen) {
         assert.equal(s.accept, ACCEPT_WITH_FLAG);
@@ -280,7 +261,7 @@ describe("native histograms on a real Prometheus 2.42", { skip }, () => {
     for (const v of KNOWN) h.observe(v);
     const { server, seen, target } = serve(registry);
     try {
-      await withPrometheus(target, [], async (p) => {
+      await withPrometheus(oneJobConfig("native", target), [], async (p) => {
         const base = p.url;
         const done = await until(30_000, async () => {
           const r = await query(base, 'nh_known_bucket{le="+Inf"}');
