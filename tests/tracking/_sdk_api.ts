@@ -12,12 +12,14 @@
  * @module
  */
 
+import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { createServer, type Server, type Socket } from "node:net";
 import type * as OpenAIModule from "npm:openai@7.55.0";
 import type * as AnthropicModule from "npm:@anthropic-ai/sdk@1.16.0";
 import { loadPackage } from "../http/_frameworks.ts";
-import { expected } from "./_support.ts";
+import type { Registry } from "../../src/core/registry.ts";
+import { expected, type Scrape, scrape } from "./_support.ts";
 
 /** The `openai` package's default export, the `OpenAI` class. */
 export const OpenAI: typeof OpenAIModule.default =
@@ -71,6 +73,33 @@ export interface FakeAPI {
   attempted(n: number, ms?: number): Promise<void>;
   /** Cuts every open connection and stops listening. */
   close(): Promise<void>;
+}
+
+/** What {@linkcode failedCall} saw. */
+export interface FailedCall {
+  /** The requests the API received for the call (retries included). */
+  attempts: number;
+  /** The registry scraped before the call. */
+  before: Scrape;
+  /** The registry scraped after the call failed. */
+  after: Scrape;
+}
+
+/**
+ * Makes one call that must be rejected with an error `rejects` accepts,
+ * and returns the attempts `api` received for it and the scrapes of
+ * `registry` before and after it.
+ */
+export async function failedCall(
+  api: FakeAPI,
+  registry: Registry,
+  call: () => Promise<unknown>,
+  rejects: (error: never) => boolean,
+): Promise<FailedCall> {
+  const from = api.attempts.length;
+  const before = await scrape(registry);
+  await assert.rejects(call(), rejects);
+  return { attempts: api.attempts.length - from, before, after: await scrape(registry) };
 }
 
 /** Starts a fake API on 127.0.0.1. Close it in `finally`. */

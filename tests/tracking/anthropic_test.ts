@@ -11,6 +11,7 @@ import {
   anthropicEvents,
   anthropicMessage,
   apiError,
+  failedCall,
   type FakeAPI,
   fakeAPI,
   recorded,
@@ -149,27 +150,26 @@ describe("instrumentAnthropic with the real @anthropic-ai/sdk", () => {
     const { t, anthropic } = setup({ maxRetries: 2 });
     const soon = { "retry-after-ms": "10" };
     api.answer(apiError(529, soon), apiError(529, soon), apiError(529, soon));
-    const from = api.attempts.length;
-    const before = await scrape(t.registry);
-    await assert.rejects(
-      anthropic.messages.create(BODY),
+    const { attempts, before, after } = await failedCall(
+      api,
+      t.registry,
+      () => anthropic.messages.create(BODY),
       (e: { status?: number }) => e.status === 529,
     );
-    assert.equal(api.attempts.length - from, 3);
-    assert.deepEqual(changes(before, await scrape(t.registry)), failure("http_5xx"));
+    assert.equal(attempts, 3);
+    assert.deepEqual(changes(before, after), failure("http_5xx"));
   });
 
   it("429 with Retry-After, retried once: two attempts, one rate limit, the wait in the duration", async () => {
     const { t, anthropic } = setup({ maxRetries: 1 });
     api.answer(apiError(429, { "retry-after": "1" }), apiError(429, { "retry-after": "1" }));
-    const from = api.attempts.length;
-    const before = await scrape(t.registry);
-    await assert.rejects(
-      anthropic.messages.create(BODY),
+    const { attempts, before, after } = await failedCall(
+      api,
+      t.registry,
+      () => anthropic.messages.create(BODY),
       (e: { status?: number }) => e.status === 429,
     );
-    assert.equal(api.attempts.length - from, 2);
-    const after = await scrape(t.registry);
+    assert.equal(attempts, 2);
     assert.deepEqual(changes(before, after), failure("rate_limited"));
     assertSeconds(
       histogramOf(after, "llm_request_duration_seconds", { model: MODEL, endpoint: "messages" }),
@@ -181,17 +181,14 @@ describe("instrumentAnthropic with the real @anthropic-ai/sdk", () => {
   it("a dropped connection of a streamed call: network, once", async () => {
     const { t, anthropic } = setup({ maxRetries: 1 });
     api.answer({ kind: "drop" }, { kind: "drop" });
-    const from = api.attempts.length;
-    const before = await scrape(t.registry);
-    await assert.rejects(
-      anthropic.messages.create({ ...BODY, stream: true }),
+    const { attempts, before, after } = await failedCall(
+      api,
+      t.registry,
+      () => anthropic.messages.create({ ...BODY, stream: true }),
       (e: Error) => e.constructor.name === "APIConnectionError",
     );
-    assert.equal(api.attempts.length - from, 2);
-    assert.deepEqual(
-      changes(before, await scrape(t.registry)),
-      failure("network", "messages_stream"),
-    );
+    assert.equal(attempts, 2);
+    assert.deepEqual(changes(before, after), failure("network", "messages_stream"));
   });
 
   it("an error event inside a stream: the caller gets it, counted once as invalid_response", async () => {

@@ -14,6 +14,7 @@ import {
   apiError,
   chatChunk,
   chatCompletion,
+  failedCall,
   type FakeAPI,
   fakeAPI,
   OpenAI,
@@ -297,14 +298,13 @@ describe("instrumentOpenAI with the real openai SDK", () => {
   it("429 with Retry-After, retried by the SDK: one request, one rate limit, and the wait in its duration", async () => {
     const { t, openai } = setup({ maxRetries: 1 });
     api.answer(apiError(429, { "retry-after": "1" }), apiError(429, { "retry-after": "1" }));
-    const from = api.attempts.length;
-    const before = await scrape(t.registry);
-    await assert.rejects(
-      openai.chat.completions.create({ model: "gpt-4o", messages: MESSAGES }),
+    const { attempts, before, after } = await failedCall(
+      api,
+      t.registry,
+      () => openai.chat.completions.create({ model: "gpt-4o", messages: MESSAGES }),
       (error: { status?: number }) => error.status === 429,
     );
-    assert.equal(api.attempts.length - from, 2, "the SDK tried twice (maxRetries: 1)");
-    const after = await scrape(t.registry);
+    assert.equal(attempts, 2, "the SDK tried twice (maxRetries: 1)");
     assert.deepEqual(changes(before, after), failure("rate_limited"));
     // The SDK waited the 1 s it was told to: the one call took at least 1 s.
     assertSeconds(
@@ -318,14 +318,14 @@ describe("instrumentOpenAI with the real openai SDK", () => {
     const { t, openai } = setup({ maxRetries: 2 });
     const soon = { "retry-after-ms": "10" };
     api.answer(apiError(500, soon), apiError(500, soon), apiError(500, soon));
-    const from = api.attempts.length;
-    const before = await scrape(t.registry);
-    await assert.rejects(
-      openai.chat.completions.create({ model: "gpt-4o", messages: MESSAGES }),
+    const { attempts, before, after } = await failedCall(
+      api,
+      t.registry,
+      () => openai.chat.completions.create({ model: "gpt-4o", messages: MESSAGES }),
       (error: { status?: number }) => error.status === 500,
     );
-    assert.equal(api.attempts.length - from, 3);
-    assert.deepEqual(changes(before, await scrape(t.registry)), failure("http_5xx"));
+    assert.equal(attempts, 3);
+    assert.deepEqual(changes(before, after), failure("http_5xx"));
   });
 
   it("a retry that succeeds is one successful request", async () => {
@@ -345,24 +345,27 @@ describe("instrumentOpenAI with the real openai SDK", () => {
   it("400 is http_4xx, not retried", async () => {
     const { t, openai } = setup({ maxRetries: 2 });
     api.answer(apiError(400));
-    const from = api.attempts.length;
-    const before = await scrape(t.registry);
-    await assert.rejects(openai.chat.completions.create({ model: "gpt-4o", messages: MESSAGES }));
-    assert.equal(api.attempts.length - from, 1);
-    assert.deepEqual(changes(before, await scrape(t.registry)), failure("http_4xx"));
+    const { attempts, before, after } = await failedCall(
+      api,
+      t.registry,
+      () => openai.chat.completions.create({ model: "gpt-4o", messages: MESSAGES }),
+      (error: { status?: number }) => error.status === 400,
+    );
+    assert.equal(attempts, 1);
+    assert.deepEqual(changes(before, after), failure("http_4xx"));
   });
 
   it("a dropped connection, retried once: two attempts, one network error", async () => {
     const { t, openai } = setup({ maxRetries: 1 });
     api.answer({ kind: "drop" }, { kind: "drop" });
-    const from = api.attempts.length;
-    const before = await scrape(t.registry);
-    await assert.rejects(
-      openai.chat.completions.create({ model: "gpt-4o", messages: MESSAGES }),
+    const { attempts, before, after } = await failedCall(
+      api,
+      t.registry,
+      () => openai.chat.completions.create({ model: "gpt-4o", messages: MESSAGES }),
       (error: Error) => error.constructor.name === "APIConnectionError",
     );
-    assert.equal(api.attempts.length - from, 2);
-    assert.deepEqual(changes(before, await scrape(t.registry)), failure("network"));
+    assert.equal(attempts, 2);
+    assert.deepEqual(changes(before, after), failure("network"));
   });
 
   it("a timeout is timeout, with the time waited in its duration", async () => {
