@@ -86,9 +86,22 @@ export function startServer(
 }
 
 /**
+ * How long after the first signal a repeat is taken as the same stop, not as
+ * "exit now". One stop often arrives more than once: `deno task` (2.9.6)
+ * passes SIGINT on twice, a terminal's Ctrl-C reaches the whole process group
+ * (main.ts and the `deno task` that passes it on again), and systemd's default
+ * `KillMode=control-group` signals every process of the service. Those
+ * copies come microseconds apart; a person's second Ctrl-C or an
+ * orchestrator's second signal comes later.
+ */
+export const SAME_STOP_MS = 1_000;
+
+/**
  * On the first SIGTERM or SIGINT: stop accepting, let in-flight requests
- * finish (at most `timeoutMs`, default 10,000), then exit 0. A second signal
- * exits at once. Says so in `log` (default stderr).
+ * finish (at most `timeoutMs`, default 10,000), then exit 0. A signal
+ * {@linkcode SAME_STOP_MS} or more after the first exits at once; one sooner
+ * is a copy of the first (see there) and changes nothing. Says so in `log`
+ * (default stderr).
  */
 export function exitOnSignals(
   server: RunningServer,
@@ -96,10 +109,13 @@ export function exitOnSignals(
 ): void {
   const log = options.log ?? stderrLog;
   const timeoutMs = options.timeoutMs ?? 10_000;
-  let stopping = false;
+  let firstAt: number | undefined;
   const stop = async (signal: string) => {
-    if (stopping) Deno.exit(0);
-    stopping = true;
+    if (firstAt !== undefined) {
+      if (performance.now() - firstAt >= SAME_STOP_MS) Deno.exit(0);
+      return;
+    }
+    firstAt = performance.now();
     log(`${signal} received: draining in-flight requests (at most ${timeoutMs} ms)`);
     const drained = await server.shutdown(timeoutMs);
     log(drained ? "stopped" : "stopped with requests still in flight");
