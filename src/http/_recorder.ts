@@ -323,12 +323,13 @@ export function lengthHeader(headers: Headers): number | undefined {
  * The `http_request_size_bytes` value of `request`: its `Content-Length`
  * (0 when absent or invalid), and 0 for GET and HEAD without reading the
  * headers (they carry no body, and reading request headers costs Deno about
- * 0.9 µs a request; bench/http_overhead.ts --profile).
+ * 0.9 µs a request; bench/http_overhead.ts --profile). `method`: the
+ * request's method, when the caller has read it already.
  */
 export function requestBytes(
   request: { readonly method: string; readonly headers: Headers },
+  method: string = request.method,
 ): number {
-  const method = request.method;
   if (method === "GET" || method === "HEAD") return 0;
   return lengthHeader(request.headers) ?? 0;
 }
@@ -537,9 +538,11 @@ export function createRecorder(
       );
     }
   }
-  const excluded = excludedPatterns.length === 0
+  const excluded = excludedPatterns.length > 0
+    ? (route: string) => excludedExact.has(route) || excludedPatterns.some((p) => p.test(route))
+    : excludedExact.size > 0
     ? (route: string) => excludedExact.has(route)
-    : (route: string) => excludedExact.has(route) || excludedPatterns.some((p) => p.test(route));
+    : () => false;
 
   // The series a request writes to, bound once per route, method and status
   // code: a request then costs three Map lookups instead of four labelled
@@ -553,9 +556,18 @@ export function createRecorder(
   const fits = (metric: MetricVec<string, unknown>, child: { i: number }) =>
     !isOverflowChild(metric, child);
   const series = new Map<string, RouteSeries>();
+  // The last route looked up: `finish` and the response size that follows
+  // it (and the next request, on a busy route) ask for the same one.
+  let lastRoute: string | undefined;
+  let lastSeries: RouteSeries | undefined;
   const routeSeries = (route: string): RouteSeries => {
+    if (route === lastRoute) return lastSeries!;
     let r = series.get(route);
-    if (r !== undefined) return r;
+    if (r !== undefined) {
+      lastRoute = route;
+      lastSeries = r;
+      return r;
+    }
     r = {
       requestSize: m.requestSize.labels({ handler: route }),
       responseSize: m.responseSize.labels({ handler: route }),
@@ -620,7 +632,7 @@ export function createRecorder(
     method: string,
     response: Response,
   ): ReadableStream<Uint8Array> | undefined => {
-    if (method === "HEAD" || methodLabel(method) === "HEAD") {
+    if (method === "HEAD" || (method !== "GET" && methodLabel(method) === "HEAD")) {
       responseSize(route, 0);
       return undefined;
     }

@@ -255,7 +255,7 @@ export function honoMetrics(options: RecordingOptions = {}): HonoMiddleware {
       const route = answeredRoute(c, req.matchedRoutes, own);
       if (!recorder.excluded(route)) {
         if (reportErrors) recorder.error(route, method, error);
-        recorder.finish(route, method, 500, start, requestBytes(request), traceId);
+        recorder.finish(route, method, 500, start, requestBytes(request, method), traceId);
         recorder.responseSize(route, 0);
       }
       throw error;
@@ -265,7 +265,7 @@ export function honoMetrics(options: RecordingOptions = {}): HonoMiddleware {
     if (recorder.excluded(route)) return;
     const response = c.res;
     if (reportErrors && c.error !== undefined) recorder.error(route, method, c.error);
-    recorder.finish(route, method, response.status, start, requestBytes(request), traceId);
+    recorder.finish(route, method, response.status, start, requestBytes(request, method), traceId);
     const bytes = made === undefined ? -1 : made.sizeOf(response);
     if (bytes >= 0) {
       // The bytes the handler gave are the bytes sent: the response's

@@ -147,7 +147,7 @@ export function instrument<A extends unknown[]>(
       method,
       new TypeError(`handler for "${route}" returned ${typeof result}, not a Response`),
     );
-    recorder.finish(route, method, response.status, start, requestBytes(request), traceId);
+    recorder.finish(route, method, response.status, start, requestBytes(request, method), traceId);
     return recorder.measureSettled(route, method, response);
   };
 
