@@ -101,23 +101,22 @@ class Node {
   min = NONE;
 }
 
+/** A part of a compiled template: literal text, `:name` (`PARAM`) or `*` (`STAR`). */
+type Part = string | typeof PARAM | typeof STAR;
+/** `:name`: one or more characters other than `/` (URLPattern's `[^/]+?`). */
+const PARAM = 0;
+/** `*`: any characters but line terminators, possibly none (URLPattern's `.*`). */
+const STAR = 1;
+
 /**
- * Compiles a canonical URLPattern pathname (`new URLPattern({ pathname }).pathname`)
- * made only of literal text, `:name` and `*` into the source of an
- * unanchored regular expression with URLPattern's semantics (`:name` is
- * `[^/]+?`, `*` is `.*`); `undefined` for any other syntax, left to
- * URLPattern.
- *
- * @example
- * ```ts
- * import { compileTemplate } from "./routes.ts";
- * compileTemplate("/users/:id"); // "\\/users\\/[^/]+?"
- * compileTemplate("/items/:id(\\d+)"); // undefined
- * ```
+ * The parts of a canonical URLPattern pathname (`new URLPattern({ pathname }).pathname`)
+ * made only of literal text, `:name` and `*`; `undefined` for any other
+ * syntax, left to URLPattern.
  */
-export function compileTemplate(canonical: string): string | undefined {
+function templateParts(canonical: string): Part[] | undefined {
   if (NOT_COMPILED.test(canonical) || !canonical.startsWith("/")) return undefined;
-  let source = "";
+  const parts: Part[] = [];
+  let literal = "";
   let i = 0;
   let partEnd = -1; // index after the last `:name` or `*`, where a modifier would sit
   while (i < canonical.length) {
@@ -128,18 +127,109 @@ export function compileTemplate(canonical: string): string | undefined {
       while (j < canonical.length && NAME_PART.test(canonical[j])) j++;
       // A non-ASCII character may continue the name (Unicode ID_Continue): not ours.
       if (j < canonical.length && canonical.charCodeAt(j) > 0x7f) return undefined;
-      source += "[^/]+?";
+      if (literal !== "") parts.push(literal);
+      literal = "";
+      parts.push(PARAM);
       i = partEnd = j;
     } else if (c === "*") {
       if (partEnd === i) return undefined; // `*` after a part is a modifier
-      source += ".*";
+      if (literal !== "") parts.push(literal);
+      literal = "";
+      parts.push(STAR);
       i = partEnd = i + 1;
     } else {
-      source += /[.$^|[\]/-]/.test(c) ? `\\${c}` : c;
+      literal += c;
       i++;
     }
   }
-  return source;
+  if (literal !== "") parts.push(literal);
+  return parts;
+}
+
+/**
+ * Compiles a canonical URLPattern pathname (`new URLPattern({ pathname }).pathname`)
+ * made only of literal text, `:name` and `*` into the source of an
+ * unanchored regular expression with URLPattern's semantics (`:name` is
+ * `[^/]+?`, `*` is `.*`); `undefined` for any other syntax, left to
+ * URLPattern. (The table does not run this expression: a backtracking
+ * engine takes polynomial time on it, `compileMatcher` linear time.)
+ *
+ * @example
+ * ```ts
+ * import { compileTemplate } from "./routes.ts";
+ * compileTemplate("/users/:id"); // "\\/users\\/[^/]+?"
+ * compileTemplate("/items/:id(\\d+)"); // undefined
+ * ```
+ */
+export function compileTemplate(canonical: string): string | undefined {
+  return templateParts(canonical)?.map((part) =>
+    part === PARAM ? "[^/]+?" : part === STAR ? ".*" : part.replace(/[.$^|[\]/-]/g, (c) => `\\${c}`)
+  ).join("");
+}
+
+/** Whether `c` is a line terminator, which `.` (and so `*`) does not match. */
+const lineTerminator = (c: number) => c === 0x0a || c === 0x0d || c === 0x2028 || c === 0x2029;
+
+/**
+ * A test, in time linear in the path's length times the template's parts,
+ * of whether a whole path matches the template `compileTemplate` turns into
+ * a regular expression; `undefined` where that returns `undefined`. A
+ * backtracking regular expression engine (V8's) takes polynomial time on
+ * such templates (`/:a-:b-:c-:d.x` on a 200-character path of `-`: 240 ms),
+ * which a client choosing the path could turn into a stalled server; this
+ * walks the parts over the set of positions reached so far instead.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { compileMatcher } from "./routes.ts";
+ * const test = compileMatcher("/files/:name-:version.tgz")!;
+ * assert.equal(test("/files/left-pad-1.3.0.tgz"), true);
+ * assert.equal(test("/files/left-pad.tgz/x"), false);
+ * ```
+ */
+export function compileMatcher(canonical: string): ((path: string) => boolean) | undefined {
+  const parts = templateParts(canonical);
+  if (parts === undefined) return undefined;
+  const first = parts[0];
+  return (path) => {
+    const n = path.length;
+    // A template starts with "/": a quick refusal of most paths.
+    if (typeof first === "string" && !path.startsWith(first)) return false;
+    // reached[p]: the parts so far can match path.slice(0, p).
+    let reached = new Uint8Array(n + 1);
+    let next = new Uint8Array(n + 1);
+    reached[0] = 1;
+    for (const part of parts) {
+      next.fill(0);
+      let any = false;
+      if (part === PARAM) {
+        // Some reached p < q with path[p, q) free of "/".
+        let open = false;
+        for (let q = 1; q <= n; q++) {
+          if (path.charCodeAt(q - 1) === 0x2f) open = false;
+          else if (reached[q - 1] === 1) open = true;
+          if (open) next[q] = 1, any = true;
+        }
+      } else if (part === STAR) {
+        // Some reached p <= q with path[p, q) free of line terminators.
+        let open = false;
+        for (let q = 0; q <= n; q++) {
+          if (q > 0 && lineTerminator(path.charCodeAt(q - 1))) open = false;
+          if (reached[q] === 1) open = true;
+          if (open) next[q] = 1, any = true;
+        }
+      } else {
+        const length = part.length;
+        for (let p = 0; p + length <= n; p++) {
+          if (reached[p] === 1 && path.startsWith(part, p)) next[p + length] = 1, any = true;
+        }
+      }
+      if (!any) return false;
+      [reached, next] = [next, reached];
+    }
+    return reached[n] === 1;
+  };
 }
 
 /**
@@ -173,36 +263,45 @@ function literalPrefix(canonical: string): string {
 }
 
 /**
- * The index after `segment` in `pathname` when `pathname` holds it, from
- * its second character, at `start` (whose first character the caller
- * compared), as a whole segment (followed by `/` or the end); -1 when not.
- * A loop over character codes: segments are short, and `startsWith` with a
- * position cost more per call here.
+ * The index after `segment` in `path` when `path` holds it, from its second
+ * character, at `start` (whose first character the caller compared), as a
+ * whole segment (followed by `/` or `length`, where the path ends); -1 when
+ * not. A loop over character codes: segments are short, and `startsWith`
+ * with a position cost more per call here.
  */
-function segmentAt(pathname: string, start: number, segment: string): number {
+function segmentAt(path: string, start: number, length: number, segment: string): number {
   const end = start + segment.length;
-  if (end > pathname.length || (end < pathname.length && pathname.charCodeAt(end) !== 0x2f)) {
+  if (end > length || (end < length && path.charCodeAt(end) !== 0x2f)) {
     return -1;
   }
   for (let i = 1; i < segment.length; i++) {
-    if (pathname.charCodeAt(start + i) !== segment.charCodeAt(i)) return -1;
+    if (path.charCodeAt(start + i) !== segment.charCodeAt(i)) return -1;
   }
   return end;
 }
 
 /**
- * The smallest index below `at` of a template matching `pathname`, or
- * `best` when none is smaller. `start` is where the segment after `at`'s
- * begins, -1 when the path ends at `at`.
+ * The smallest index below `at` of a template matching the path
+ * `text.slice(base, length)`, or `best` when none is smaller. `start` is
+ * where the segment after `at`'s begins (an index into `text`), -1 when
+ * the path ends at `at`. The path is read in place (`text` may be a whole
+ * URL), and cut out only for a template tested as a whole.
  */
-function visit(at: Node, pathname: string, start: number, best: number): number {
+function visit(
+  at: Node,
+  text: string,
+  base: number,
+  length: number,
+  start: number,
+  best: number,
+): number {
   // A loop down the tree; a call of its own only where both a literal edge
   // and the parameter edge may hold a better match.
-  const length = pathname.length;
   for (;;) {
     if (at.min >= best) return best;
     if (at.hasWhole) {
       const whole = at.whole;
+      const pathname = base === 0 && length === text.length ? text : text.slice(base, length);
       for (let i = 0; i < whole.length && whole[i].index < best; i++) {
         if (whole[i].test(pathname)) {
           best = whole[i].index;
@@ -212,7 +311,7 @@ function visit(at: Node, pathname: string, start: number, best: number): number 
     }
     if (start < 0) return at.end < best ? at.end : best;
     if (at.wildcard < best) best = at.wildcard;
-    const c = start < length ? pathname.charCodeAt(start) : 0x2f;
+    const c = start < length ? text.charCodeAt(start) : 0x2f;
     if (c === 0x2f) {
       // An empty segment: only a literal empty edge takes it.
       if (at.empty === undefined) return best;
@@ -225,7 +324,7 @@ function visit(at: Node, pathname: string, start: number, best: number): number 
     let end = -1;
     if (edges !== undefined) {
       for (let i = 0; i < edges.length; i++) {
-        end = segmentAt(pathname, start, edges[i].segment);
+        end = segmentAt(text, start, length, edges[i].segment);
         if (end >= 0) {
           literal = edges[i].node;
           break;
@@ -236,7 +335,7 @@ function visit(at: Node, pathname: string, start: number, best: number): number 
     if (literal !== undefined) {
       const next = end < length ? end + 1 : -1;
       if (param !== undefined && param.min < best) {
-        best = visit(literal, pathname, next, best);
+        best = visit(literal, text, base, length, next, best);
       } else {
         at = literal;
         start = next;
@@ -247,9 +346,10 @@ function visit(at: Node, pathname: string, start: number, best: number): number 
       continue;
     }
     if (param === undefined) return best;
-    const slash = pathname.indexOf("/", start);
+    let slash = start + 1;
+    while (slash < length && text.charCodeAt(slash) !== 0x2f) slash++;
     at = param;
-    start = slash < 0 ? -1 : slash + 1;
+    start = slash < length ? slash + 1 : -1;
   }
 }
 
@@ -327,8 +427,8 @@ export class RouteTable {
   #add(index: number, pattern: URLPattern): void {
     const canonical = pattern.pathname;
     let at = this.#root;
-    const source = compileTemplate(canonical);
-    if (source === undefined) {
+    const matcher = compileMatcher(canonical);
+    if (matcher === undefined) {
       for (const segment of fixedSegments(canonical)) at = RouteTable.#literal(at, segment);
       const prefix = literalPrefix(canonical);
       at.whole.push({
@@ -349,8 +449,7 @@ export class RouteTable {
       else {
         // Parts within a segment, or a `*` before the end: the whole
         // template as one regular expression, from here.
-        const regex = new RegExp(`^${source}$`);
-        at.whole.push({ index, test: (pathname) => regex.test(pathname) });
+        at.whole.push({ index, test: matcher });
         return;
       }
     }
@@ -401,7 +500,7 @@ export class RouteTable {
    */
   match(pathname: string): string {
     if (this.#root.min === NONE) return UNMATCHED_HANDLER;
-    const index = visit(this.#root, pathname, 1, NONE);
+    const index = visit(this.#root, pathname, 0, pathname.length, 1, NONE);
     return index === NONE ? UNMATCHED_HANDLER : this.#templates[index];
   }
 
@@ -423,26 +522,48 @@ export class RouteTable {
    * ```
    */
   matchUrl(url: string): string {
-    return this.match(pathnameOf(url));
+    if (this.#root.min === NONE) return UNMATCHED_HANDLER;
+    const start = pathStart(url);
+    if (start < 0) return this.match("/");
+    const index = visit(this.#root, url, start, pathEnd(url, start), start + 1, NONE);
+    return index === NONE ? UNMATCHED_HANDLER : this.#templates[index];
   }
+}
+
+/**
+ * Where the path of an absolute URL string starts (its first `/`), or -1
+ * when it is empty: one pass over the authority (`http://` and `https://`
+ * found without a search).
+ */
+function pathStart(url: string): number {
+  let authority: number;
+  if (url.charCodeAt(4) === 0x3a && url.startsWith("http")) authority = 7;
+  else if (url.charCodeAt(5) === 0x3a && url.startsWith("https")) authority = 8;
+  else {
+    const scheme = url.indexOf("://");
+    authority = scheme < 0 ? 0 : scheme + 3;
+  }
+  // The authority ends at the first "/", "?" or "#": in "http://h?next=/a"
+  // the "/" belongs to the query and the path is empty.
+  for (let i = authority; i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    if (c === 0x2f) return i;
+    if (c === 0x3f || c === 0x23) return -1;
+  }
+  return -1;
+}
+
+/** Where the path that starts at `start` ends: at the first `?` or `#`, else the end of `url`. */
+function pathEnd(url: string, start: number): number {
+  for (let i = start + 1; i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    if (c === 0x3f || c === 0x23) return i;
+  }
+  return url.length;
 }
 
 /** The pathname of an absolute URL string, without parsing the whole URL. */
 export function pathnameOf(url: string): string {
-  const scheme = url.indexOf("://");
-  const authority = scheme < 0 ? 0 : scheme + 3;
-  const start = url.indexOf("/", authority);
-  if (start < 0) return "/";
-  // The authority ends at the first "/", "?" or "#": in "http://h?next=/a"
-  // the "/" belongs to the query and the path is empty.
-  for (let i = authority; i < start; i++) {
-    const c = url.charCodeAt(i);
-    if (c === 0x3f || c === 0x23) return "/";
-  }
-  let end = url.length;
-  const query = url.indexOf("?", start);
-  if (query >= 0) end = query;
-  const hash = url.indexOf("#", start);
-  if (hash >= 0 && hash < end) end = hash;
-  return url.slice(start, end);
+  const start = pathStart(url);
+  return start < 0 ? "/" : url.slice(start, pathEnd(url, start));
 }
