@@ -308,6 +308,16 @@ interface MethodSeries {
   requests: Map<number, CounterChild>;
 }
 
+/** The series one (route, method label, status) finishes into. */
+interface Bundle {
+  readonly route: string;
+  readonly method: string;
+  readonly status: number;
+  readonly requests: CounterChild;
+  readonly duration: HistogramChild;
+  readonly requestSize: SummaryChild;
+}
+
 /**
  * The value of a `Content-Length` header: a non-negative finite number, or
  * `undefined` when absent or invalid.
@@ -610,6 +620,38 @@ export function createRecorder(
     if (fits(m.requests, c)) s.requests.set(status, c);
     return c;
   };
+  // The series of the last (route, method label, status) finished: on a
+  // busy route most requests repeat it, and then cost no lookup at all.
+  let last: Bundle = {
+    route: "",
+    method: "",
+    status: -1,
+    requests: undefined as unknown as CounterChild,
+    duration: undefined as unknown as HistogramChild,
+    requestSize: undefined as unknown as SummaryChild,
+  };
+  const bundle = (route: string, method: string, status: number): Bundle => {
+    const r = routeSeries(route);
+    const s = methodSeries(r, route, method);
+    const b: Bundle = {
+      route,
+      method,
+      status,
+      requests: requestsChild(s, route, method, status),
+      duration: s.duration,
+      requestSize: r.requestSize,
+    };
+    // Kept only when every series is kept (none in an overflow series).
+    if (
+      series.get(route) === r && r.methods.get(method) === s &&
+      s.requests.get(status) === b.requests
+    ) {
+      last = b;
+    }
+    return b;
+  };
+  const inProgress = m.inProgress.labels({});
+  const durationHighr = m.durationHighr.labels({});
 
   // Once per route and error class, through the registry's log: a failing
   // handler may fail every request, and each one is counted anyway (status
@@ -656,7 +698,7 @@ export function createRecorder(
     excluded,
     start: trackInProgress
       ? () => {
-        m.inProgress.inc();
+        inProgress.inc();
         return performance.now();
       }
       : () => performance.now(),
@@ -664,22 +706,24 @@ export function createRecorder(
       ? (request) => traceIdOf(request.headers.get("traceparent"))
       : () => undefined,
     finish(route, method, status, start, requestBytes, traceId) {
-      if (trackInProgress) m.inProgress.dec();
       const seconds = (performance.now() - start) / 1000;
+      if (trackInProgress) inProgress.dec();
       const label = methodLabel(method);
-      const r = routeSeries(route);
-      const s = methodSeries(r, route, label);
+      let b = last;
+      if (b.route !== route || b.method !== label || b.status !== status) {
+        b = bundle(route, label, status);
+      }
       if (traceId === undefined) {
-        requestsChild(s, route, label, status).inc();
-        r.requestSize.observe(requestBytes);
-        m.durationHighr.observe(seconds);
-        s.duration.observe(seconds);
+        b.requests.inc();
+        b.requestSize.observe(requestBytes);
+        durationHighr.observe(seconds);
+        b.duration.observe(seconds);
       } else {
         const exemplarLabels = { trace_id: traceId };
-        requestsChild(s, route, label, status).incWithExemplar({ exemplarLabels });
-        r.requestSize.observe(requestBytes);
-        m.durationHighr.observeWithExemplar({ value: seconds, exemplarLabels });
-        s.duration.observeWithExemplar({ value: seconds, exemplarLabels });
+        b.requests.incWithExemplar({ exemplarLabels });
+        b.requestSize.observe(requestBytes);
+        durationHighr.observeWithExemplar({ value: seconds, exemplarLabels });
+        b.duration.observeWithExemplar({ value: seconds, exemplarLabels });
       }
       if (onRequest !== undefined) {
         try {

@@ -164,6 +164,8 @@ export function instrument<A extends unknown[]>(
     } catch (error) {
       return finish(request, route, start, traceId, fail(route, request.method, error));
     }
+    // A Response first: looking for `then` on one walks its prototype chain.
+    if (result instanceof Response) return finish(request, route, start, traceId, result);
     if (typeof (result as { then?: unknown } | null)?.then === "function") {
       return Promise.resolve(result).then(
         (response) => finish(request, route, start, traceId, response),
