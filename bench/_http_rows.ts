@@ -88,8 +88,8 @@ export const HTTP_ROWS: readonly HttpRow[] = [
     otherOps: HTTP_OPS.misses,
   },
   {
-    operation: "↳ reference: hit, path cut out of the request's URL first (`pathnameOf`), " +
-      "as `instrument()` does",
+    operation: "↳ reference: hit, from the request's URL (`matchUrl`), as `instrument()` " +
+      "does",
     group: HTTP_BENCH.requestHits,
     ours: HTTP_BENCH.ours,
     other: HTTP_BENCH.urlpattern,

@@ -167,6 +167,10 @@ export function compileTemplate(canonical: string): string | undefined {
   ).join("");
 }
 
+/** The position lists of `compileMatcher`'s matchers (see there). */
+let positionsA = new Int32Array(256);
+let positionsB = new Int32Array(256);
+
 /** Whether `c` is a line terminator, which `.` (and so `*`) does not match. */
 const lineTerminator = (c: number) => c === 0x0a || c === 0x0d || c === 0x2028 || c === 0x2029;
 
@@ -192,43 +196,82 @@ export function compileMatcher(canonical: string): ((path: string) => boolean) |
   const parts = templateParts(canonical);
   if (parts === undefined) return undefined;
   const first = parts[0];
+  const last = parts[parts.length - 1];
+  const variable = parts.filter((part) => typeof part !== "string");
+  if (variable.length === 1) {
+    // Literal text, one `:name` or `*`, literal text: the middle is what is
+    // left between the two, checked in one pass.
+    const head = typeof first === "string" ? first : "";
+    const tail = parts.length > 1 && typeof last === "string" ? last : "";
+    const param = variable[0] === PARAM;
+    const least = head.length + tail.length + (param ? 1 : 0);
+    return (path) => {
+      if (path.length < least || !path.startsWith(head) || !path.endsWith(tail)) return false;
+      const end = path.length - tail.length;
+      for (let i = head.length; i < end; i++) {
+        const c = path.charCodeAt(i);
+        if (param ? c === 0x2f : lineTerminator(c)) return false;
+      }
+      return true;
+    };
+  }
   return (path) => {
     const n = path.length;
-    // A template starts with "/": a quick refusal of most paths.
+    // A template starts with "/", and most end with literal text: quick
+    // refusals of most paths.
     if (typeof first === "string" && !path.startsWith(first)) return false;
-    // reached[p]: the parts so far can match path.slice(0, p).
-    let reached = new Uint8Array(n + 1);
-    let next = new Uint8Array(n + 1);
-    reached[0] = 1;
-    for (const part of parts) {
-      next.fill(0);
-      let any = false;
+    if (typeof last === "string" && !path.endsWith(last)) return false;
+    // The positions the parts so far can end at, ascending, without
+    // repeats: at most n + 1 of them. The two lists are shared by every
+    // matcher (a match runs to its end without calling out), grown to the
+    // longest path seen.
+    if (n >= positionsA.length) {
+      positionsA = new Int32Array(2 * n + 2);
+      positionsB = new Int32Array(2 * n + 2);
+    }
+    let from = positionsA;
+    let to = positionsB;
+    from[0] = 0;
+    let count = 1;
+    for (let k = 0; k < parts.length; k++) {
+      const part = parts[k];
+      let out = 0;
       if (part === PARAM) {
-        // Some reached p < q with path[p, q) free of "/".
-        let open = false;
-        for (let q = 1; q <= n; q++) {
-          if (path.charCodeAt(q - 1) === 0x2f) open = false;
-          else if (reached[q - 1] === 1) open = true;
-          if (open) next[q] = 1, any = true;
+        // q in (p, the end of p's segment], for each p.
+        let done = 0; // positions below this are emitted already
+        for (let i = 0; i < count; i++) {
+          const p = from[i];
+          let q = p + 1 > done ? p + 1 : done;
+          while (q <= n && path.charCodeAt(q - 1) !== 0x2f) to[out++] = q++;
+          done = q;
         }
       } else if (part === STAR) {
-        // Some reached p <= q with path[p, q) free of line terminators.
-        let open = false;
-        for (let q = 0; q <= n; q++) {
-          if (q > 0 && lineTerminator(path.charCodeAt(q - 1))) open = false;
-          if (reached[q] === 1) open = true;
-          if (open) next[q] = 1, any = true;
+        // q in [p, the first line terminator at or after p], for each p.
+        let done = 0;
+        for (let i = 0; i < count; i++) {
+          let q = from[i] > done ? from[i] : done;
+          if (q > n) break;
+          for (;;) {
+            to[out++] = q;
+            if (q >= n || lineTerminator(path.charCodeAt(q))) break;
+            q++;
+          }
+          done = q + 1;
         }
       } else {
         const length = part.length;
-        for (let p = 0; p + length <= n; p++) {
-          if (reached[p] === 1 && path.startsWith(part, p)) next[p + length] = 1, any = true;
+        for (let i = 0; i < count; i++) {
+          const p = from[i];
+          if (p + length <= n && path.startsWith(part, p)) to[out++] = p + length;
         }
       }
-      if (!any) return false;
-      [reached, next] = [next, reached];
+      if (out === 0) return false;
+      count = out;
+      const swap = from;
+      from = to;
+      to = swap;
     }
-    return reached[n] === 1;
+    return from[count - 1] === n;
   };
 }
 
@@ -263,45 +306,36 @@ function literalPrefix(canonical: string): string {
 }
 
 /**
- * The index after `segment` in `path` when `path` holds it, from its second
- * character, at `start` (whose first character the caller compared), as a
- * whole segment (followed by `/` or `length`, where the path ends); -1 when
- * not. A loop over character codes: segments are short, and `startsWith`
- * with a position cost more per call here.
+ * The index after `segment` in `pathname` when `pathname` holds it, from
+ * its second character, at `start` (whose first character the caller
+ * compared), as a whole segment (followed by `/` or the end); -1 when not.
+ * A loop over character codes: segments are short, and `startsWith` with a
+ * position cost more per call here.
  */
-function segmentAt(path: string, start: number, length: number, segment: string): number {
+function segmentAt(pathname: string, start: number, segment: string): number {
   const end = start + segment.length;
-  if (end > length || (end < length && path.charCodeAt(end) !== 0x2f)) {
+  if (end > pathname.length || (end < pathname.length && pathname.charCodeAt(end) !== 0x2f)) {
     return -1;
   }
   for (let i = 1; i < segment.length; i++) {
-    if (path.charCodeAt(start + i) !== segment.charCodeAt(i)) return -1;
+    if (pathname.charCodeAt(start + i) !== segment.charCodeAt(i)) return -1;
   }
   return end;
 }
 
 /**
- * The smallest index below `at` of a template matching the path
- * `text.slice(base, length)`, or `best` when none is smaller. `start` is
- * where the segment after `at`'s begins (an index into `text`), -1 when
- * the path ends at `at`. The path is read in place (`text` may be a whole
- * URL), and cut out only for a template tested as a whole.
+ * The smallest index below `at` of a template matching `pathname`, or
+ * `best` when none is smaller. `start` is where the segment after `at`'s
+ * begins, -1 when the path ends at `at`.
  */
-function visit(
-  at: Node,
-  text: string,
-  base: number,
-  length: number,
-  start: number,
-  best: number,
-): number {
+function visit(at: Node, pathname: string, start: number, best: number): number {
   // A loop down the tree; a call of its own only where both a literal edge
   // and the parameter edge may hold a better match.
+  const length = pathname.length;
   for (;;) {
     if (at.min >= best) return best;
     if (at.hasWhole) {
       const whole = at.whole;
-      const pathname = base === 0 && length === text.length ? text : text.slice(base, length);
       for (let i = 0; i < whole.length && whole[i].index < best; i++) {
         if (whole[i].test(pathname)) {
           best = whole[i].index;
@@ -311,7 +345,7 @@ function visit(
     }
     if (start < 0) return at.end < best ? at.end : best;
     if (at.wildcard < best) best = at.wildcard;
-    const c = start < length ? text.charCodeAt(start) : 0x2f;
+    const c = start < length ? pathname.charCodeAt(start) : 0x2f;
     if (c === 0x2f) {
       // An empty segment: only a literal empty edge takes it.
       if (at.empty === undefined) return best;
@@ -324,7 +358,7 @@ function visit(
     let end = -1;
     if (edges !== undefined) {
       for (let i = 0; i < edges.length; i++) {
-        end = segmentAt(text, start, length, edges[i].segment);
+        end = segmentAt(pathname, start, edges[i].segment);
         if (end >= 0) {
           literal = edges[i].node;
           break;
@@ -335,7 +369,7 @@ function visit(
     if (literal !== undefined) {
       const next = end < length ? end + 1 : -1;
       if (param !== undefined && param.min < best) {
-        best = visit(literal, text, base, length, next, best);
+        best = visit(literal, pathname, next, best);
       } else {
         at = literal;
         start = next;
@@ -346,10 +380,9 @@ function visit(
       continue;
     }
     if (param === undefined) return best;
-    let slash = start + 1;
-    while (slash < length && text.charCodeAt(slash) !== 0x2f) slash++;
+    const slash = pathname.indexOf("/", start);
     at = param;
-    start = slash < length ? slash + 1 : -1;
+    start = slash < 0 ? -1 : slash + 1;
   }
 }
 
@@ -500,7 +533,7 @@ export class RouteTable {
    */
   match(pathname: string): string {
     if (this.#root.min === NONE) return UNMATCHED_HANDLER;
-    const index = visit(this.#root, pathname, 0, pathname.length, 1, NONE);
+    const index = visit(this.#root, pathname, 1, NONE);
     return index === NONE ? UNMATCHED_HANDLER : this.#templates[index];
   }
 
@@ -522,20 +555,13 @@ export class RouteTable {
    * ```
    */
   matchUrl(url: string): string {
-    if (this.#root.min === NONE) return UNMATCHED_HANDLER;
-    const start = pathStart(url);
-    if (start < 0) return this.match("/");
-    const index = visit(this.#root, url, start, pathEnd(url, start), start + 1, NONE);
-    return index === NONE ? UNMATCHED_HANDLER : this.#templates[index];
+    return this.match(pathnameOf(url));
   }
 }
 
-/**
- * Where the path of an absolute URL string starts (its first `/`), or -1
- * when it is empty: one pass over the authority (`http://` and `https://`
- * found without a search).
- */
-function pathStart(url: string): number {
+/** The pathname of an absolute URL string, without parsing the whole URL. */
+export function pathnameOf(url: string): string {
+  // "http://" and "https://" without a search for "://".
   let authority: number;
   if (url.charCodeAt(4) === 0x3a && url.startsWith("http")) authority = 7;
   else if (url.charCodeAt(5) === 0x3a && url.startsWith("https")) authority = 8;
@@ -543,27 +569,18 @@ function pathStart(url: string): number {
     const scheme = url.indexOf("://");
     authority = scheme < 0 ? 0 : scheme + 3;
   }
+  const start = url.indexOf("/", authority);
+  if (start < 0) return "/";
   // The authority ends at the first "/", "?" or "#": in "http://h?next=/a"
   // the "/" belongs to the query and the path is empty.
-  for (let i = authority; i < url.length; i++) {
+  for (let i = authority; i < start; i++) {
     const c = url.charCodeAt(i);
-    if (c === 0x2f) return i;
-    if (c === 0x3f || c === 0x23) return -1;
+    if (c === 0x3f || c === 0x23) return "/";
   }
-  return -1;
-}
-
-/** Where the path that starts at `start` ends: at the first `?` or `#`, else the end of `url`. */
-function pathEnd(url: string, start: number): number {
-  for (let i = start + 1; i < url.length; i++) {
-    const c = url.charCodeAt(i);
-    if (c === 0x3f || c === 0x23) return i;
-  }
-  return url.length;
-}
-
-/** The pathname of an absolute URL string, without parsing the whole URL. */
-export function pathnameOf(url: string): string {
-  const start = pathStart(url);
-  return start < 0 ? "/" : url.slice(start, pathEnd(url, start));
+  let end = url.length;
+  const query = url.indexOf("?", start);
+  if (query >= 0) end = query;
+  const hash = url.indexOf("#", start);
+  if (hash >= 0 && hash < end) end = hash;
+  return url.slice(start, end);
 }
