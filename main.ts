@@ -16,16 +16,13 @@ import {
   createExporter,
   createIngestStore,
   exitOnSignals,
-  gatewayStartLine,
-  ingestTokens,
-  loadAuthTokenFile,
-  loadGatewayFiles,
+  loadConfig,
   notDenoMessage,
-  parseConfig,
   planStart,
   probeStart,
   type RunningServer,
   startFailure,
+  startLines,
   startServer,
   startThreads,
   stderrLog,
@@ -45,24 +42,21 @@ if (!("Deno" in globalThis)) {
 
 // Settings it may not read count as unset here: planStart reports them below,
 // after --help and the flags' own mistakes (which need no permission).
+// app/worker.ts (deno serve) loads its configuration the same way (workerConfig).
 const unreadable = unreadableVariables();
-let config;
-let tokens;
+let loaded;
 try {
-  config = parseConfig(
+  loaded = loadConfig(
     Deno.args,
     (name) => unreadable.includes(name) ? undefined : Deno.env.get(name),
+    Deno.readTextFileSync,
   );
-  if (config.gateway !== undefined) {
-    config.gateway = loadGatewayFiles(config.gateway, Deno.readTextFileSync);
-  }
-  tokens = ingestTokens(config, Deno.readTextFileSync);
-  config = loadAuthTokenFile(config, Deno.readTextFileSync);
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;
   log(`securetrack-metrics: ${error.message} (see --help)`);
   Deno.exit(2);
 }
+const { config, ingestTokens: tokens } = loaded;
 if (config.help) {
   console.log(USAGE);
   Deno.exit(0);
@@ -110,10 +104,5 @@ try {
   log(startFailure(config, error));
   Deno.exit(1);
 }
-if (config.authToken !== undefined) log("metrics endpoints require a bearer token");
-if (config.demo) log("demo application routes enabled under /api/");
-if (config.gateway !== undefined) log(gatewayStartLine(config.gateway));
-if (tokens !== undefined) {
-  log(`event ingestion at POST /api/v1/events for ${tokens.map((t) => t.name).join(", ")}`);
-}
+for (const line of startLines(loaded)) log(line);
 exitOnSignals(server, { log });

@@ -26,6 +26,8 @@ export { EVENT_KINDS, type EventKind } from "./ingest_events.ts";
 export { IdempotencyStore } from "./ingest_store.ts";
 export {
   CONFIG_VARIABLES,
+  loadConfig,
+  type LoadedConfig,
   notDenoMessage,
   planStart,
   probeStart,
@@ -33,7 +35,11 @@ export {
   START_TASK,
   type StartFacts,
   startFailure,
+  startLines,
   type StartPlan,
   unreadableVariables,
+  WORKER_COMMAND,
+  WORKER_VARIABLES,
+  workerConfig,
 } from "./start.ts";
 export { startThreads } from "./threads.ts";

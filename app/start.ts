@@ -1,7 +1,9 @@
 /**
- * What `main.ts` checks before it starts, so that every way of running it
- * either serves or says in one line what is missing (never a stack trace, never
- * Deno's exit 70 for an unstable API):
+ * How the exporter gets its configuration ({@linkcode loadConfig}: for
+ * `main.ts` and, through {@linkcode workerConfig}, for `app/worker.ts` under
+ * `deno serve`), and what `main.ts` checks before it starts, so that every
+ * way of running it either serves or says in one line what is missing (never
+ * a stack trace, never Deno's exit 70 for an unstable API):
  *
  * - not on Deno (`bun main.ts`): one line naming `deno task start`, exit 2;
  * - a permission it cannot start without (reading its settings, listening):
@@ -18,8 +20,10 @@
  * @module
  */
 
-import type { ServerConfig } from "./config.ts";
-import { GATEWAY_VARIABLES } from "./gateway/settings.ts";
+import { ConfigError, loadAuthTokenFile, parseConfig, type ServerConfig } from "./config.ts";
+import { GATEWAY_VARIABLES, gatewayStartLine, loadGatewayFiles } from "./gateway/settings.ts";
+import { INGEST_PATH, ingestTokens } from "./ingest.ts";
+import type { ClientKey } from "./keys.ts";
 
 /** The command that starts the exporter with every permission it needs. */
 export const START_TASK = "deno task start";
@@ -49,6 +53,140 @@ export const CONFIG_VARIABLES: readonly string[] = [
   "INGEST_TOKENS_FILE",
   ...GATEWAY_VARIABLES,
 ];
+
+/**
+ * The settings `deno serve` itself decides for `app/worker.ts`: the address
+ * (its `--port` and `--host`) and the workers (`--parallel`, `DENO_JOBS`).
+ */
+const SERVE_SETTINGS: readonly string[] = ["PORT", "HOSTNAME", "WORKERS", "DENO_JOBS"];
+
+/**
+ * The environment variables `app/worker.ts` reads its settings from: those of
+ * {@linkcode CONFIG_VARIABLES} but the address and the number of workers,
+ * which are `deno serve`'s.
+ */
+export const WORKER_VARIABLES: readonly string[] = CONFIG_VARIABLES.filter(
+  (variable) => !SERVE_SETTINGS.includes(variable),
+);
+
+/**
+ * How to run `app/worker.ts` with every permission it needs and no more
+ * (its module doc and the README show it, which a test keeps equal to this):
+ * `--allow-net` to listen and to reach the gateway's upstream,
+ * `--allow-read=/run/secrets` for the `*_FILE` settings (a file elsewhere
+ * needs its own), `--allow-env` for exactly the variables it reads and the
+ * demo's LLM client. Add `--port`, `--host` and `DENO_JOBS` as wanted.
+ */
+export const WORKER_COMMAND = "deno serve --parallel --no-prompt --allow-net " +
+  "--allow-read=/run/secrets --allow-env=METRICS_AUTH_TOKEN,METRICS_AUTH_TOKEN_FILE,DEMO," +
+  "NATIVE_HISTOGRAMS,INGEST_TOKENS,INGEST_TOKENS_FILE,LLM_BASE_URL,LLM_API_KEY,LLM_MODEL," +
+  "GATEWAY_UPSTREAM_URL,GATEWAY_UPSTREAM_API_KEY,GATEWAY_UPSTREAM_API_KEY_FILE,GATEWAY_KEYS," +
+  "GATEWAY_KEYS_FILE,GATEWAY_TIMEOUT_MS,GATEWAY_MAX_BODY_BYTES app/worker.ts";
+
+/** The configuration a server runs with: parsed, and its files read. */
+export interface LoadedConfig {
+  /** The settings, with the metrics token and the gateway's keys read from their files. */
+  config: ServerConfig;
+  /** The ingestion API's clients (`INGEST_TOKENS`, or its file); `undefined`: ingestion off. */
+  ingestTokens: readonly ClientKey[] | undefined;
+}
+
+/**
+ * The configuration from `args` and `env` (see `parseConfig`), with every
+ * file it names read through `read` (e.g. `Deno.readTextFileSync`): the
+ * gateway's key files, the ingestion tokens file, the metrics token file.
+ * What `main.ts` runs with. Throws a {@linkcode ConfigError} (one line, naming
+ * the variable, flag or file; never a secret) for a bad setting.
+ *
+ * @example
+ * ```ts
+ * import { loadConfig } from "./start.ts";
+ * const env: Record<string, string> = { METRICS_AUTH_TOKEN_FILE: "/run/secrets/token" };
+ * const { config } = loadConfig([], (name) => env[name], () => "s3cret-token\n");
+ * console.log(config.authToken === "s3cret-token"); // true
+ * ```
+ */
+export function loadConfig(
+  args: readonly string[],
+  env: (name: string) => string | undefined,
+  read: (path: string) => string,
+): LoadedConfig {
+  let config = parseConfig(args, env);
+  if (config.gateway !== undefined) config.gateway = loadGatewayFiles(config.gateway, read);
+  const tokens = ingestTokens(config, read);
+  config = loadAuthTokenFile(config, read);
+  return { config, ingestTokens: tokens };
+}
+
+/**
+ * The configuration `app/worker.ts` runs with under `deno serve`:
+ * {@linkcode loadConfig} on the environment, without the settings that are
+ * `deno serve`'s (`PORT`, `HOSTNAME`, `WORKERS`, `DENO_JOBS`: never read, so
+ * the defaults stand in the result). Throws a {@linkcode ConfigError} for a
+ * bad setting (as `main.ts` would), for arguments after the module (it takes
+ * none), or when it may not read some of {@linkcode WORKER_VARIABLES}
+ * (`unreadable`), naming the `--allow-env` to add and
+ * {@linkcode WORKER_COMMAND}.
+ *
+ * @example
+ * ```ts
+ * import { workerConfig } from "./start.ts";
+ * const env: Record<string, string> = { DEMO: "1", PORT: "9464" };
+ * const { config } = workerConfig([], (name) => env[name], Deno.readTextFileSync);
+ * console.log(config.demo, config.port); // true 8000 (the port is deno serve's)
+ * ```
+ */
+export function workerConfig(
+  args: readonly string[],
+  env: (name: string) => string | undefined,
+  read: (path: string) => string,
+  unreadable: readonly string[] = [],
+): LoadedConfig {
+  if (args.length > 0) {
+    // Not echoed: an argument could be a token.
+    throw new ConfigError(
+      `app/worker.ts takes no arguments (${args.length} given): its settings come from the ` +
+        `environment, its address from deno serve's --port and --host`,
+    );
+  }
+  const missing = WORKER_VARIABLES.filter((variable) => unreadable.includes(variable));
+  if (missing.length > 0) {
+    throw new ConfigError(
+      `missing --allow-env=${missing.join(",")} (to read its settings): run it as ` +
+        `\`${WORKER_COMMAND}\``,
+    );
+  }
+  return loadConfig(
+    [],
+    (name) => WORKER_VARIABLES.includes(name) ? env(name) : undefined,
+    read,
+  );
+}
+
+/**
+ * The lines a server logs once it serves: what is on beyond the metrics
+ * (the token, the demo routes, the gateway, ingestion), never a secret.
+ *
+ * @example
+ * ```ts
+ * import { loadConfig, startLines } from "./start.ts";
+ * const env: Record<string, string> = { DEMO: "1" };
+ * console.log(startLines(loadConfig([], (name) => env[name], Deno.readTextFileSync)));
+ * // ["demo application routes enabled under /api/"]
+ * ```
+ */
+export function startLines({ config, ingestTokens }: LoadedConfig): string[] {
+  const lines: string[] = [];
+  if (config.authToken !== undefined) lines.push("metrics endpoints require a bearer token");
+  if (config.demo) lines.push("demo application routes enabled under /api/");
+  if (config.gateway !== undefined) lines.push(gatewayStartLine(config.gateway));
+  if (ingestTokens !== undefined) {
+    lines.push(
+      `event ingestion at POST ${INGEST_PATH} for ${ingestTokens.map((t) => t.name).join(", ")}`,
+    );
+  }
+  return lines;
+}
 
 /** The line `main.ts` prints (then exits 2) on a runtime other than Deno. */
 export function notDenoMessage(runtime: string): string {
@@ -160,11 +298,12 @@ function granted(descriptor: Deno.PermissionDescriptor): boolean {
 }
 
 /**
- * The configuration variables this Deno process may not read (asking never
+ * The configuration variables (of `variables`, default
+ * {@linkcode CONFIG_VARIABLES}) this Deno process may not read (asking never
  * prompts: main.ts says what to grant instead of asking ten times).
  */
-export function unreadableVariables(): string[] {
-  return CONFIG_VARIABLES.filter((variable) => !granted({ name: "env", variable }));
+export function unreadableVariables(variables: readonly string[] = CONFIG_VARIABLES): string[] {
+  return variables.filter((variable) => !granted({ name: "env", variable }));
 }
 
 /** Gathers {@linkcode StartFacts} from Deno for `config`, whose variables were read as far as allowed. */

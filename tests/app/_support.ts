@@ -12,6 +12,7 @@ import type { Registry } from "../../src/core/registry.ts";
 import { type Family, parseText, type Sample, seriesKey } from "../_support/parse.ts";
 import { taskFlags } from "../../demo/server.ts";
 import { mulberry32 } from "../_support/random.ts";
+import { GATEWAY_VARIABLES } from "../../app/gateway/settings.ts";
 
 /** A fetch handler as both runtimes call it. */
 export type FetchHandler = (request: Request) => Response | Promise<Response>;
@@ -194,6 +195,26 @@ export function startTaskFlags(denoJson: string): string[] {
   return taskFlags(denoJson, "start", "main.ts");
 }
 
+/**
+ * The flags `app/worker.ts` documents for `deno serve --parallel` (its
+ * module doc's sh block, the words between `--parallel` and the module,
+ * without `--port`), so the tests run it as the documentation says.
+ */
+export function workerModuleFlags(): string[] {
+  const source = readFileSync(`${REPO_ROOT}app/worker.ts`, "utf8");
+  const block = /```sh\n([\s\S]*?)```/.exec(source)?.[1];
+  if (block === undefined) throw new Error("app/worker.ts: no sh block in its module doc");
+  const words = block.split("\n").map((l) => l.replace(/^\s*\*\s?/, "")).join(" ")
+    .replaceAll("\\", " ").split(/\s+/).filter((w) => w !== "");
+  const from = words.indexOf("--parallel");
+  const to = words.indexOf("app/worker.ts");
+  if (from < 0 || to < from) throw new Error(`unexpected command in worker.ts: ${block}`);
+  const flags = words.slice(from + 1, to);
+  const port = flags.indexOf("--port");
+  if (port >= 0) flags.splice(port, 2);
+  return flags;
+}
+
 /** A running `main.ts`. */
 export interface MainProcess {
   /** `http://127.0.0.1:PORT`, from the line main.ts printed. */
@@ -230,6 +251,8 @@ function childEnv(env: Record<string, string>): Record<string, string> {
     "DENO_JOBS",
     "INGEST_TOKENS",
     "INGEST_TOKENS_FILE",
+    "NATIVE_HISTOGRAMS",
+    ...GATEWAY_VARIABLES,
   ];
   const base: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {

@@ -10,9 +10,8 @@
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import type { Family } from "../_support/parse.ts";
-import { REPO_ROOT, samplesNamed, startMain, valueIn } from "../app/_support.ts";
+import { samplesNamed, startMain, valueIn, workerModuleFlags } from "../app/_support.ts";
 import {
   assertMonotonic,
   DENO_ONLY,
@@ -37,26 +36,6 @@ interface Server {
   signal(signal: "SIGTERM" | "SIGINT" | "SIGKILL"): void;
   exited: Promise<{ code: number | null; signal: string | null }>;
   kill(): Promise<void>;
-}
-
-/**
- * The flags `app/worker.ts` documents for `deno serve --parallel`
- * (its module doc's sh block, without the port), so the test runs it as the
- * documentation says.
- */
-function workerModuleFlags(): string[] {
-  const source = readFileSync(`${REPO_ROOT}app/worker.ts`, "utf8");
-  const block = /```sh\n([\s\S]*?)```/.exec(source)?.[1];
-  if (block === undefined) throw new Error("app/worker.ts: no sh block in its module doc");
-  const words = block.split("\n").map((l) => l.replace(/^\s*\*\s?/, "")).join(" ")
-    .replaceAll("\\", " ").split(/\s+/).filter((w) => w !== "");
-  const from = words.indexOf("--parallel");
-  const to = words.indexOf("app/worker.ts");
-  if (from < 0 || to < from) throw new Error(`unexpected command in worker.ts: ${block}`);
-  const flags = words.slice(from + 1, to);
-  const port = flags.indexOf("--port");
-  if (port >= 0) flags.splice(port, 2);
-  return flags;
 }
 
 /**

@@ -26,6 +26,7 @@ import {
   spawnDeno,
   waitFor,
   waitForListening,
+  workerModuleFlags,
 } from "../app/_support.ts";
 import { probeTool, skipWithout } from "../_support/tools.ts";
 import { waitForCluster } from "../cluster/_support.ts";
@@ -171,9 +172,7 @@ const LAUNCHERS: Launcher[] = [
           "0",
           "--host",
           "127.0.0.1",
-          "--no-prompt",
-          "--allow-net",
-          "--allow-env=METRICS_AUTH_TOKEN,DEMO,LLM_BASE_URL,LLM_API_KEY,LLM_MODEL",
+          ...workerModuleFlags(),
           "app/worker.ts",
         ],
         { DENO_JOBS: "2", DEMO: "1" },
