@@ -5,7 +5,7 @@
  */
 
 import type { MetricFamily } from "../model/family.ts";
-import { Gauge as CoreGauge } from "../core/gauge.ts";
+import { Gauge as CoreGauge, type GaugeChild } from "../core/gauge.ts";
 import {
   type EndTimer,
   type Labels,
@@ -34,10 +34,50 @@ export interface GaugeInternal<T extends string> {
   startTimer(): EndTimer<T>;
 }
 
+/** What `child()` is told of a child not yet bound to a series. */
+const UNBOUND = { i: -1 };
+
 function amount(value: unknown): number {
   if (value === undefined || value === null) return 1;
   if (typeof value !== "number") throw notANumber(value);
   return value;
+}
+
+/**
+ * The gauge of one label set, kept by `labels(...)`. It binds to its core
+ * child on its first write, not when made: as in prom-client, `labels(...)`
+ * alone exposes no series. A child whose series was removed (`remove`,
+ * `reset`) writes it again, as prom-client's does (the core child revives).
+ */
+class Child<T extends string> implements GaugeInternal<T> {
+  readonly #metric: Gauge<T>;
+  readonly #core: CoreGauge<T>;
+  readonly #labels: Record<T, LabelValue>;
+  #c: GaugeChild | undefined;
+  constructor(metric: Gauge<T>, core: CoreGauge<T>, labels: Record<T, LabelValue>) {
+    this.#metric = metric;
+    this.#core = core;
+    this.#labels = labels;
+  }
+  #child(): GaugeChild {
+    return this.#c ??= this.#core.labels(this.#labels);
+  }
+  inc(value?: number): void {
+    this.#child().inc(amount(value));
+  }
+  dec(value?: number): void {
+    this.#child().inc(-amount(value));
+  }
+  set(value: number): void {
+    if (typeof value !== "number") throw notANumber(value);
+    this.#child().set(value);
+  }
+  setToCurrentTime(): void {
+    this.#child().set(Date.now() / 1000);
+  }
+  startTimer(): EndTimer<T> {
+    return this.#metric.startTimer(this.#labels);
+  }
 }
 
 /**
@@ -99,17 +139,13 @@ export class Gauge<T extends string = string> extends Metric<T> {
     return this.timer(labels, (l, seconds) => this.#write(l, "set", seconds));
   }
 
-  /** The gauge of one label set: `labels("mail")` or `labels({ queue: "mail" })`. */
+  /**
+   * The gauge of one label set: `labels("mail")` or `labels({ queue: "mail" })`.
+   * The same label values give the same object (kept up to `maxSeries` of
+   * them), so calling `labels(...)` on every write costs no allocation.
+   */
   labels(...values: LabelValue[] | [Labels<T>]): GaugeInternal<T> {
-    const l = this.labelArgs(values);
-    this.complete(l);
-    return {
-      inc: (v) => this.inc(l, v),
-      dec: (v) => this.dec(l, v),
-      set: (v) => this.set(l, v),
-      setToCurrentTime: () => this.setToCurrentTime(l),
-      startTimer: () => this.startTimer(l),
-    };
+    return this.child(values, (l) => [new Child(this, this.#c, l), UNBOUND]);
   }
 
   /** @ignore */

@@ -137,14 +137,24 @@ export abstract class Metric<T extends string = string> implements PromClientMet
   protected readonly core: CoreMetric;
   readonly #collect: ((this: unknown) => void | Promise<void>) | undefined;
   /**
-   * The children `labels(a, b, ...)` returned, by positional value: one
-   * `Map` level per label. prom-client's idiom is `labels(...)` on every
-   * call; answering it from here skips building a label object and
-   * walking the core's index (the bench's `labels(a, b).inc()` row). Bounded
-   * by the series: overflow children are not kept, and `remove` and
-   * `reset` empty it.
+   * The children `labels(...)` returned, by label value as given (positional
+   * or from the label object, in label-name order): one `Map` level per
+   * label. prom-client's idiom is `labels(...)` on every call; answering it
+   * from here skips building a label object, a child and its closures, and
+   * walking the core's index (the bench's `labels(a, b).inc()` and
+   * `labels(a, b).set(v)` rows). Bounded: overflow children are not kept,
+   * nor any child past `maxSeries` kept ones (values that name the same
+   * series, as `1` and `"1"`, or strings differing only in lone surrogates,
+   * are kept apart, so the count of series alone would not bound it); and
+   * `remove` and `reset` empty it.
    */
   #children: Map<unknown, unknown> | undefined;
+  /** The child of `labels()` on a metric without labels. */
+  #only: unknown;
+  /** Children kept in `#children`. */
+  #kept = 0;
+  /** Most children kept: the core's series cap. */
+  readonly #maxKept: number;
 
   /** @ignore */
   protected constructor(
@@ -193,6 +203,7 @@ export abstract class Metric<T extends string = string> implements PromClientMet
       labelNames: this.labelNames,
       ...(config.maxSeries !== undefined && { maxSeries: config.maxSeries }),
     });
+    this.#maxKept = (this.core as unknown as MetricVec<string, unknown>).maxSeries;
     setInternals(this as unknown as Collector, internalsOf(this.core)!);
     for (const r of this.registers) {
       if (this.enableExemplars && r.contentType === Registry.PROMETHEUS_CONTENT_TYPE) {
@@ -272,51 +283,86 @@ export abstract class Metric<T extends string = string> implements PromClientMet
   }
 
   /**
-   * The child for `args` (as `labels(...)` got them): from the cache for
-   * positional values, else made by `make` from the label object.
+   * The child for `args` (as `labels(...)` got them: positional values or a
+   * label object), from the cache, else made by `make` from the completed
+   * label object and kept. `make` returns the child and the core child it
+   * writes to (`{ i: -1 }` for one bound on first write); a child writing to
+   * the overflow series is not kept.
    * @ignore
    */
   protected child<X extends object>(
     args: readonly unknown[],
     make: (labels: Record<T, LabelValue>) => [X, { i: number }],
   ): X {
-    const n = this.labelNames.length;
-    if (n === 0 || args.length !== n || typeof args[0] === "object") {
-      return make(this.complete(this.labelArgs(args)))[0];
+    const names = this.labelNames;
+    const n = names.length;
+    const first = args[0];
+    // The label object, or undefined for positional values.
+    let given: Record<string, unknown> | undefined;
+    if (typeof first === "object") {
+      given = (first ?? {}) as Record<string, unknown>;
+      // prom-client's check, on every call: a cached label set must still
+      // refuse a label name that was not declared.
+      validateLabel(names, given);
+    } else if (args.length !== n) return make(this.complete(this.labelArgs(args)))[0]; // throws
+    if (n === 0) {
+      if (this.#only !== undefined) return this.#only as X;
+      return (this.#only = make({} as Record<T, LabelValue>)[0]);
     }
-    // Walk without creating: a miss past the series cap (an overflow child,
-    // not kept) must leave no empty levels behind, or a flood of new values
-    // would grow the cache without bound.
+    // Walk without creating: a miss that is not kept (an overflow child, or
+    // the cache full) must leave no empty levels behind, or a flood of new
+    // values would grow the cache without bound.
     let node = this.#children;
     for (let i = 0; i < n - 1 && node !== undefined; i++) {
-      node = node.get(args[i]) as Map<unknown, unknown> | undefined;
+      node = node.get(given === undefined ? args[i] : given[names[i]]) as
+        | Map<unknown, unknown>
+        | undefined;
     }
-    const found = node?.get(args[n - 1]) as X | undefined;
+    const found = node?.get(given === undefined ? args[n - 1] : given[names[n - 1]]) as
+      | X
+      | undefined;
     if (found !== undefined) return found;
-    const [child, core] = make(this.complete(this.labelArgs(args)));
-    if (!isOverflowChild(this.core as unknown as MetricVec<string, unknown>, core)) {
+    const labels = this.labelArgs(args);
+    let full = this.complete(labels);
+    // The child keeps its labels (for timers): never the caller's own object,
+    // which the caller may change afterwards.
+    if (full === labels && given !== undefined) full = { ...full };
+    const [child, core] = make(full);
+    if (
+      this.#kept < this.#maxKept &&
+      !isOverflowChild(this.core as unknown as MetricVec<string, unknown>, core)
+    ) {
       let level = this.#children ??= new Map();
       for (let i = 0; i < n - 1; i++) {
-        let next = level.get(args[i]) as Map<unknown, unknown> | undefined;
-        if (next === undefined) level.set(args[i], next = new Map());
+        const v = given === undefined ? args[i] : given[names[i]];
+        let next = level.get(v) as Map<unknown, unknown> | undefined;
+        if (next === undefined) level.set(v, next = new Map());
         level = next;
       }
-      level.set(args[n - 1], child);
+      level.set(given === undefined ? args[n - 1] : given[names[n - 1]], child);
+      this.#kept++;
     }
     return child;
+  }
+
+  /** Empties the cache of `labels(...)` children. */
+  #forget(): void {
+    this.#children = undefined;
+    this.#only = undefined;
+    this.#kept = 0;
   }
 
   /** Removes the series of `labels` (an object, or one value per label name). */
   remove(...labels: LabelValue[] | [Labels<T>]): void {
     const l = this.labelArgs(labels);
-    this.#children = undefined;
+    this.#forget();
     if (this.labelNames.length === 0) return;
     (this.core as unknown as { remove(l: object): boolean }).remove(this.complete(l));
   }
 
   /** Removes every labelled series; an unlabelled metric goes back to zero. */
   reset(): void {
-    this.#children = undefined;
+    this.#forget();
     this.core.reset();
   }
 

@@ -1,7 +1,8 @@
 // The drop-in's metric types, called as prom-client programs call them:
 // positional, object and partial labels, prom-client's errors, `registers`,
 // `get()` in prom-client's shape, timers, `zero`, `reset`, `remove`,
-// `collect`, and the positional-labels cache staying bounded.
+// `collect`, and the children `labels()` keeps: the same one per label set,
+// bounded, never left writing to a removed series.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
@@ -236,6 +237,103 @@ describe("Gauge (drop-in)", () => {
     assert.deepEqual(timed.labels, { code: "201", ok: "no" });
     assert.equal(timed.value, seconds);
     assert.ok(seconds >= 0 && seconds < 10);
+  });
+});
+
+describe("labels() children (drop-in)", () => {
+  it("gives the same gauge child for the same label values, and no series until a write", async () => {
+    const g = new Gauge({ name: "gc", help: "G", labelNames: ["q", "r"], registers: [] });
+    const a = g.labels("a", "x");
+    assert.equal(g.labels("a", "x"), a);
+    assert.equal(g.labels({ q: "a", r: "x" }), a);
+    assert.equal(g.labels({ r: "x", q: "a" }), a);
+    assert.notEqual(g.labels("a", "y"), a);
+    assert.deepEqual((await g.get()).values, []); // prom-client: labels() alone exposes nothing
+    a.set(4);
+    g.labels("a", "x").inc(2);
+    g.labels({ q: "a", r: "x" }).dec();
+    assert.deepEqual((await g.get()).values, [{ value: 5, labels: { q: "a", r: "x" } }]);
+    // A kept label set still refuses an undeclared label, and a bad value.
+    assert.throws(() => g.labels({ q: "a", r: "x", z: "1" } as never), {
+      message: `Added label "z" is not included in initial labelset: [ 'q', 'r' ]`,
+    });
+    assert.throws(() => a.set("5" as never), { message: "Value is not a valid number: 5" });
+    assert.throws(() => a.inc("5" as never), { message: "Value is not a valid number: 5" });
+    const t0 = Date.now() / 1000;
+    g.labels("b", "x").setToCurrentTime();
+    const b = (await g.get()).values.find((v) => v.labels.q === "b")!.value;
+    assert.ok(b >= t0 && b <= Date.now() / 1000 + 1, String(b));
+  });
+
+  it("a child held across remove() and reset() writes its own series again, as prom-client's", async () => {
+    const g = new Gauge({ name: "gr", help: "G", labelNames: ["q"], registers: [] });
+    const held = g.labels("a");
+    held.set(1);
+    g.remove("a");
+    assert.deepEqual((await g.get()).values, []);
+    assert.notEqual(g.labels("a"), held); // the cache was emptied, not left pointing at "a"'s child
+    g.labels("b").set(2); // takes the id "a" had
+    held.set(3);
+    assert.deepEqual((await g.get()).values, [
+      { value: 2, labels: { q: "b" } },
+      { value: 3, labels: { q: "a" } },
+    ]);
+    g.reset();
+    held.inc();
+    g.labels("a").inc(); // a new child, on the same series
+    assert.deepEqual((await g.get()).values, [{ value: 2, labels: { q: "a" } }]);
+    // The same for a counter child (bound when made).
+    const c = new Counter({ name: "cr_total", help: "C", labelNames: ["q"], registers: [] });
+    const hc = c.labels("a");
+    hc.inc();
+    c.remove("a");
+    c.labels("b").inc(5);
+    hc.inc(2);
+    assert.deepEqual((await c.get()).values, [
+      { value: 5, labels: { q: "b" } },
+      { value: 2, labels: { q: "a" } },
+    ]);
+  });
+
+  it("keeps at most maxSeries children, even for values that share one series", async () => {
+    const c = new Counter({
+      name: "alias_total",
+      help: "C",
+      labelNames: ["k"],
+      maxSeries: 3,
+      registers: [],
+    });
+    // 1000 lone surrogates: distinct strings, one series ("\uFFFD" once well-formed).
+    for (let u = 0xd800; u < 0xd800 + 1000; u++) c.labels(String.fromCharCode(u)).inc();
+    const values = (await c.get()).values;
+    assert.deepEqual(values, [{ value: 1000, labels: { k: "\uFFFD" } }]);
+    assert.equal(c.labels("\uD800"), c.labels("\uD800")); // kept: among the first three
+    assert.notEqual(c.labels("\uDBE7"), c.labels("\uDBE7")); // past three: made each time
+    const g = new Gauge({
+      name: "flood",
+      help: "G",
+      labelNames: ["k"],
+      maxSeries: 3,
+      registers: [],
+    });
+    for (let i = 0; i < 1000; i++) g.labels(`u${i}`).set(i);
+    assert.equal(g.labels("u0"), g.labels("u0"));
+    assert.notEqual(g.labels("u999"), g.labels("u999"));
+    const gv = (await g.get()).values;
+    assert.equal(gv.length, 4); // three series and the overflow series
+    assert.equal(gv.find((v) => v.labels.k === "__overflow__")?.value, 999);
+  });
+
+  it("a child keeps a copy of the caller's label object", async () => {
+    const h = new Histogram({ name: "hc", help: "H", labelNames: ["m"], registers: [] });
+    const labels = { m: "GET" };
+    h.labels(labels).observe(1);
+    labels.m = "POST";
+    h.labels({ m: "GET" }).startTimer()();
+    assert.deepEqual(
+      (await h.get()).values.filter((v) => v.metricName === "hc_count"),
+      [{ labels: { m: "GET" }, value: 2, metricName: "hc_count" }],
+    );
   });
 });
 
