@@ -91,32 +91,54 @@ export interface TrackLLMOptions {
   /**
    * The caller's trace id: the `{ trace_id }` exemplar of the call's
    * `llm_requests_total` and `llm_request_duration_seconds` (a non-empty
-   * string of at most 120 code points).
+   * string of at most 120 code points). `@trackLLM` also takes a function
+   * giving each call's (see {@linkcode TrackLLMMethodOptions}); a string
+   * there is every call's.
    */
   traceId?: string;
 }
 
 /**
- * Options of `@trackLLM` when the model is read from the instance.
+ * Options of `@trackLLM` when the model or the trace id is read at each
+ * call: from the instance, and for the trace id also from the method's
+ * arguments.
  *
  * @example
  * ```ts
  * import { trackLLM } from "@securetrack/metrics/tracking";
  * class Client {
  *   constructor(readonly model: string) {}
- *   @trackLLM({ model: (self: Client) => self.model, endpoint: "chat" })
- *   async ask(prompt: string): Promise<string> {
+ *   @trackLLM({
+ *     model: (self: Client) => self.model,
+ *     endpoint: "chat",
+ *     traceId: (_self: Client, _prompt: string, trace?: string) => trace,
+ *   })
+ *   async ask(prompt: string, _trace?: string): Promise<string> {
  *     return prompt;
  *   }
  * }
- * await new Client("gpt-4o").ask("Hello");
+ * await new Client("gpt-4o").ask("Hello", "4bf92f3577b34da6a3ce929d0e0e4736");
  * ```
  */
 export interface TrackLLMMethodOptions<This> {
-  /** `model` label, computed from the instance at each call (e.g. `(self) => self.model`). */
-  model: (self: This) => string;
+  /**
+   * `model` label: a string, or computed from the instance at each call
+   * (e.g. `(self) => self.model`).
+   */
+  model: string | ((self: This) => string);
   /** `endpoint` label. */
   endpoint: string;
+  /**
+   * The call's trace id, put as the `{ trace_id }` exemplar on its
+   * `llm_requests_total` and `llm_request_duration_seconds`, as
+   * `trackLLMCall`'s `traceId`: a function called before each call with the
+   * instance and the method's arguments (`undefined`: no exemplar for that
+   * call), or a string every call gets. A value that is not a non-empty
+   * string of at most 120 code points rejects the call with a `TypeError`
+   * or `RangeError` naming `trackLLM` (a string: `trackLLM` throws), before
+   * anything is called or recorded.
+   */
+  traceId?: string | ((self: This, ...args: never[]) => string | undefined);
 }
 
 /**
@@ -153,7 +175,8 @@ export type LLMMethodDecorator<This> = <Args extends unknown[], R>(
 export interface LLMTrackers {
   /**
    * A TC39 method decorator recording the `llm_*` metrics around an async
-   * method: see {@linkcode trackLLMCall} for what is recorded.
+   * method: see {@linkcode trackLLMCall} for what is recorded, and
+   * {@linkcode TrackLLMMethodOptions} for `traceId` (the exemplar).
    */
   trackLLM: {
     (options: TrackLLMOptions): LLMMethodDecorator<unknown>;
@@ -322,6 +345,8 @@ export function llmTrackers(m: TrackingMetrics): LLMTrackers {
     const endpoint = labelValue("trackLLM", "endpoint", options.endpoint);
     const pick = options.model;
     const fixed = typeof pick === "function" ? undefined : labelValue("trackLLM", "model", pick);
+    const trace = options.traceId;
+    const fixedTrace = typeof trace === "function" ? undefined : checkTraceId("trackLLM", trace);
     return <Args extends unknown[], R>(
       target: (this: This, ...args: Args) => Promise<R>,
       context: ClassMethodDecoratorContext<This, (this: This, ...args: Args) => Promise<R>>,
@@ -332,7 +357,13 @@ export function llmTrackers(m: TrackingMetrics): LLMTrackers {
       return async function (this: This, ...args: Args): Promise<R> {
         const model = fixed ??
           labelValue("trackLLM", "model", (pick as (self: This) => string)(this));
-        return await recordCall(m, model, endpoint, () => target.apply(this, args));
+        const traceId = typeof trace === "function"
+          ? checkTraceId(
+            "trackLLM",
+            (trace as unknown as (self: This, ...args: Args) => unknown)(this, ...args),
+          )
+          : fixedTrace;
+        return await recordCall(m, model, endpoint, () => target.apply(this, args), traceId);
       };
     };
   }

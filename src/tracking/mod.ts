@@ -272,7 +272,12 @@ export type UserActionTimer = UserActionTimerBase;
  * duration, tokens, completion size, errors, rate limits) around an async
  * method, in {@linkcode customRegistry}; see {@linkcode trackLLMCall} for
  * what is taken from the result. `model` is a fixed string, or a function of
- * the instance. Errors pass through unchanged after being counted.
+ * the instance. `traceId`, as {@linkcode trackLLMCall}'s, is put as the
+ * `{ trace_id }` exemplar on the call's `llm_requests_total` and
+ * `llm_request_duration_seconds` (shown in OpenMetrics scrapes): a function
+ * of the instance and the method's arguments, called before each call
+ * (`undefined`: no exemplar), or a string every call gets. Errors pass
+ * through unchanged after being counted.
  *
  * @example
  * ```ts
@@ -293,21 +298,46 @@ export type UserActionTimer = UserActionTimerBase;
  * }
  * await new Summarizer().summarize("A long report about threats");
  * ```
+ *
+ * @example With the trace id of the request being served, as the exemplar
+ * ```ts
+ * import { customRegistry, trackLLM } from "@securetrack/metrics/tracking";
+ *
+ * class Assistant {
+ *   @trackLLM({
+ *     model: "gpt-4o",
+ *     endpoint: "chat",
+ *     traceId: (_self: Assistant, _prompt: string, traceId?: string) => traceId,
+ *   })
+ *   async ask(prompt: string, _traceId?: string): Promise<string> {
+ *     return prompt;
+ *   }
+ * }
+ * await new Assistant().ask("Hello", "4bf92f3577b34da6a3ce929d0e0e4736");
+ * // llm_requests_total{model="gpt-4o",endpoint="chat"} 1 # {trace_id="4bf92f3577b34da6a3ce929d0e0e4736"} 1 ...
+ * console.log(await customRegistry.metrics("openmetrics"));
+ * ```
  */
 export function trackLLM(options: TrackLLMOptions): LLMMethodDecorator<unknown>;
 /**
- * `@trackLLM` with the model read from the instance at each call.
+ * `@trackLLM` with the model, or the trace id, read at each call.
  *
  * @example
  * ```ts
  * import { trackLLM } from "@securetrack/metrics/tracking";
  * class Client {
  *   model = "gpt-4o";
- *   @trackLLM({ model: (self: Client) => self.model, endpoint: "chat" })
+ *   constructor(readonly traceId?: string) {}
+ *   @trackLLM({
+ *     model: (self: Client) => self.model,
+ *     endpoint: "chat",
+ *     traceId: (self: Client) => self.traceId,
+ *   })
  *   async ask(prompt: string): Promise<string> {
  *     return prompt;
  *   }
  * }
+ * await new Client("0af7651916cd43dd8448eb211c80319c").ask("Hello");
  * ```
  */
 export function trackLLM<This>(options: TrackLLMMethodOptions<This>): LLMMethodDecorator<This>;

@@ -1,7 +1,8 @@
 // deno-lint-ignore-file require-await -- stand-ins for async LLM clients are trivial
 /**
  * A caller-provided trace id on LLM calls: `LLMService` requests (plain and
- * streamed, against a fake API on loopback) and `trackLLMCall` put it as the
+ * streamed, against a fake API on loopback), `trackLLMCall` and `@trackLLM`
+ * (a function of the instance and the arguments, or a string) put it as the
  * `{ trace_id }` exemplar on `llm_requests_total` and on the bucket of
  * `llm_request_duration_seconds` the call's duration fell in; it is never
  * sent to the API; a bad one is refused before anything is recorded.
@@ -75,6 +76,95 @@ describe("LLM calls with a caller's trace id", () => {
       [["embeddings", TRACE], ["chat", "abc"]],
     );
     assert.equal((await exemplarsOf(t, "llm_request_duration_seconds_bucket")).length, 2);
+  });
+
+  it("@trackLLM takes it as a function of the instance and the arguments, or a string", async () => {
+    const t = fresh();
+    let calls = 0;
+    class Assistant {
+      constructor(readonly model: string, readonly trace?: string) {}
+
+      @t.trackLLM({
+        model: "m",
+        endpoint: "chat",
+        traceId: (_self: Assistant, _prompt: string, trace?: string) => trace,
+      })
+      async ask(prompt: string, _trace?: string): Promise<string> {
+        calls++;
+        return prompt;
+      }
+
+      @t.trackLLM({
+        model: (self: Assistant) => self.model,
+        endpoint: "summarize",
+        traceId: (self: Assistant) => self.trace,
+      })
+      async summarize(text: string): Promise<string> {
+        calls++;
+        if (text === "") throw Object.assign(new Error("empty"), { status: 422 });
+        return text;
+      }
+
+      @t.trackLLM({ model: "emb", endpoint: "embeddings", traceId: "fixed-trace" })
+      async embed(_text: string): Promise<number[]> {
+        calls++;
+        return [1];
+      }
+    }
+    await new Assistant("m2").ask("Hello", TRACE);
+    await new Assistant("m2").ask("untraced"); // undefined: no exemplar (the first one stays)
+    await new Assistant("m3").summarize("untraced");
+    await assert.rejects(new Assistant("m2", "abc").summarize(""), /empty/);
+    await new Assistant("m2").embed("x");
+    assert.equal(calls, 5);
+    const totals = await exemplarsOf(t, "llm_requests_total");
+    assert.deepEqual(
+      totals.map((s) => [s.labels.model, s.labels.endpoint, s.value, s.exemplar?.labels]),
+      [
+        ["m", "chat", 2, { trace_id: TRACE }],
+        ["m2", "summarize", 1, { trace_id: "abc" }],
+        ["emb", "embeddings", 1, { trace_id: "fixed-trace" }],
+      ],
+    );
+    for (const s of totals) assert.equal(s.exemplar?.value, 1);
+    const buckets = await exemplarsOf(t, "llm_request_duration_seconds_bucket");
+    assert.deepEqual(
+      buckets.map((s) => [s.labels.model, s.labels.endpoint, s.exemplar?.labels.trace_id]),
+      [["m", "chat", TRACE], ["m2", "summarize", "abc"], ["emb", "embeddings", "fixed-trace"]],
+    );
+    // The untraced series are there, without an exemplar.
+    const text = await t.registry.metrics("openmetrics");
+    assert.match(text, /^llm_requests_total\{model="m3",endpoint="summarize"\} 1$/m);
+  });
+
+  it("@trackLLM: a bad trace id is refused before anything is called or recorded", async () => {
+    const t = fresh();
+    assert.throws(
+      () => t.trackLLM({ model: "m", endpoint: "chat", traceId: "" }),
+      /^TypeError: trackLLM: traceId must be a non-empty string/,
+    );
+    assert.throws(
+      () => t.trackLLM({ model: "m", endpoint: "chat", traceId: 7 as never }),
+      /^TypeError: trackLLM: traceId must be a non-empty string, got number/,
+    );
+    let calls = 0;
+    class C {
+      @t.trackLLM({ model: "m", endpoint: "chat", traceId: (_self: C, id: string) => id })
+      async m(_id: string): Promise<string> {
+        calls++;
+        return "x";
+      }
+    }
+    await assert.rejects(
+      new C().m(""),
+      /^TypeError: trackLLM: traceId must be a non-empty string/,
+    );
+    await assert.rejects(
+      new C().m("é".repeat(121)),
+      /^RangeError: trackLLM: traceId has 121 code points; at most 120/,
+    );
+    assert.equal(calls, 0);
+    assert.equal(await t.registry.metrics("openmetrics").then((s) => /^llm_/m.test(s)), false);
   });
 
   it("a bad trace id is refused before anything is recorded", async () => {
