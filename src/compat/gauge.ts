@@ -6,6 +6,7 @@
 
 import type { MetricFamily } from "../model/family.ts";
 import { Gauge as CoreGauge, type GaugeChild } from "../core/gauge.ts";
+import { isOverflowChild, type MetricVec } from "../core/vec.ts";
 import {
   type EndTimer,
   type Labels,
@@ -48,6 +49,7 @@ function amount(value: unknown): number {
  * child on its first write, not when made: as in prom-client, `labels(...)`
  * alone exposes no series. A child whose series was removed (`remove`,
  * `reset`) writes it again, as prom-client's does (the core child revives).
+ * Past the series cap it does not bind (see `#child`).
  */
 class Child<T extends string> implements GaugeInternal<T> {
   readonly #metric: Gauge<T>;
@@ -60,7 +62,14 @@ class Child<T extends string> implements GaugeInternal<T> {
     this.#labels = labels;
   }
   #child(): GaugeChild {
-    return this.#c ??= this.#core.labels(this.#labels);
+    const bound = this.#c;
+    if (bound !== undefined) return bound;
+    const c = this.#core.labels(this.#labels);
+    // An overflow child is not kept: each write looks its labels up again,
+    // so it is counted as folded (as `set(labels, v)` is), and it gets its
+    // own series once a removal makes room.
+    if (!isOverflowChild(this.#core as unknown as MetricVec<string, unknown>, c)) this.#c = c;
+    return c;
   }
   inc(value?: number): void {
     this.#child().inc(amount(value));

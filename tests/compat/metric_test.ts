@@ -324,6 +324,28 @@ describe("labels() children (drop-in)", () => {
     assert.equal(gv.find((v) => v.labels.k === "__overflow__")?.value, 999);
   });
 
+  it("a gauge child past the series cap counts every write as folded, and binds once there is room", async () => {
+    const r = new Registry();
+    const g = new Gauge({
+      name: "capped",
+      help: "G",
+      labelNames: ["k"],
+      maxSeries: 1,
+      registers: [r],
+    });
+    g.set({ k: "a" }, 1);
+    const held = g.labels("x");
+    held.set(1);
+    held.set(2);
+    g.labels("x").set(3);
+    assert.match(await r.metrics(), /^metrics_series_overflow_total\{metric="capped"\} 3$/m);
+    g.remove("a");
+    held.set(4); // room again: its own series, not the overflow one
+    const values = (await g.get()).values;
+    assert.deepEqual(values.find((v) => v.labels.k === "x"), { value: 4, labels: { k: "x" } });
+    assert.equal(values.find((v) => v.labels.k === "__overflow__")?.value, 3);
+  });
+
   it("a child keeps a copy of the caller's label object", async () => {
     const h = new Histogram({ name: "hc", help: "H", labelNames: ["m"], registers: [] });
     const labels = { m: "GET" };
