@@ -163,6 +163,8 @@ export interface PanelExpression {
   instant: boolean;
   /** Whether Grafana asks for its exemplars too (shown on the panel). */
   exemplar: boolean;
+  /** The target's legend (`{{label}}` filled in per series by Grafana); `undefined` if none. */
+  legend?: string;
   /**
    * Whether the panel reads native histograms (its description says it needs
    * `--enable-feature=native-histograms`): empty on a Prometheus without the
@@ -201,6 +203,7 @@ export function panelExpressions(
           expr: substitute(t.expr, d, subs),
           instant: t.instant === true,
           exemplar: t.exemplar === true,
+          legend: t.legendFormat,
           native: isNative,
         });
       }
@@ -223,6 +226,26 @@ export interface Rule {
   for?: string;
   labels: Record<string, string>;
   annotations: Record<string, string>;
+}
+
+/**
+ * The label names a Grafana legend reads (`{{instance}} {{model}}` →
+ * `["instance", "model"]`), in order, without duplicates.
+ */
+export function legendLabels(legend: string): string[] {
+  const out: string[] = [];
+  for (const m of legend.matchAll(/\{\{\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}/g)) {
+    if (!out.includes(m[1])) out.push(m[1]);
+  }
+  return out;
+}
+
+/** `legend` as Grafana shows it for a series with `labels` (a missing label is empty). */
+export function renderLegend(legend: string, labels: Readonly<Record<string, string>>): string {
+  return legend.replace(
+    /\{\{\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}/g,
+    (_, name: string) => labels[name] ?? "",
+  );
 }
 
 /** The rule files loaded by prometheus.yml (`rules/*.yml`), relative to the root, sorted. */

@@ -5,8 +5,11 @@
  * over the recording rules' unit-test input with every series written by two
  * more replicas, and `count(count by (instance) (EXPR)) > 1` must be empty;
  * the few panels that show one line per replica on purpose (per-process
- * views, named in the guide) must keep `instance`. Every Prometheus snippet
- * of the guide passes `promtool check config`.
+ * views, named in the guide) must keep `instance`, and every series a panel
+ * query answers must have a legend of its own (a legend without `instance`
+ * on a per-replica query shows N lines under one name). The panels that read
+ * per-process state are checked for their values on three replicas that
+ * disagree. Every Prometheus snippet of the guide passes `promtool check config`.
  */
 
 import { describe, it } from "node:test";
@@ -16,10 +19,13 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promtoolSkip } from "../_support/promtool.ts";
 import {
+  legendLabels,
   loadRules,
   metricNames,
+  type PanelExpression,
   panelExpressions,
   recordingRuleNames,
+  renderLegend,
   REPO_ROOT,
   ruleFiles,
 } from "./_dashboards.ts";
@@ -32,13 +38,12 @@ function read(path: string): string {
 /**
  * The panels that show one series per replica, each for a reason the guide
  * gives: per-target and per-process views (one line per replica is the
- * point: which one is down, which one is hot), a summary's
- * quantiles (they cannot be added up across processes), and the workspaces'
- * last-write gauge (each replica knows only the sizes it wrote).
+ * point: which one is down, which one is hot), and a summary's quantiles
+ * (they cannot be added up across processes; the same panel's mean, B, is
+ * the service's).
  */
 export const PER_REPLICA_PANELS: readonly string[] = [
   "SecureTrack / LLM completion size quantiles / A",
-  "SecureTrack / Largest workspaces / A",
   "SecureTrack HTTP and runtime / CPU usage / A",
   "SecureTrack HTTP and runtime / Resident memory / A",
   "SecureTrack HTTP and runtime / Heap used and total / A",
@@ -202,6 +207,171 @@ describe("several replicas: one answer per service, not per replica", () => {
     assert.deepEqual(perReplica(checked).map((e) => e.what), PER_REPLICA_PANELS);
     const none = empty(checked).map((e) => e.what);
     assert.ok(none.length <= MAX_EMPTY_PANELS, `empty on the input: ${none.join("; ")}`);
+  });
+});
+
+/** `legend`'s check: the series of `EXPR` that share a legend (none may). */
+function legendCheck(e: PanelExpression): Checked {
+  const labels = legendLabels(e.legend ?? "");
+  return {
+    what: `${e.dashboard} / ${e.panel} / ${e.refId}`,
+    expr: labels.length === 0 ? `count(${e.expr})` : `count by (${labels.join(", ")}) (${e.expr})`,
+  };
+}
+
+describe("several replicas: every series of a panel has a legend of its own", () => {
+  it("the check sees a legend shared by the replicas (it can fail)", {
+    skip: promtoolSkip,
+    timeout: 300_000,
+  }, () => {
+    const expr =
+      'sum by (instance, model) (rate(llm_requests_total{job="securetrack-custom"}[5m]))';
+    const base = { file: "", dashboard: "d", refId: "A", raw: expr, expr };
+    const flags = { instant: false, exemplar: false, native: false };
+    const shared = legendCheck({ ...base, ...flags, panel: "shared", legend: "{{model}}" });
+    const own = legendCheck({ ...base, ...flags, panel: "own", legend: "{{instance}} {{model}}" });
+    assert.deepEqual(failing([shared, own], "EXPR > 1").map((e) => e.what), ["d / shared / A"]);
+  });
+
+  it("every dashboard query, on three replicas' data", {
+    skip: promtoolSkip,
+    timeout: 300_000,
+  }, () => {
+    // "__auto" (Grafana names each series by all its labels) and no legend are unique already.
+    const exprs = panelExpressions({ rateInterval: "5m" })
+      .filter((e) => e.legend !== undefined && e.legend !== "" && e.legend !== "__auto");
+    assert.ok(exprs.length > 40, `${exprs.length} expressions`);
+    assert.deepEqual(failing(exprs.map(legendCheck), "EXPR > 1").map((e) => e.what), []);
+  });
+});
+
+/** One expected sample: its labels as promtool writes them, and its value. */
+type Sample = readonly [labels: string, value: number];
+
+/**
+ * Evaluates each of `exprs` at 20m on `input` (series written a minute
+ * apart) with promtool, and expects exactly `samples` (values rounded to
+ * 1e-6, as the recording rules' tests read them). Returns promtool's
+ * complaint, or `undefined` when every expression gave its samples.
+ */
+function evaluate(
+  input: readonly (readonly [string, string])[],
+  exprs: readonly { expr: string; samples: readonly Sample[] }[],
+): string | undefined {
+  return withTempDir((dir) => {
+    const series = input.map(([s, v]) => `      - series: '${s}'\n        values: "${v}"`);
+    const evals = exprs.map(({ expr, samples }) =>
+      `      - expr: ${JSON.stringify(`round((${expr}) * 1e6) / 1e6`)}\n` +
+      `        eval_time: 20m\n        exp_samples:\n` +
+      samples.map(([labels, value]) =>
+        `          - labels: ${JSON.stringify(labels)}\n            value: ${value}`
+      ).join("\n")
+    );
+    const file = join(dir, "per_process_test.yml");
+    writeFileSync(
+      file,
+      `evaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:\n` +
+        `${series.join("\n")}\n    promql_expr_test:\n${evals.join("\n")}\n`,
+    );
+    const r = spawnSync("promtool", ["test", "rules", file], {
+      encoding: "utf8",
+      timeout: 120_000,
+    });
+    return r.status === 0 ? undefined : `${r.stdout}${r.stderr}`;
+  });
+}
+
+/** The query of `panel`'s target `refId` on the main dashboard, variables at "All". */
+function panelQuery(panel: string, refId: string): PanelExpression {
+  const found = panelExpressions({ rateInterval: "5m" })
+    .find((e) => e.panel === panel && e.refId === refId);
+  assert.ok(found, `no target ${refId} in panel "${panel}"`);
+  return found;
+}
+
+describe("several replicas: the panels of per-process state, on replicas that disagree", () => {
+  const custom = 'job="securetrack-custom"';
+  const at = (replica: string) => `${custom}, instance="${replica}:8000"`;
+
+  it("LLM completion size quantiles: each replica's own, told apart; the mean is the service's", {
+    skip: promtoolSkip,
+    timeout: 120_000,
+  }, () => {
+    // Each replica's summary: its own median and p90; _sum and _count grow by
+    // (100, 1), (900, 3) and (200, 1) a minute: means 100, 300 and 200, while
+    // the service's mean is 1200 / 5 = 240 (the mean of the means is 200).
+    const replicas = [["a", 100, 400, 100, 1], ["b", 300, 900, 900, 3], [
+      "c",
+      200,
+      500,
+      200,
+      1,
+    ]] as const;
+    const input: [string, string][] = [];
+    const quantiles: Sample[] = [];
+    for (const [r, p50, p90, sum, count] of replicas) {
+      for (const [q, v] of [["0.5", p50], ["0.9", p90]] as const) {
+        const labels = `{${at(`replica-${r}`)}, model="gpt-4o", quantile="${q}"}`;
+        input.push([`llm_completion_size_bytes${labels}`, `${v}x30`]);
+        quantiles.push([labels, v]);
+      }
+      input.push([
+        `llm_completion_size_bytes_sum{${at(`replica-${r}`)}, model="gpt-4o"}`,
+        `0+${sum}x30`,
+      ]);
+      input.push([
+        `llm_completion_size_bytes_count{${at(`replica-${r}`)}, model="gpt-4o"}`,
+        `0+${count}x30`,
+      ]);
+    }
+    // Another job's series of the same name are not ours.
+    input.push([
+      'llm_completion_size_bytes{job="other", instance="x:1", model="gpt-4o", quantile="0.5"}',
+      "5x30",
+    ]);
+    const a = panelQuery("LLM completion size quantiles", "A");
+    const b = panelQuery("LLM completion size quantiles", "B");
+    const complaint = evaluate(input, [
+      { expr: a.expr, samples: quantiles },
+      { expr: b.expr, samples: [['{model="gpt-4o"}', 240]] },
+    ]);
+    assert.equal(complaint, undefined, complaint);
+    // Six lines, six legends: which replica, which model, which quantile.
+    const legends = quantiles.map(([labels]) => {
+      const parsed = Object.fromEntries(
+        [...labels.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]),
+      );
+      return renderLegend(a.legend ?? "", parsed);
+    });
+    assert.equal(new Set(legends).size, legends.length, legends.join(", "));
+    assert.ok(legends.includes("replica-b:8000 gpt-4o q0.9"), legends.join(", "));
+    assert.equal(renderLegend(b.legend ?? "", { model: "gpt-4o" }), "gpt-4o mean (all replicas)");
+  });
+
+  it("Largest workspaces: each user once, at the largest size a replica last recorded", {
+    skip: promtoolSkip,
+    timeout: 120_000,
+  }, () => {
+    // u1 grew to 300 through replica b (a still has its older 100); u2 was
+    // written through b and c; u3 only through c.
+    const sizes = [
+      ["a", "u1", 100],
+      ["b", "u1", 300],
+      ["b", "u2", 200],
+      ["c", "u2", 150],
+      ["c", "u3", 50],
+    ] as const;
+    const input = sizes.map(([r, user, bytes]) =>
+      [`workspace_size_bytes{${at(`replica-${r}`)}, user_id="${user}"}`, `${bytes}x30`] as const
+    );
+    const a = panelQuery("Largest workspaces", "A");
+    assert.ok(a.instant);
+    const complaint = evaluate(input, [{
+      expr: a.expr,
+      samples: [['{user_id="u1"}', 300], ['{user_id="u2"}', 200], ['{user_id="u3"}', 50]],
+    }]);
+    assert.equal(complaint, undefined, complaint);
+    assert.equal(a.legend, "{{user_id}}");
   });
 });
 
