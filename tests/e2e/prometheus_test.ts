@@ -5,11 +5,15 @@
  * every second with a configuration generated from prometheus.yml and the
  * repository's rule files.
  *
+ * The server runs with an ingestion token, and the test posts event batches
+ * to `/api/v1/events` (accepted, invalid, of an unsupported type, with an
+ * unknown token), so the dashboard's ingestion row has data too.
+ *
  * Checked through Prometheus' HTTP API: both targets up without scrape
  * errors; every rule loaded and healthy; every expression of every panel of
  * both dashboards, and every recording rule, non-empty; and the counters
  * Prometheus stored equal to what the test sent, computed from the request
- * log and the fake API's own log, not from the exporter.
+ * log, the ingestion batches and the fake API's own log, not from the exporter.
  *
  * Twice: once with Prometheus' own `Accept` (it prefers OpenMetrics), once
  * with text 0.0.4 forced. Prometheus 2.42 has no `scrape_protocols` (2.49+),
@@ -60,6 +64,50 @@ const REQUESTS = 260;
 /** Four scrape intervals: enough for rate() to find two samples. */
 const RATE_WINDOW = "30s";
 const JOBS = ["securetrack", "securetrack-custom"];
+/** The ingestion client the test posts event batches as (`INGEST_TOKENS`). */
+const INGEST_CLIENT = "e2e";
+const INGEST_TOKEN = "e2e-ingest-token-0123456789";
+
+/**
+ * Posts event batches to the ingestion API: three accepted (two events
+ * each), one invalid, one of an unsupported type and one with an unknown
+ * token; returns the counters Prometheus must then hold (selector → value).
+ */
+async function postIngestion(origin: string): Promise<Map<string, number>> {
+  const post = async (body: string, type: string, token = INGEST_TOKEN): Promise<number> => {
+    const res = await fetch(`${origin}/api/v1/events`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": type },
+      body,
+    });
+    await res.body?.cancel();
+    return res.status;
+  };
+  const events = JSON.stringify([
+    { kind: "user_action", action: "e2e_ingest" },
+    { kind: "user_action", action: "e2e_ingest", seconds: 0.25 },
+  ]);
+  const statuses = [
+    await post(events, "application/json"),
+    await post(events, "application/json"),
+    await post(events, "application/json"),
+    await post(JSON.stringify([{ kind: "teleport" }]), "application/json"),
+    await post(events, "text/plain"),
+    await post(events, "application/json", "not-a-configured-token-0123"),
+  ];
+  assert.deepEqual(statuses, [200, 200, 200, 400, 415, 401]);
+  const batches = `ingest_batches_total{job="securetrack",client="${INGEST_CLIENT}"`;
+  const custom = '{job="securetrack-custom"';
+  return new Map([
+    [`${batches},outcome="accepted"}`, 3],
+    [`${batches},outcome="invalid"}`, 1],
+    [`${batches},outcome="unsupported"}`, 1],
+    [`ingest_events_total{job="securetrack",client="${INGEST_CLIENT}",kind="user_action"}`, 6],
+    [`user_action_total${custom},action_type="e2e_ingest"}`, 6],
+    [`sum(app_requests_total${custom},endpoint="/api/v1/events",status_code="401"})`, 1],
+    [`sum(app_requests_total${custom},endpoint="/api/v1/events"})`, 6],
+  ]);
+}
 
 /** Polls `check` until it returns undefined (done) or `ms` pass; returns its last complaint. */
 async function poll(
@@ -213,6 +261,7 @@ async function endToEnd(mode: "openmetrics" | "text"): Promise<void> {
       LLM_BASE_URL: fake.baseUrl,
       LLM_MODEL: MODEL,
       LLM_API_KEY: fake.apiKey,
+      INGEST_TOKENS: `${INGEST_CLIENT}:${INGEST_TOKEN}`,
     });
     proxy = await startScrapeProxy(main.origin, mode === "text" ? TEXT_ACCEPT : undefined);
     const config = writeTestConfig(tmp, proxy.target, "1s");
@@ -231,6 +280,7 @@ async function endToEnd(mode: "openmetrics" | "text"): Promise<void> {
     assert.equal(firstScrape, undefined, `first scrape: ${firstScrape}\n${prometheus.output()}`);
     lap("first scrape");
 
+    const ingested = await postIngestion(main.origin);
     const traffic = await runTraffic({
       url: main.origin,
       requests: REQUESTS,
@@ -304,6 +354,7 @@ async function endToEnd(mode: "openmetrics" | "text"): Promise<void> {
 
     // Counters Prometheus stored equal what was sent.
     const expected = expectations(traffic.sent, fake);
+    for (const [selector, value] of ingested) expected.values.set(selector, value);
     assert.deepEqual(expected.statusErrors, [], "responses with another status than the route's");
     assert.equal(
       fake.calls.length,

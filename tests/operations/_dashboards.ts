@@ -356,11 +356,21 @@ export const GATEWAY_CATALOGUE: Readonly<Record<string, MetricType>> = {
   llm_gateway_tokens_total: "counter",
 };
 
+/**
+ * The event ingestion API's own counters (app/ingest.ts), on `/metrics` (job
+ * `securetrack`) when ingestion is on.
+ */
+export const INGEST_CATALOGUE: Readonly<Record<string, MetricType>> = {
+  ingest_batches_total: "counter",
+  ingest_events_total: "counter",
+};
+
 /** Every metric the exporter serves: both endpoints, plus the registries' own counters. */
 export const CATALOGUE: Readonly<Record<string, MetricType>> = {
   ...CUSTOM_CATALOGUE,
   ...HTTP_CATALOGUE,
   ...GATEWAY_CATALOGUE,
+  ...INGEST_CATALOGUE,
   metrics_series_overflow_total: "counter",
   metrics_collect_errors_total: "counter",
 };

@@ -55,6 +55,7 @@ const RULE_TEST_FILES = [
   "rules/tests/securetrack.alerts_test.yml",
   "rules/tests/securetrack.recording_test.yml",
   "rules/tests/securetrack.gateway_test.yml",
+  "rules/tests/securetrack.ingest_test.yml",
 ];
 const JOBS = ["securetrack", "securetrack-custom"];
 
@@ -187,6 +188,7 @@ describe("rules/", () => {
       assert.deepEqual(files, [
         "rules/securetrack.alerts.yml",
         "rules/securetrack.gateway.yml",
+        "rules/securetrack.ingest.yml",
         "rules/securetrack.recording.yml",
       ]);
       const r = promtool(["check", "rules", ...files]);
@@ -233,6 +235,30 @@ describe("rules/", () => {
       ["rules/securetrack.gateway.yml", "* 300 >= 10)", "* 300 >= 0)"],
       // The provider's 429s, passed through, counted as the gateway failing.
       ["rules/securetrack.gateway.yml", 'code=~"502|504"', 'code=~"4..|5.."'],
+      // One bad batch, or one cut-off upload that is then retried, fires.
+      ["rules/securetrack.ingest.yml", "[15m])) > 2\n", "[15m])) > 0\n"],
+      // A rare failure among many good batches fires (the ratio is ignored).
+      ["rules/securetrack.ingest.yml", "> 0.01\n", "> 0\n"],
+      // The exporter's own refusals (503) blamed on the client.
+      [
+        "rules/securetrack.ingest.yml",
+        'outcome=~"invalid|too_large|unsupported|key_conflict"}',
+        'outcome!~"accepted|replayed"}',
+      ],
+      // The rejections summed over clients: the alert cannot say whose batches fail.
+      [
+        "rules/securetrack.ingest.yml",
+        "/ on (job, client) group_left ()",
+        "/ on (job) group_left ()",
+      ],
+      // A trickle of failing batches says the exporter is failing.
+      ["rules/securetrack.ingest.yml", "* 300 >= 10)", "* 300 >= 0)"],
+      // 401s of the application's own login counted as refused event batches.
+      [
+        "rules/securetrack.ingest.yml",
+        'endpoint="/api/v1/events", status_code="401"',
+        'status_code="401"',
+      ],
     ];
     for (const [file, from, to] of mutations) {
       withTempDir((dir) => {

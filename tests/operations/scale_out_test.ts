@@ -57,9 +57,43 @@ export const PER_REPLICA_PANELS: readonly string[] = [
 ];
 
 /**
- * The input series of the recording rules' unit tests, plus a series of
- * every other metric `exprs` read (both jobs, a histogram bucket pair), each
- * written by three replicas.
+ * Series the recording rules' input lacks, for panels that select label
+ * values of their own: the event ingestion API's counters (on /metrics), and
+ * its requests and their duration under `endpoint="/api/v1/events"`.
+ */
+const EXTRA_INPUT: readonly (readonly [series: string, values: string])[] = [
+  [
+    'ingest_batches_total{job="securetrack", instance="localhost:8000", client="fastapi", outcome="accepted"}',
+    "0+9x30",
+  ],
+  [
+    'ingest_batches_total{job="securetrack", instance="localhost:8000", client="fastapi", outcome="invalid"}',
+    "0+1x30",
+  ],
+  [
+    'ingest_batches_total{job="securetrack", instance="localhost:8000", client="jobs", outcome="busy"}',
+    "0+1x30",
+  ],
+  [
+    'ingest_events_total{job="securetrack", instance="localhost:8000", client="fastapi", kind="login"}',
+    "0+90x30",
+  ],
+  [
+    'app_requests_total{job="securetrack-custom", instance="localhost:8000", endpoint="/api/v1/events", method="POST", status_code="401"}',
+    "0+1x30",
+  ],
+  ...[["0.1", "0+6x30"], ["1", "0+10x30"], ["+Inf", "0+10x30"]].map(([le, values]) =>
+    [
+      `app_request_duration_seconds_bucket{job="securetrack-custom", instance="localhost:8000", endpoint="/api/v1/events", method="POST", le="${le}"}`,
+      values,
+    ] as const
+  ),
+];
+
+/**
+ * The input series of the recording rules' unit tests and
+ * {@linkcode EXTRA_INPUT}, plus a series of every other metric `exprs` read
+ * (both jobs, a histogram bucket pair), each written by three replicas.
  */
 function replicatedInput(exprs: readonly Checked[]): string {
   const text = read("rules/tests/securetrack.recording_test.yml");
@@ -80,6 +114,7 @@ function replicatedInput(exprs: readonly Checked[]): string {
     const values = /^\s+values: "([^"]*)"/.exec(line);
     if (values !== null) lines.push(`VALUES ${values[1]}`);
   }
+  for (const [series, values] of EXTRA_INPUT) lines.push(series, `VALUES ${values}`);
   const given = new Set(lines.filter((_, i) => i % 2 === 0).map((l) => l.split("{")[0]));
   const recorded = new Set(recordingRuleNames());
   for (const name of new Set(exprs.flatMap((e) => metricNames(e.expr)))) {
