@@ -80,12 +80,18 @@ export class SlotStore<C extends SlotChild = SlotChild> implements SeriesStorage
 
   /**
    * The series id `child` writes to: its own, or, if its series was removed,
-   * the series for `labels` again (re-created if needed).
+   * the series for `labels` again (re-created if needed), to which it is
+   * bound again. At the series cap that is the overflow series: its id is
+   * returned for this one write but not bound, so the child stays detached
+   * (`i` -1) and each later write comes back here, is counted as folded (as
+   * a labelled call is), and re-creates the child's own series once a
+   * removal makes room. Only this rare path pays for the check; a bound
+   * child's writes do not.
    */
   revive(child: C, labels: Readonly<Record<string, string | number>>): number {
     if (child.i >= 0) return child.i;
     const id = this.index.lookup(labels);
-    if (this.children[id] === undefined) {
+    if (this.children[id] === undefined && id !== this.index.overflowId) {
       this.children[id] = child;
       child.i = id;
     }

@@ -64,7 +64,10 @@ export interface MetricOptions<L extends string = string> {
    * Most distinct label sets this metric holds (default 10,000). Past it, new
    * label sets fold into one overflow series whose label values are all
    * `"__overflow__"`, and the registry's `metrics_series_overflow_total`
-   * counts the folded calls. Nothing throws, and memory stays bounded. In a
+   * counts the folded calls. Nothing throws, and memory stays bounded. A
+   * held child whose series was removed, written while the metric is at its
+   * cap, is folded and counted on each such write, and re-creates its own
+   * series on the first write after a removal makes room. In a
    * cluster each worker holds at most this many, and a merged scrape shows at
    * most this many too: label sets past the first `maxSeries` (workers in id
    * order, each one's series in creation order) fold into the overflow
