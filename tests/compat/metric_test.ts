@@ -346,6 +346,47 @@ describe("labels() children (drop-in)", () => {
     assert.equal(values.find((v) => v.labels.k === "__overflow__")?.value, 3);
   });
 
+  it("a held child whose series was removed, written at the cap, is counted each time and gets its own series back", async () => {
+    // Every type: the core child under the drop-in's revives its series; at
+    // the cap it must not stay on the overflow series.
+    const kinds = [
+      ["counter", Counter, "capped_total", "capped_total"],
+      ["gauge", Gauge, "capped", "capped"],
+      ["histogram", Histogram, "capped", "capped_sum"],
+      ["summary", Summary, "capped", "capped_sum"],
+    ] as const;
+    for (const [kind, Type, name, sample] of kinds) {
+      const r = new Registry();
+      const opts = { name, help: "H", labelNames: ["k"], maxSeries: 2, registers: [r] };
+      // deno-lint-ignore no-explicit-any
+      const m = new (Type as any)(opts);
+      const add = kind === "counter" || kind === "gauge" ? "inc" : "observe";
+      const held = m.labels("held");
+      held[add](1);
+      m[add]({ k: "a" }, 1);
+      m.remove("held");
+      m[add]({ k: "b" }, 1); // at the cap again
+      held[add](2);
+      held[add](3);
+      assert.match(
+        await r.metrics(),
+        new RegExp(`^metrics_series_overflow_total\\{metric="${name}"\\} 2$`, "m"),
+        kind,
+      );
+      m.remove("a");
+      held[add](7); // room again
+      const values = (await m.get()).values.filter((v: { metricName?: string }) =>
+        (v.metricName ?? name) === sample
+      );
+      assert.equal(values.find((v: { labels: { k: string } }) => v.labels.k === "held")?.value, 7);
+      assert.equal(
+        values.find((v: { labels: { k: string } }) => v.labels.k === "__overflow__")?.value,
+        5,
+        kind,
+      );
+    }
+  });
+
   it("a child keeps a copy of the caller's label object", async () => {
     const h = new Histogram({ name: "hc", help: "H", labelNames: ["m"], registers: [] });
     const labels = { m: "GET" };
