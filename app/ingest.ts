@@ -120,7 +120,11 @@ export function createIngestStore(
 
 const JSON_TYPE = { "Content-Type": "application/json" };
 
-/** A batch's outcome by the status it was answered with (after the client was known). */
+/**
+ * A batch's outcome by the status it was answered with (after the client was
+ * known); also `replayed` (a 200 from an idempotency key) and `aborted` (an
+ * upload the sender cut off).
+ */
 const OUTCOMES: Readonly<Record<number, string>> = {
   200: "accepted",
   400: "invalid",
@@ -131,6 +135,12 @@ const OUTCOMES: Readonly<Record<number, string>> = {
   422: "key_conflict",
   503: "busy",
 };
+
+/**
+ * Answers to uploads the sender cut off: nobody reads them, and they are
+ * counted as `aborted`, not by their status (a 400, like a bad batch).
+ */
+const ABORTED = new WeakSet<Response>();
 
 /** The API's own counters, in `registry`. */
 function ingestCounters(registry: Registry) {
@@ -252,11 +262,15 @@ async function readBody(
       chunks.push(next.value);
     }
   } catch {
-    // The client went away mid-body: nobody reads this answer.
-    return {
-      ok: false,
-      response: failure(400, "body_incomplete", "the body ended before it was complete"),
-    };
+    // The body's stream fails only when the connection does: the client hung
+    // up (or its proxy did) mid-upload. Deno 2.9 throws a BadResource ("Cannot
+    // read request body as underlying resource unavailable"), Bun 1.4 an
+    // AbortError ("The connection was closed."; also when Bun's server itself
+    // drops a connection for a malformed chunked encoding). Not the batch's
+    // fault: counted as `aborted`, and nobody reads this answer.
+    const response = failure(400, "body_incomplete", "the body ended before it was complete");
+    ABORTED.add(response);
+    return { ok: false, response };
   } finally {
     clearTimeout(timer);
     reader.cancel().catch(() => {});
@@ -497,7 +511,11 @@ export function ingestHandler(
       if (counters !== undefined) {
         const status = response?.status ?? 500;
         const replayed = response?.headers.has("idempotent-replayed") ?? false;
-        const outcome = replayed ? "replayed" : OUTCOMES[status] ?? "error";
+        const outcome = replayed
+          ? "replayed"
+          : response !== undefined && ABORTED.has(response)
+          ? "aborted"
+          : OUTCOMES[status] ?? "error";
         counters.batches.inc({ client, outcome });
       }
     }

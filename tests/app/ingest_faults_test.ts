@@ -31,8 +31,14 @@ async function start(options: Partial<IngestOptions> = {}) {
     log: silentLog,
     ingest: { tokens: [{ name: "fastapi", token: TOKEN }], ...options },
   });
-  const server = await serveOnLoopback(exporter.fetch);
-  return { server, url: server.origin + INGEST_PATH };
+  // Requests to the API that reached the exporter's handler: a sender can hang
+  // up once its request is being served.
+  const arrived = { count: 0 };
+  const server = await serveOnLoopback((request) => {
+    if (new URL(request.url).pathname === INGEST_PATH) arrived.count++;
+    return exporter.fetch(request);
+  });
+  return { server, url: server.origin + INGEST_PATH, arrived };
 }
 
 /** A raw HTTP/1.1 client on one TCP connection: what a misbehaving sender looks like. */
@@ -183,24 +189,46 @@ describe("POST /api/v1/events: faults", () => {
     }
   });
 
-  it("a sender that stops mid-body and hangs up records nothing", async () => {
-    const { server, url } = await start({ bodyTimeoutMs: 5_000 });
-    const client = new RawClient(server.origin);
-    try {
-      await client.connected;
-      const body = JSON.stringify(Array.from({ length: 10 }, () => ({ kind: "login" })));
-      client.write(
-        head(url, `Content-Length: ${body.length}\r\n`) + body.slice(0, body.length - 5),
-      );
-      await new Promise((r) => setTimeout(r, 100));
-      client.destroy();
-      await until("the connection to close", () => client.closed);
-      await healthy(server, url, 1);
-    } finally {
-      client.destroy();
-      await server.close();
-    }
-  });
+  for (const framing of ["Content-Length", "chunked"] as const) {
+    it(`a sender that stops mid-body (${framing}) and hangs up records nothing, counted as aborted, not invalid`, async () => {
+      // A deadline far away: the hang-up, not the 408, ends the read.
+      const { server, url, arrived } = await start({ bodyTimeoutMs: 60_000 });
+      const client = new RawClient(server.origin);
+      try {
+        await client.connected;
+        const body = JSON.stringify(Array.from({ length: 10 }, () => ({ kind: "login" })));
+        const part = body.slice(0, body.length - 5);
+        client.write(
+          framing === "chunked"
+            ? head(url, "Transfer-Encoding: chunked\r\n") +
+              `${part.length.toString(16)}\r\n${part}\r\n`
+            : head(url, `Content-Length: ${body.length}\r\n`) + part,
+        );
+        // Once the request is being served, the sender hangs up mid-body.
+        await until("the request to reach the handler", () => arrived.count === 1);
+        client.destroy();
+        await until("the connection to close", () => client.closed);
+        // Counted once the handler has seen the read fail: then as what.
+        const counted = async () => {
+          const f = parseText((await fetchText(`${server.origin}/metrics`)).body);
+          return Object.fromEntries(
+            f.find((x) => x.name === "ingest_batches_total")?.samples
+              .filter((x) => x.labels.client === "fastapi")
+              .map((x) => [x.labels.outcome, x.value]) ?? [],
+          );
+        };
+        await waitFor("the cut-off batch to be counted", async () => {
+          return Object.keys(await counted()).length > 0;
+        });
+        assert.deepEqual(await counted(), { aborted: 1 });
+        await healthy(server, url, 1);
+        assert.equal(await outcomes(server, "accepted"), 1);
+      } finally {
+        client.destroy();
+        await server.close();
+      }
+    });
+  }
 
   it("bodies in flight past maxBytesInFlight get a 503 to retry; memory is given back", async () => {
     const { server, url } = await start({ maxBytesInFlight: 1_000, bodyTimeoutMs: 30_000 });

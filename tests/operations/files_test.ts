@@ -245,6 +245,18 @@ describe("rules/", () => {
         'outcome=~"invalid|too_large|unsupported|key_conflict"}',
         'outcome!~"accepted|replayed"}',
       ],
+      // Uploads cut off mid-body (a flaky network) counted as the sender's bad batches.
+      [
+        "rules/securetrack.ingest.yml",
+        'outcome=~"invalid|too_large|unsupported|key_conflict"}',
+        'outcome=~"invalid|too_large|unsupported|key_conflict|aborted"}',
+      ],
+      // ... or as the exporter failing.
+      [
+        "rules/securetrack.ingest.yml",
+        'outcome=~"busy|timeout|error"}',
+        'outcome=~"busy|timeout|error|aborted"}',
+      ],
       // The rejections summed over clients: the alert cannot say whose batches fail.
       [
         "rules/securetrack.ingest.yml",
