@@ -17,6 +17,14 @@ export class ConfigError extends Error {
 }
 
 /**
+ * The commands that run the exporter, as a "not permitted" message names
+ * them: this module cannot tell which one is running, and both grant
+ * `--allow-read=/run/secrets` only (an added `--allow-read=PATH` flag
+ * extends either; Deno adds repeated flags up).
+ */
+const LAUNCHERS = "deno task start and deno serve app/worker.ts";
+
+/**
  * Reads a settings file (a token or key file) with `read`, turning a failure
  * into a one-line `ConfigError` that names `what` and the path, never the
  * contents; a missing permission names the `--allow-read` to add.
@@ -39,7 +47,7 @@ export function readSettingsFile(
     const name = (error as Error)?.name;
     if (name === "NotCapable" || name === "PermissionDenied") {
       throw new ConfigError(
-        `cannot read ${what} ${path}: not permitted; deno task start reads only under ` +
+        `cannot read ${what} ${path}: not permitted; ${LAUNCHERS} read only under ` +
           `/run/secrets, else run with --allow-read=${path}`,
       );
     }

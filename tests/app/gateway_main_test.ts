@@ -74,7 +74,8 @@ describe("main.ts: the gateway", { skip }, () => {
       assert.equal(
         run.stderr.trim(),
         `securetrack-metrics: cannot read the client keys file ${keys}: not permitted; ` +
-          `deno task start reads only under /run/secrets, else run with --allow-read=${keys} ` +
+          `deno task start and deno serve app/worker.ts read only under /run/secrets, else ` +
+          `run with --allow-read=${keys} ` +
           `(see --help)`,
       );
       assert.ok(!run.stderr.includes(ALICE));

@@ -124,7 +124,10 @@ describe("gateway settings", () => {
           throw Object.assign(new Error("Requires read access"), { name: "NotCapable" });
         })
       );
-      assert.match(denied, /not permitted; deno task start reads only under \/run\/secrets/);
+      assert.match(
+        denied,
+        /not permitted; deno task start and deno serve app\/worker\.ts read only under \/run\/secrets/,
+      );
     } finally {
       rmSync(dir, { recursive: true });
     }

@@ -85,7 +85,7 @@ describe("ingestion settings", () => {
       () => ingestTokens(env, denied),
       (e: Error) =>
         e instanceof ConfigError &&
-        /\/etc\/tokens: not permitted; deno task start reads only under \/run\/secrets, else run with --allow-read=\/etc\/tokens/
+        /\/etc\/tokens: not permitted; deno task start and deno serve app\/worker\.ts read only under \/run\/secrets, else run with --allow-read=\/etc\/tokens/
           .test(e.message),
     );
     assert.throws(

@@ -86,7 +86,7 @@ describe("ingestion in main.ts", { skip }, () => {
     assert.equal(r.code, 2);
     assert.match(
       r.stderr,
-      /cannot read the ingestion tokens file \/etc\/ingest-tokens: not permitted; deno task start reads only under \/run\/secrets, else run with --allow-read=\/etc\/ingest-tokens/,
+      /cannot read the ingestion tokens file \/etc\/ingest-tokens: not permitted; deno task start and deno serve app\/worker\.ts read only under \/run\/secrets, else run with --allow-read=\/etc\/ingest-tokens/,
     );
     assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
   });
