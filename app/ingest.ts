@@ -34,7 +34,7 @@
  * @module
  */
 
-import { Counter, type Registry } from "../src/mod.ts";
+import { Counter, Gauge, type Registry } from "../src/mod.ts";
 import type { Tracking } from "../src/tracking/mod.ts";
 import { ingestTokenList, type ServerConfig } from "./config.ts";
 import { readSettingsFile } from "./config_error.ts";
@@ -71,8 +71,9 @@ export interface IngestOptions {
   maxBytesInFlight?: number;
   /**
    * Where the API counts its own work (the exporter passes the `/metrics`
-   * registry): `ingest_batches_total{client,outcome}` and
-   * `ingest_events_total{client,kind}`, `client` being a token's name. Absent:
+   * registry): `ingest_batches_total{client,outcome}`,
+   * `ingest_events_total{client,kind}` and the configured clients,
+   * `ingest_clients{client}` (1 each), `client` being a token's name. Absent:
    * not counted.
    */
   registry?: Registry;
@@ -142,8 +143,26 @@ const OUTCOMES: Readonly<Record<number, string>> = {
  */
 const ABORTED = new WeakSet<Response>();
 
-/** The API's own counters, in `registry`. */
-function ingestCounters(registry: Registry) {
+/**
+ * The API's own metrics, in `registry`: its two counters, and the configured
+ * clients, `ingest_clients{client} 1` for each token's name (never the
+ * token), so that a rule can tell a client that sent nothing from one that
+ * is not configured (a counter's series appears only with a client's first
+ * batch). One series per token name and no more: its cap is their number,
+ * so however many clients are configured none is folded into `__overflow__`,
+ * and nothing a request sends adds a series. `max` across the threads or
+ * workers of a process, each of which sets it: 1, not the number of threads.
+ */
+function ingestCounters(registry: Registry, clients: readonly string[]) {
+  const configured = new Gauge({
+    name: "ingest_clients",
+    help: "Ingestion clients configured (each token's name, never the token): 1 each",
+    labelNames: ["client"],
+    maxSeries: clients.length,
+    aggregate: "max",
+    registry,
+  });
+  for (const client of clients) configured.set({ client }, 1);
   return {
     batches: new Counter({
       name: "ingest_batches_total",
@@ -457,7 +476,8 @@ export function ingestHandler(
     INGEST_DEFAULTS.maxBytesInFlight,
   );
   let inFlight = 0;
-  const counters = options.registry && ingestCounters(options.registry);
+  const counters = options.registry &&
+    ingestCounters(options.registry, options.tokens.map((t) => t.name));
   const store = options.store ?? createIngestStore();
   // The gateway's check of named keys: every token compared, in constant time.
   const authorize = clientKeyAuth(options.tokens);

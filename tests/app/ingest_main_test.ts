@@ -73,6 +73,17 @@ describe("ingestion in main.ts", { skip }, () => {
       const res = await fetch(`${main.origin}/custom_metrics`);
       const f = parseText(await res.text());
       assert.equal(valueIn(f, "user_logins_total"), 14);
+
+      // The configured client on /metrics: 1, not 1 per thread. Read once a
+      // scrape holds both threads' batches (24 + 12 of them, however spread).
+      let text = "";
+      await waitFor("both threads' batches on /metrics", async () => {
+        text = await (await fetch(`${main.origin}/metrics`)).text();
+        const batches = parseText(text).find((x) => x.name === "ingest_batches_total");
+        return (batches?.samples ?? []).reduce((sum, x) => sum + x.value, 0) === 36;
+      });
+      assert.equal(valueIn(parseText(text), "ingest_clients", { client: "fastapi" }), 1);
+      assert.ok(!text.includes(TOKEN), "a token on /metrics");
     } finally {
       await main.kill();
     }

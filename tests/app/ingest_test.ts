@@ -6,7 +6,8 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Registry } from "../../src/mod.ts";
 import { createExporter } from "../../app/exporter.ts";
-import { INGEST_PATH, type IngestOptions } from "../../app/ingest.ts";
+import { INGEST_PATH, ingestHandler, type IngestOptions } from "../../app/ingest.ts";
+import { createTracking } from "../../src/tracking/mod.ts";
 import { silentLog } from "../../app/log.ts";
 import { parseText } from "../_support/parse.ts";
 import {
@@ -317,6 +318,53 @@ describe("POST /api/v1/events", () => {
       });
       assert.equal(res.status, 404);
     });
+  });
+
+  it("ingest_clients: 1 per configured client from the start, by name, never a token", async () => {
+    const { server, url } = await start();
+    await stopping(server, async () => {
+      const metrics = async () => {
+        const res = await fetchText(`${server.origin}/metrics`, {
+          headers: { Authorization: `Bearer ${METRICS}` },
+        });
+        assert.equal(res.status, 200);
+        return res.body;
+      };
+      const clients = (text: string) =>
+        Object.fromEntries(
+          samplesNamed(parseText(text), "ingest_clients").map((x) => [x.labels.client, x.value]),
+        );
+      // Before any batch: no counter series yet, but both clients are there.
+      const before = await metrics();
+      assert.deepEqual(clients(before), { fastapi: 1, beacon: 1 });
+      assert.match(before, /^# TYPE ingest_clients gauge$/m);
+      // Traffic, good and bad, unknown tokens included, adds no client.
+      await post(url, '[{"kind":"login"}]');
+      await post(url, '[{"kind":"nope"}]');
+      await post(url, "[]", { ...JSON_BODY, Authorization: "Bearer stranger-0123456789abcdef" });
+      const after = await metrics();
+      assert.deepEqual(clients(after), { fastapi: 1, beacon: 1 });
+      for (const text of [before, after]) {
+        assert.ok(!text.includes(TOKEN) && !text.includes(OTHER), "a token on /metrics");
+        assert.ok(!text.includes("stranger-0123456789abcdef"), "a presented token on /metrics");
+      }
+    });
+  });
+
+  it("ingest_clients: every configured client has its series, past the default series cap", async () => {
+    // 10,001 clients: one more than a metric's default cap of 10,000 series.
+    const tokens = Array.from({ length: 10_001 }, (_, i) => ({
+      name: `client-${i}`,
+      token: `token-${String(i).padStart(6, "0")}-0123456789`,
+    }));
+    const registry = new Registry();
+    ingestHandler(createTracking(new Registry()), { tokens, registry });
+    const f = parseText(await registry.metrics());
+    const series = samplesNamed(f, "ingest_clients");
+    assert.equal(series.length, tokens.length);
+    assert.ok(series.every((x) => x.value === 1 && x.labels.client.startsWith("client-")));
+    assert.equal(series.filter((x) => x.labels.client === "__overflow__").length, 0);
+    assert.equal(samplesNamed(f, "metrics_series_overflow_total").length, 0);
   });
 
   it("other methods are 405; other content types are 415", async () => {

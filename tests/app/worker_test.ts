@@ -229,6 +229,12 @@ async function withFiles(
   }
 }
 
+/** How many workers a scrape of /metrics holds (their `deno_version_info{worker}`). */
+function workersSeen(text: string): number {
+  const info = parseText(text).find((f) => f.name === "deno_version_info");
+  return new Set(info?.samples.map((x) => x.labels.worker)).size;
+}
+
 /** Fails if `text` holds a secret. */
 function noSecret(text: string): void {
   for (const secret of SECRETS) assert.ok(!text.includes(secret), "a secret in the output");
@@ -270,6 +276,17 @@ describe("deno serve --parallel app/worker.ts", { skip }, () => {
         await refused.body?.cancel();
         assert.match(server.stderr(), /metrics endpoints require a bearer token\n/);
         assert.match(server.stderr(), /event ingestion at POST \/api\/v1\/events for fastapi\n/);
+        // The configured client: 1 on /metrics, not 1 per worker, once a scrape
+        // holds every worker (the cluster's own count of them).
+        let text = "";
+        await waitFor("every worker on /metrics", async () => {
+          text = (await fetchText(`${server.origin}/metrics`, { headers: auth(METRICS_TOKEN) }))
+            .body;
+          return value(parseText(text), "ingest_clients", { client: "fastapi" }) !== undefined &&
+            workersSeen(text) === JOBS;
+        });
+        assert.equal(value(parseText(text), "ingest_clients", { client: "fastapi" }), 1);
+        noSecret(text);
         noSecret(server.stdout() + server.stderr());
       } finally {
         await server.kill();

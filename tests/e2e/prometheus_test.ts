@@ -71,7 +71,7 @@ const INGEST_TOKEN = "e2e-ingest-token-0123456789";
 /**
  * Posts event batches to the ingestion API: three accepted (two events
  * each), one invalid, one of an unsupported type and one with an unknown
- * token; returns the counters Prometheus must then hold (selector → value).
+ * token; returns the series Prometheus must then hold (selector → value).
  */
 async function postIngestion(origin: string): Promise<Map<string, number>> {
   const post = async (body: string, type: string, token = INGEST_TOKEN): Promise<number> => {
@@ -103,6 +103,8 @@ async function postIngestion(origin: string): Promise<Map<string, number>> {
     [`${batches},outcome="invalid"}`, 1],
     [`${batches},outcome="unsupported"}`, 1],
     [`ingest_events_total{job="securetrack",client="${INGEST_CLIENT}",kind="user_action"}`, 6],
+    // The configured client: 1, whatever number of server threads set it.
+    [`ingest_clients{job="securetrack",client="${INGEST_CLIENT}"}`, 1],
     [`user_action_total${custom},action_type="e2e_ingest"}`, 6],
     [`sum(app_requests_total${custom},endpoint="/api/v1/events",status_code="401"})`, 1],
     [`sum(app_requests_total${custom},endpoint="/api/v1/events"})`, 6],

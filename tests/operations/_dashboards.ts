@@ -248,6 +248,18 @@ export function renderLegend(legend: string, labels: Readonly<Record<string, str
   );
 }
 
+/**
+ * The opt-in rule files (`rules/optional/*.yml`), relative to the root,
+ * sorted: loaded by neither prometheus.yml nor the PrometheusRule until an
+ * operator copies one into `rules/`.
+ */
+export function optionalRuleFiles(): string[] {
+  return readdirSync(join(REPO_ROOT, "rules/optional"))
+    .filter((f) => f.endsWith(".yml") || f.endsWith(".yaml"))
+    .sort()
+    .map((f) => `rules/optional/${f}`);
+}
+
 /** The rule files loaded by prometheus.yml (`rules/*.yml`), relative to the root, sorted. */
 export function ruleFiles(): string[] {
   return readdirSync(join(REPO_ROOT, "rules"))
@@ -265,9 +277,9 @@ function asRecord(v: YamlValue | undefined): Record<string, string> {
 }
 
 /** Every rule of every rule file, in file and group order. */
-export function loadRules(): Rule[] {
+export function loadRules(files: readonly string[] = ruleFiles()): Rule[] {
   const out: Rule[] = [];
-  for (const file of ruleFiles()) {
+  for (const file of files) {
     const doc = parseYaml(readFileSync(join(REPO_ROOT, file), "utf8")) as {
       groups: { name: string; rules: Record<string, YamlValue>[] }[];
     };
@@ -357,12 +369,13 @@ export const GATEWAY_CATALOGUE: Readonly<Record<string, MetricType>> = {
 };
 
 /**
- * The event ingestion API's own counters (app/ingest.ts), on `/metrics` (job
+ * The event ingestion API's own metrics (app/ingest.ts), on `/metrics` (job
  * `securetrack`) when ingestion is on.
  */
 export const INGEST_CATALOGUE: Readonly<Record<string, MetricType>> = {
   ingest_batches_total: "counter",
   ingest_events_total: "counter",
+  ingest_clients: "gauge",
 };
 
 /** Every metric the exporter serves: both endpoints, plus the registries' own counters. */

@@ -24,6 +24,7 @@ import {
   loadDashboard,
   loadRules,
   metricNames,
+  optionalRuleFiles,
   panelExpressions,
   recordingRuleNames,
   REPO_ROOT,
@@ -56,7 +57,10 @@ const RULE_TEST_FILES = [
   "rules/tests/securetrack.recording_test.yml",
   "rules/tests/securetrack.gateway_test.yml",
   "rules/tests/securetrack.ingest_test.yml",
+  "rules/tests/securetrack.ingest-silent_test.yml",
 ];
+/** Every rule file: those prometheus.yml loads, and the opt-in ones of rules/optional/. */
+const ALL_RULE_FILES = [...ruleFiles(), ...optionalRuleFiles()];
 const JOBS = ["securetrack", "securetrack-custom"];
 
 /** The metric names `expr` reads, recording rules expanded to what they read. */
@@ -199,6 +203,13 @@ describe("rules/", () => {
     },
   );
 
+  it("has opt-in rules in rules/optional/ that pass promtool check rules", { skip }, () => {
+    const files = optionalRuleFiles();
+    assert.deepEqual(files, ["rules/optional/securetrack.ingest-silent.yml"]);
+    const r = promtool(["check", "rules", ...files]);
+    assert.equal(r.status, 0, r.out);
+  });
+
   it("passes its promtool unit tests", slow, () => {
     const r = promtool(["test", "rules", ...RULE_TEST_FILES]);
     assert.equal(r.status, 0, r.out);
@@ -265,6 +276,21 @@ describe("rules/", () => {
       ],
       // A trickle of failing batches says the exporter is failing.
       ["rules/securetrack.ingest.yml", "* 300 >= 10)", "* 300 >= 0)"],
+      // The opt-in silence alert: a client whose one batch after a restart is a new
+      // series (uncounted by increase()) called silent.
+      [
+        "rules/optional/securetrack.ingest-silent.yml",
+        'unless ingest_batches_total{job="securetrack"} offset 6h',
+        'unless ingest_batches_total{job="securetrack"}',
+      ],
+      // ... a client added to the tokens an hour ago called silent for 6 hours.
+      [
+        "rules/optional/securetrack.ingest-silent.yml",
+        '            and on (job, client)\n            max by (job, client) (ingest_clients{job="securetrack", client=~"fastapi|jobs"} offset 6h)\n',
+        "",
+      ],
+      // ... firing on the first evaluation past the window.
+      ["rules/optional/securetrack.ingest-silent.yml", "        for: 30m\n", "        for: 1m\n"],
       // 401s of the application's own login counted as refused event batches.
       [
         "rules/securetrack.ingest.yml",
@@ -293,7 +319,7 @@ describe("rules/", () => {
   });
 
   it("has the alerts the issue asks for, each with for:, a severity, a summary and a description", () => {
-    const alerts = loadRules().filter((r) => r.kind === "alert");
+    const alerts = loadRules(ALL_RULE_FILES).filter((r) => r.kind === "alert");
     const names = alerts.map((a) => a.name);
     for (
       const wanted of [
@@ -328,7 +354,7 @@ describe("rules/", () => {
         }
       }
     }
-    for (const a of loadRules().filter((r) => r.kind === "alert")) {
+    for (const a of loadRules(ALL_RULE_FILES).filter((r) => r.kind === "alert")) {
       const seen = tested.get(a.name);
       assert.ok(seen && seen.firing > 0, `${a.name} has no firing test`);
       assert.ok(seen && seen.quiet > 0, `${a.name} has no not-firing test`);
@@ -353,7 +379,7 @@ describe("rules/", () => {
   it("selects only the jobs prometheus.yml scrapes, and only metrics the exporter serves", () => {
     const recorded = recordingRuleNames();
     assert.equal(new Set(recorded).size, recorded.length, "recording rule names are unique");
-    for (const r of loadRules()) {
+    for (const r of loadRules(ALL_RULE_FILES)) {
       for (const m of r.expr.matchAll(/\bjob\s*(=~|=)\s*"([^"]*)"/g)) {
         const jobs = m[1] === "=" ? [m[2]] : m[2].split("|");
         for (const j of jobs) assert.ok(JOBS.includes(j), `${r.name}: job "${j}"`);

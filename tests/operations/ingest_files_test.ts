@@ -11,6 +11,8 @@
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { Registry } from "../../src/mod.ts";
 import { createTracking } from "../../src/tracking/mod.ts";
 import { ingestHandler } from "../../app/ingest.ts";
@@ -21,6 +23,9 @@ import {
   loadDashboard,
   loadRules,
   metricNames,
+  optionalRuleFiles,
+  REPO_ROOT,
+  ruleFiles,
   substitute,
 } from "./_dashboards.ts";
 
@@ -93,11 +98,13 @@ describe("event ingestion: dashboard and alerts", () => {
 
   it("each ingestion alert points at panels of that dashboard that exist", () => {
     const titles = new Set(allPanels(board).map((p) => p.title));
-    const alerts = loadRules().filter((r) => r.file === "rules/securetrack.ingest.yml");
+    const alerts = loadRules([...ruleFiles(), ...optionalRuleFiles()])
+      .filter((r) => /^rules\/(optional\/)?securetrack\.ingest/.test(r.file));
     assert.deepEqual(alerts.map((a) => a.name), [
       "SecureTrackIngestBatchesRejected",
       "SecureTrackIngestFailing",
       "SecureTrackIngestUnauthorized",
+      "SecureTrackIngestClientSilent",
     ]);
     for (const a of alerts) {
       const text = (a.annotations.description ?? "").replace(/\s+/g, " ");
@@ -106,5 +113,15 @@ describe("event ingestion: dashboard and alerts", () => {
       assert.ok(named.length > 0, `${a.name} names no panel`);
       for (const t of named) assert.ok(titles.has(t), `${a.name}: no panel "${t}"`);
     }
+  });
+
+  it("the silence alert is opt-in: in neither prometheus.yml's rules nor the PrometheusRule", () => {
+    assert.ok(!loadRules().some((r) => r.name === "SecureTrackIngestClientSilent"));
+    const generated = readFileSync(
+      join(REPO_ROOT, "deploy/kubernetes/prometheusrule.yaml"),
+      "utf8",
+    );
+    assert.ok(generated.includes("SecureTrackIngestBatchesRejected"));
+    assert.ok(!generated.includes("SecureTrackIngestClientSilent"));
   });
 });
