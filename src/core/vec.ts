@@ -15,7 +15,7 @@ import { type LabelValues, validateLabelNames, validateMetricName } from "./labe
 import { type Accumulator, collectSeries, seriesOf } from "./merge.ts";
 import { defaultRegistry, type Registry } from "./registry.ts";
 import { checkOptionKeys } from "./options.ts";
-import { DEFAULT_MAX_SERIES } from "./series.ts";
+import { DEFAULT_MAX_SERIES, OVERFLOW_VALUE } from "./series.ts";
 import type { SlotStore } from "./store.ts";
 
 /**
@@ -206,13 +206,22 @@ export abstract class MetricVec<L extends string, C> implements Collector {
     return store as S;
   }
 
-  /** Returns the cached child for `labels`, creating the series if needed. */
+  /**
+   * Returns the cached child for `labels`, creating the series if needed.
+   * At the series cap, every label set folded into the overflow series gets
+   * that series' one child, which carries the overflow series' own labels
+   * (`__overflow__`), not those of the first caller: were the series removed,
+   * writes through it re-create `__overflow__`, never a caller's series.
+   */
   labels(labels: LabelValues<L>): C {
     const s = this.#store;
     const id = s.index.lookup(labels);
     let child = s.children[id] as C | undefined;
     if (child === undefined) {
-      child = this.createChild(id, { ...labels });
+      const own = id === s.index.overflowId
+        ? Object.fromEntries(this.labelNames.map((name) => [name, OVERFLOW_VALUE]))
+        : { ...labels };
+      child = this.createChild(id, own);
       s.children[id] = child as never;
     }
     return child;

@@ -14,7 +14,7 @@ import { OVERFLOW_METRIC, Registry } from "../../src/core/registry.ts";
 import { OVERFLOW_VALUE } from "../../src/core/series.ts";
 import { Summary } from "../../src/core/summary.ts";
 import type { MetricFamily } from "../../src/model/family.ts";
-import { parseSamples, valueOf } from "./_exposition.ts";
+import { parseSamples, samplesNamed, valueOf } from "./_exposition.ts";
 
 type Labels = { k: string };
 
@@ -236,6 +236,32 @@ describe("a held child whose series was removed, written at the series cap", () 
         assert.equal(nativeCount(family, seriesAt(family, "held")), free.length + 1);
         assert.equal(nativeCount(family, seriesAt(family, OVERFLOW_VALUE)), full.length + 1);
       }
+    });
+  }
+});
+
+describe("the child labels() returns at the series cap", () => {
+  for (const variant of VARIANTS) {
+    it(`${variant.name}: it is shared by every folded label set and attributes writes to none of them`, async () => {
+      const registry = new Registry({ log: () => {} });
+      const m = variant.make(registry);
+      const scrape = async () => parseSamples(await registry.metrics());
+      m.writeLabelled({ k: "a" }, 1);
+      m.writeLabelled({ k: "b" }, 1); // the cap (2) is reached
+      const x = m.labels({ k: "x" });
+      const y = m.labels({ k: "y" });
+      assert.equal(x, y, "one child for the overflow series");
+      m.write(y as never, 5);
+      // The overflow series goes, and so does a real one: there is room for
+      // any label set again. A write through the held child must not create
+      // (or land in) the series of whoever called labels() first ("x").
+      assert.equal(m.remove({ k: OVERFLOW_VALUE }), true);
+      assert.equal(m.remove({ k: "a" }), true);
+      m.write(y as never, 7);
+      const samples = await scrape();
+      const keys = samplesNamed(samples, variant.sample).map((s) => s.labels.k).sort();
+      assert.deepEqual(keys, [OVERFLOW_VALUE, "b"], "series: b, and __overflow__ (no x, no y)");
+      assert.equal(valueOf(samples, variant.sample, { k: OVERFLOW_VALUE }), 7);
     });
   }
 });
