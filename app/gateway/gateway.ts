@@ -21,7 +21,6 @@
  * @module
  */
 
-import { parseSSE, type SSEEvent } from "../../src/llm/sse.ts";
 import { statusErrorType } from "../../src/llm/errors.ts";
 import { type TokenUsage, toUsage } from "../../src/llm/usage.ts";
 import type { Registry } from "../../src/core/registry.ts";
@@ -29,6 +28,7 @@ import type { TrackingMetrics } from "../../src/tracking/catalogue.ts";
 import { type Log, onceEach, stderrLog } from "../log.ts";
 import { type ClientKey, clientKeyAuth } from "../keys.ts";
 import { createGatewayMetrics, GatewayCall, type GatewayMetrics } from "./metrics.ts";
+import { SSERelay } from "./_sse_relay.ts";
 
 /** A route handler of the gateway: a web-standard fetch handler. */
 export type GatewayHandler = (request: Request) => Response | Promise<Response>;
@@ -432,10 +432,10 @@ export function gatewayRoutes(options: GatewayOptions): Record<string, GatewayHa
   };
 
   /**
-   * Streams `response` to the client event by event, metering as it goes.
-   * When the client asked for usage the bytes pass unchanged; otherwise the
-   * events are written again (as `event:`/`id:`/`data:` lines), without the
-   * usage chunk and without comment lines.
+   * Streams `response` to the client, metering each event as it goes
+   * (`_sse_relay.ts`). When the client asked for usage the bytes pass
+   * unchanged; otherwise the events pass as the upstream's bytes too, but
+   * for the usage chunk the gateway added, which is cut out.
    */
   const relay = (
     request: Request,
@@ -466,28 +466,19 @@ export function gatewayRoutes(options: GatewayOptions): Record<string, GatewayHa
         resume();
       },
     }, { highWaterMark: 16 });
-    const send = async (bytes: Uint8Array) => {
-      if (cancelled) return;
+    /** Enqueues `bytes`; a promise to wait for when the client is behind (else `undefined`). */
+    const send = (bytes: Uint8Array): Promise<void> | undefined => {
+      if (cancelled) return undefined;
       out.enqueue(bytes);
-      if ((out.desiredSize ?? 1) <= 0) await new Promise<void>((r) => wake = r);
+      if ((out.desiredSize ?? 1) > 0) return undefined;
+      return new Promise<void>((r) => wake = r);
     };
 
     let text = "";
     let usage: TokenUsage | undefined;
     let invalid = false;
-    let pending = "";
-    let lastId: string | undefined;
-    const serialize = (event: SSEEvent): string => {
-      let s = event.event === undefined ? "" : `event: ${event.event}\n`;
-      if (event.id !== undefined && event.id !== lastId) s += `id: ${event.id}\n`;
-      lastId = event.id;
-      if (!event.data.includes("\n")) return `${s}data: ${event.data}\n\n`;
-      for (const line of event.data.split("\n")) s += `data: ${line}\n`;
-      return s + "\n";
-    };
-    /** Meters one event; `false` for the usage chunk the gateway added. */
-    const meter = (event: SSEEvent): boolean => {
-      const data = event.data;
+    /** Meters one event's data; `false` for the usage chunk the gateway added. */
+    const meter = (data: string): boolean => {
       if (data === "[DONE]" || data.trim() === "[DONE]") return true;
       let json: Json | undefined;
       try {
@@ -504,7 +495,7 @@ export function gatewayRoutes(options: GatewayOptions): Record<string, GatewayHa
       if (u !== undefined) usage = u;
       const choices = json.choices;
       if (!Array.isArray(choices)) return true;
-      if (choices.length === 0) return u === undefined;
+      if (choices.length === 0) return raw || u === undefined;
       const delta = asObject(asObject(choices[0])?.delta);
       const content = delta?.content;
       if (typeof content === "string" && content !== "") {
@@ -515,38 +506,28 @@ export function gatewayRoutes(options: GatewayOptions): Record<string, GatewayHa
       }
       return true;
     };
+    const events = new SSERelay(meter);
 
-    // The events' source: the upstream's chunks. Before each read, what the
-    // events of the last chunk left to send goes out: the client gets one
-    // write per upstream chunk. While a send waits for the client, the
-    // deadline is held (a slow reader is not a slow upstream).
-    const chunks: AsyncIterable<Uint8Array> = {
-      [Symbol.asyncIterator]: () => ({
-        next: async (): Promise<IteratorResult<Uint8Array>> => {
-          if (pending !== "") {
-            const p = pending;
-            pending = "";
-            deadline.pause();
-            await send(encoder.encode(p));
-          }
-          deadline.touch();
-          const next = await reader.read();
-          if (raw && !next.done) {
-            deadline.pause();
-            await send(next.value);
-          }
-          return next.done ? { done: true, value: undefined } : next;
-        },
-      }),
-    };
-
+    // One write to the client per upstream chunk: in raw mode the chunk as
+    // it came, else its kept events' bytes. While a send waits for the
+    // client, the deadline is held (a slow reader is not a slow upstream).
     const pump = async () => {
       try {
-        for await (const event of parseSSE(chunks, { dispatchIncomplete: true })) {
-          const keep = meter(event);
-          if (!raw && keep) pending += serialize(event);
+        for (;;) {
+          deadline.touch();
+          const next = await reader.read();
+          if (next.done) break;
+          let bytes: Uint8Array | undefined = next.value;
+          if (raw) events.push(bytes);
+          else bytes = events.push(bytes);
+          if (bytes !== undefined && !cancelled) {
+            deadline.pause();
+            const wait = send(bytes);
+            if (wait !== undefined) await wait;
+          }
         }
-        if (pending !== "") await send(encoder.encode(pending));
+        const tail = events.end();
+        if (!raw && tail !== undefined) await send(tail);
         if (invalid) call.failed("invalid_response");
         else call.done(usage, encoder.encode(text).byteLength);
       } catch (error) {
