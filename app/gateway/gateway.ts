@@ -29,6 +29,7 @@ import { type Log, onceEach, stderrLog } from "../log.ts";
 import { type ClientKey, clientKeyAuth } from "../keys.ts";
 import { createGatewayMetrics, GatewayCall, type GatewayMetrics } from "./metrics.ts";
 import { SSERelay } from "./_sse_relay.ts";
+import { readContentChunk } from "./_chunk.ts";
 
 /** A route handler of the gateway: a web-standard fetch handler. */
 export type GatewayHandler = (request: Request) => Response | Promise<Response>;
@@ -479,7 +480,18 @@ export function gatewayRoutes(options: GatewayOptions): Record<string, GatewayHa
     let invalid = false;
     /** Meters one event's data; `false` for the usage chunk the gateway added. */
     const meter = (data: string): boolean => {
-      if (data === "[DONE]" || data.trim() === "[DONE]") return true;
+      if (data === "[DONE]") return true;
+      // Nearly every token: a plain content chunk, read without JSON.parse.
+      const chunk = readContentChunk(data, call.firstChunkAt === undefined);
+      if (chunk !== undefined) {
+        if (call.firstChunkAt === undefined) call.answeredBy(chunk.model);
+        if (chunk.content !== "") {
+          text += chunk.content;
+          call.firstChunk();
+        }
+        return true;
+      }
+      if (data.trim() === "[DONE]") return true;
       let json: Json | undefined;
       try {
         json = asObject(JSON.parse(data));
