@@ -1,6 +1,6 @@
 /**
  * A fast path for metering a streamed chat chunk without `JSON.parse`:
- * {@linkcode readContentChunk} recognizes the one shape OpenAI (and APIs
+ * {@linkcode ContentChunks} recognizes the one shape OpenAI (and APIs
  * copying it) send for nearly every token, compact JSON with the keys in
  * OpenAI's order:
  *
@@ -18,7 +18,15 @@
  * no refusal. Escaped strings are decoded by `JSON.parse` of the string
  * alone. Anything else (other keys, whitespace, a usage chunk, tool calls)
  * is not matched, and the caller falls back to `JSON.parse` of the whole
- * chunk. `tests/app/gateway_chunk_test.ts` holds it against `JSON.parse`.
+ * chunk.
+ *
+ * Within one stream, consecutive content chunks differ only in their
+ * content: `id`, `created`, `model` and the rest are repeated. So after a
+ * chunk matched, the next is checked first against its text before and
+ * after the content (two string comparisons), and only the content in
+ * between is matched against JSON's string grammar; that is exact too: the
+ * same text around another valid string is valid JSON of the same shape.
+ * `tests/app/gateway_chunk_test.ts` holds both against `JSON.parse`.
  *
  * @module
  */
@@ -29,33 +37,55 @@ const S = String.raw`(?:[^"\\\x00-\x1f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*`;
 const N = String.raw`(?:0|[1-9][0-9]*)`;
 
 const CONTENT_CHUNK = new RegExp(
-  String.raw`^\{"id":"${S}","object":"chat\.completion\.chunk","created":${N},"model":"(${S})"` +
+  String.raw`^(\{"id":"${S}","object":"chat\.completion\.chunk","created":${N},"model":"(${S})"` +
     String.raw`(?:,"service_tier":(?:"${S}"|null))?(?:,"system_fingerprint":(?:"${S}"|null))?` +
-    String.raw`,"choices":\[\{"index":${N},"delta":\{(?:"role":"assistant",)?"content":"(${S})"` +
-    String.raw`(?:,"refusal":null)?\}(?:,"logprobs":null)?,"finish_reason":null\}\]` +
-    String.raw`(?:,"usage":null)?(?:,"obfuscation":"${S}")?\}$`,
+    String.raw`,"choices":\[\{"index":${N},"delta":\{(?:"role":"assistant",)?"content":")(${S})` +
+    String.raw`("(?:,"refusal":null)?\}(?:,"logprobs":null)?,"finish_reason":null\}\]` +
+    String.raw`(?:,"usage":null)?(?:,"obfuscation":"${S}")?\})$`,
 );
 
-/** What a content chunk says: the model, and `choices[0].delta.content`. */
-export interface ContentChunk {
-  /** The chunk's `model`. */
-  model: string;
-  /** `choices[0].delta.content` (may be `""`). */
-  content: string;
-}
+/** A JSON string's contents without escapes. */
+// deno-lint-ignore no-control-regex -- JSON strings may not hold raw U+0000-U+001F
+const PLAIN = /^[^"\\\x00-\x1f]*$/;
+/** A JSON string's contents. */
+const STRING = new RegExp(`^${S}$`);
 
 function unescape(raw: string): string {
   return raw.includes("\\") ? JSON.parse(`"${raw}"`) as string : raw;
 }
 
 /**
- * The model and content of `data` when it is a content chunk of the shape
- * above; `undefined` when it is anything else (then parse it whole).
- * `model` is decoded only when `withModel` (it is read until the first
- * token; `""` otherwise).
+ * Reads the content chunks of one stream (see the module comment).
  */
-export function readContentChunk(data: string, withModel: boolean): ContentChunk | undefined {
-  const m = CONTENT_CHUNK.exec(data);
-  if (m === null) return undefined;
-  return { model: withModel ? unescape(m[1]) : "", content: unescape(m[2]) };
+export class ContentChunks {
+  /** The `model` of the last chunk {@linkcode ContentChunks.read} read. */
+  model = "";
+  /** The text of the last chunk read before its content, and after it. */
+  #before = "";
+  #after = "";
+
+  /**
+   * `choices[0].delta.content` of `data` (maybe `""`) when `data` is a
+   * content chunk of the shape above; `undefined` when it is anything else
+   * (then parse it whole).
+   */
+  read(data: string): string | undefined {
+    const before = this.#before;
+    const after = this.#after;
+    if (
+      // slice and ===, not startsWith and endsWith: several times faster on Deno 2.9.
+      before !== "" && data.length >= before.length + after.length &&
+      data.slice(0, before.length) === before && data.slice(data.length - after.length) === after
+    ) {
+      const raw = data.slice(before.length, data.length - after.length);
+      if (PLAIN.test(raw)) return raw;
+      if (STRING.test(raw)) return unescape(raw);
+    }
+    const m = CONTENT_CHUNK.exec(data);
+    if (m === null) return undefined;
+    this.#before = m[1];
+    this.#after = m[4];
+    this.model = unescape(m[2]);
+    return unescape(m[3]);
+  }
 }

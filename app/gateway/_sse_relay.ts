@@ -1,64 +1,63 @@
 /**
  * The gateway's stream path: a synchronous server-sent-events splitter that
- * works on the upstream's bytes, hands each event's `data` to a callback
- * (which meters it and says whether the client gets it), and returns the
- * events the client gets as the upstream's own bytes: no re-serialization,
- * and a chunk whose events are all kept comes back as the same
- * `Uint8Array`.
+ * hands each event's `data` to a callback (which meters it and says whether
+ * the client gets it) and returns what the client gets: the upstream's own
+ * bytes, not events written again. A chunk whose events are all kept comes
+ * back as the same `Uint8Array`.
  *
  * It reads the stream exactly as `parseSSE` (`src/llm/sse.ts`) does with
- * `dispatchIncomplete: true`: lines end at CRLF, LF or CR (also split
- * across chunks), a leading UTF-8 byte order mark is skipped, `data` lines
- * join with `"\n"`, `id` sets the last event ID unless it has U+0000, a
- * blank line dispatches an event that has data. Line ends are ASCII, which
- * never occurs inside a UTF-8 sequence and ends every invalid one, so
- * decoding each data value on its own gives the same text as decoding the
- * stream (`tests/app/gateway_sse_relay_test.ts` checks both against
- * `parseSSE`).
+ * `dispatchIncomplete: true`: bytes decoded as UTF-8 in stream mode, lines
+ * ending at CRLF, LF or CR (also split across chunks), a leading byte order
+ * mark skipped, `data` lines joined with `"\n"`, `id` setting the last
+ * event ID unless it has U+0000, a blank line dispatching an event that has
+ * data (`tests/app/gateway_sse_relay_test.ts` checks it against
+ * `parseSSE`). It works on the decoded text of each chunk (one decode a
+ * chunk, string searches), which is much cheaper than a byte-level search
+ * on Deno.
  *
  * What the client reads is the upstream's stream without the dropped
- * events: an event's bytes are those from the end of the previous event
- * (comments, `retry:` and data-less blocks before it included) to the end
- * of its blank line. Two repairs keep the client's view exact:
+ * events: an event's part of the stream runs from the end of the previous
+ * event (comments, `retry:` and data-less blocks before it included) to
+ * the end of its blank line. A chunk that starts and ends on an event
+ * boundary (and on an ASCII byte, so no character is split with its
+ * neighbours) with every event kept is sent as it came; otherwise the kept
+ * parts of the text are encoded again, which gives the same bytes for valid
+ * UTF-8 (an invalid sequence arrives as U+FFFD, as the client's decoder
+ * would read it anyway). Two repairs keep the client's view exact:
  *
  * - a dropped event that changed the last event ID: the next kept event
- *   gets an `id:` line restoring it (the client would otherwise see the
+ *   gets an `id:` line restoring it (the client would otherwise keep the
  *   ID from before);
  * - the stream ends in an event without its blank line: a kept one gets
  *   its line end(s) added, so that the client dispatches it too.
  *
- * Bytes of an event not yet complete are held (copied once into a growing
- * buffer) until it completes.
+ * The text of an event not yet complete is held until it completes.
  *
  * @module
  */
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
-
-const LF = 10;
-const CR = 13;
-const COLON = 58;
-const SPACE = 32;
 
 /** Meters one event's data; `false` drops the event from what the client gets. */
 export type KeepEvent = (data: string) => boolean;
 
 /** One stream's splitter; see the module comment. */
 export class SSERelay {
-  /** Bytes of the event in progress (its start to the end of what arrived). */
-  #held = new Uint8Array(0);
-  #heldLength = 0;
-  /** Where the unscanned part of the held bytes starts (the line in progress). */
+  readonly #decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+  /** Text of the event in progress, from its start. */
+  #held = "";
+  /** Where the unscanned part of the held text starts (the line in progress). */
   #scan = 0;
-  /** The last byte scanned ended a line with CR: an LF next is the rest of a CRLF. */
+  /** The last character scanned was a CR ending a line: an LF next is the rest of a CRLF. */
   #afterCR = false;
   #started = false;
+  /** The previous chunk ended on an ASCII byte: no character is split across the two. */
+  #cleanEnd = true;
   /** The data of the event in progress (`null`: no data field yet). */
   #data: string | null = null;
   /** The last event ID as the upstream's stream has it. */
   #lastId = "";
-  /** The last event ID as the client's parser has it, from the bytes it got. */
+  /** The last event ID as the client's parser has it, from what it got. */
   #clientId = "";
   /** The upstream's last event ID where the event in progress starts. */
   #idAtStart = "";
@@ -70,33 +69,30 @@ export class SSERelay {
 
   /**
    * Takes the next chunk of the upstream's bytes; returns the bytes to send
-   * on (`chunk` itself when all its events are kept and none was held), or
-   * `undefined` when there is nothing to send.
+   * on (`chunk` itself when it can), or `undefined` when there is nothing to
+   * send yet.
    */
   push(chunk: Uint8Array): Uint8Array | undefined {
-    if (chunk.byteLength === 0) return undefined;
-    let buf: Uint8Array;
-    let from: number;
-    let own: boolean; // buf is chunk itself, not the held buffer
-    if (this.#heldLength === 0) {
-      buf = chunk;
-      from = 0;
-      own = true;
-    } else {
-      this.#hold(chunk, 0);
-      buf = this.#held.subarray(0, this.#heldLength);
-      from = this.#scan;
-      own = false;
-    }
-    if (!this.#started) {
-      if (buf.byteLength < 3 && isBOMPrefix(buf)) {
-        if (own) this.#hold(chunk, 0);
+    const length = chunk.byteLength;
+    if (length === 0) return undefined;
+    const whole = this.#held === "" && this.#cleanEnd;
+    const last = chunk[length - 1];
+    this.#cleanEnd = last < 0x80;
+    let text = this.#decoder.decode(chunk, { stream: true });
+    if (this.#held !== "") {
+      if (text.indexOf("\n") < 0 && text.indexOf("\r") < 0) {
+        // More of a line in progress: no need to look at what came before again.
+        this.#held += text;
         return undefined;
       }
-      this.#started = true;
-      if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) from = 3;
+      text = this.#held + text;
     }
-    return this.#split(buf, from, own, false);
+    let from = this.#scan;
+    if (!this.#started && text !== "") {
+      this.#started = true;
+      if (text.charCodeAt(0) === 0xfeff) from = 1;
+    }
+    return this.#split(text, from, whole && (last === 10 || last === 13) ? chunk : undefined);
   }
 
   /**
@@ -105,44 +101,64 @@ export class SSERelay {
    * lacked, if it is kept.
    */
   end(): Uint8Array | undefined {
-    if (this.#heldLength === 0) return undefined;
-    this.#started = true;
-    const buf = this.#held.subarray(0, this.#heldLength);
-    return this.#split(buf, this.#scan, false, true);
+    let text = this.#decoder.decode();
+    let from = this.#scan;
+    if (this.#held !== "") text = this.#held + text;
+    if (!this.#started && text !== "") {
+      this.#started = true;
+      if (text.charCodeAt(0) === 0xfeff) from = 1;
+    }
+    if (text === "") return undefined;
+    const out = this.#split(text, from, undefined, true);
+    this.#held = "";
+    this.#scan = 0;
+    return out;
   }
 
   /**
-   * Scans `buf` from `from` (a line start), dispatching events; returns
-   * what to send. `last`: the stream ends after `buf`.
+   * Scans `text` from `from` (a line start), dispatching events; returns
+   * what to send. `chunk`: the bytes of `text`, to send as they are when
+   * every event in it is kept and it ends on an event boundary. `last`: the
+   * stream ends after `text`.
    */
-  #split(buf: Uint8Array, from: number, own: boolean, last: boolean): Uint8Array | undefined {
-    const length = buf.byteLength;
+  #split(
+    text: string,
+    from: number,
+    chunk: Uint8Array | undefined,
+    last = false,
+  ): Uint8Array | undefined {
+    const length = text.length;
     let pos = from;
     if (this.#afterCR && pos < length) {
       this.#afterCR = false;
-      if (buf[pos] === LF) pos++;
+      if (text.charCodeAt(pos) === 10) pos++;
     }
-    // The kept ranges, as [start, end) pairs, and id repairs (as bytes) before some.
-    let ranges: (number | Uint8Array)[] | undefined;
+    /** The kept text, when not all of it is kept. */
+    let out: string | undefined;
     let rangeStart = 0; // start of the event in progress
-    let keptStart = -1; // start of the run of kept events not yet added to ranges
-    const hasCR = buf.indexOf(CR, pos) >= 0;
+    let keptStart = -1; // start of the run of kept events not yet added to out
+    const hasCR = text.indexOf("\r", pos) >= 0;
     for (;;) {
       let end: number;
       let next: number;
       if (!hasCR) {
-        end = buf.indexOf(LF, pos);
+        end = text.indexOf("\n", pos);
         if (end < 0) break;
         next = end + 1;
       } else {
-        end = pos;
-        while (end < length && buf[end] !== LF && buf[end] !== CR) end++;
-        if (end === length) break;
-        if (buf[end] === LF) next = end + 1;
-        else if (end + 1 < length) next = buf[end + 1] === LF ? end + 2 : end + 1;
-        else {
-          next = end + 1;
-          this.#afterCR = !last;
+        const lf = text.indexOf("\n", pos);
+        const cr = text.indexOf("\r", pos);
+        if (cr < 0 || (lf >= 0 && lf < cr)) {
+          if (lf < 0) break;
+          end = lf;
+          next = lf + 1;
+        } else {
+          end = cr;
+          if (cr + 1 < length) next = text.charCodeAt(cr + 1) === 10 ? cr + 2 : cr + 1;
+          else {
+            next = cr + 1;
+            this.#afterCR = !last;
+          }
         }
       }
       if (end === pos) {
@@ -153,149 +169,70 @@ export class SSERelay {
           if (this.#keep(data)) {
             if (this.#clientId !== this.#idAtStart) {
               // A dropped event changed the ID: restore it for the client.
-              if (keptStart >= 0) (ranges ??= []).push(keptStart, rangeStart);
-              (ranges ??= []).push(encoder.encode(`id:${this.#idAtStart}\n`));
+              out ??= "";
+              if (keptStart >= 0) out += text.slice(keptStart, rangeStart);
+              out += `id:${this.#idAtStart}\n`;
               keptStart = rangeStart;
             } else if (keptStart < 0) keptStart = rangeStart;
             this.#clientId = this.#lastId;
           } else {
             // Dropped: the client's ID stays what it was.
-            if (keptStart >= 0) (ranges ??= []).push(keptStart, rangeStart);
-            else ranges ??= [];
+            out ??= "";
+            if (keptStart >= 0) out += text.slice(keptStart, rangeStart);
             keptStart = -1;
           }
           rangeStart = next;
           this.#idAtStart = this.#lastId;
         }
-      } else if (buf[pos] !== COLON) {
-        this.#field(buf, pos, end);
+      } else if (text.charCodeAt(pos) !== 58) { // ":": a comment
+        this.#field(text, pos, end);
       }
       pos = next;
     }
-    // [rangeStart, length) is an event in progress; [pos, length) a line in progress.
+    // [rangeStart, length) is an event in progress, [pos, length) a line in progress.
     if (last) {
-      if (pos < length && buf[pos] !== COLON) this.#field(buf, pos, length);
+      if (pos < length && text.charCodeAt(pos) !== 58) this.#field(text, pos, length);
       const data = this.#data;
       this.#data = null;
-      if (data !== null) {
-        if (this.#keep(data)) {
-          const lastByte = buf[length - 1];
-          const close = pos < length ? "\n\n" : lastByte === CR ? "\r" : "\n";
-          const fix = this.#clientId !== this.#idAtStart ? `id:${this.#idAtStart}\n` : "";
-          if (keptStart >= 0) (ranges ??= []).push(keptStart, rangeStart);
-          keptStart = -1;
-          (ranges ??= []).push(
-            encoder.encode(fix),
-            rangeStart,
-            length,
-            encoder.encode(close),
-          );
-          this.#clientId = this.#lastId;
-        }
+      if (data !== null && this.#keep(data)) {
+        out ??= "";
+        if (keptStart >= 0) out += text.slice(keptStart, rangeStart);
+        keptStart = -1;
+        if (this.#clientId !== this.#idAtStart) out += `id:${this.#idAtStart}\n`;
+        out += text.slice(rangeStart);
+        out += pos < length ? "\n\n" : text.charCodeAt(length - 1) === 13 ? "\r" : "\n";
+        this.#clientId = this.#lastId;
+      } else if (keptStart >= 0) {
+        out ??= "";
+        out += text.slice(keptStart, rangeStart);
       }
-      if (keptStart >= 0) (ranges ??= []).push(keptStart, rangeStart);
-      this.#heldLength = 0;
-      this.#scan = 0;
-      this.#held = new Uint8Array(0);
-      return ranges === undefined ? undefined : gather(buf, ranges);
+      return out === undefined || out === "" ? undefined : encoder.encode(out);
     }
-    if (keptStart >= 0 && keptStart === 0 && rangeStart === length && ranges === undefined && own) {
-      // Every event of the chunk kept, nothing held before it: the chunk itself.
-      this.#heldLength = 0;
-      this.#scan = 0;
-      return chunkOrUndefined(buf);
-    }
-    if (keptStart >= 0) (ranges ??= []).push(keptStart, rangeStart);
-    let out: Uint8Array | undefined;
-    if (ranges === undefined) out = undefined;
-    else if (own && ranges.length === 2 && typeof ranges[0] === "number") {
-      // One run of kept events in the chunk: a view of it (what is held is copied).
-      out = (ranges[1] as number) > ranges[0]
-        ? buf.subarray(ranges[0], ranges[1] as number)
-        : undefined;
-    } else out = gather(buf, ranges);
-    // Keep [rangeStart, length) for the next chunk.
-    if (own) {
-      this.#heldLength = 0;
-      this.#hold(buf, rangeStart);
-    } else if (rangeStart > 0) {
-      this.#held.copyWithin(0, rangeStart, length);
-      this.#heldLength = length - rangeStart;
-    }
+    this.#held = rangeStart < length ? text.slice(rangeStart) : "";
     this.#scan = pos - rangeStart;
-    return out;
+    if (out === undefined) {
+      if (keptStart < 0) return undefined;
+      if (keptStart === 0 && rangeStart === length && chunk !== undefined) return chunk;
+      return encoder.encode(text.slice(keptStart, rangeStart));
+    }
+    if (keptStart >= 0) out += text.slice(keptStart, rangeStart);
+    return out === "" ? undefined : encoder.encode(out);
   }
 
-  /** Takes the field on the line `buf[start, end)` (not blank, not a comment). */
-  #field(buf: Uint8Array, start: number, end: number): void {
-    let colon = buf.indexOf(COLON, start);
+  /** Takes the field on the line `text[start, end)` (not blank, not a comment). */
+  #field(text: string, start: number, end: number): void {
+    let colon = text.indexOf(":", start);
     if (colon < 0 || colon > end) colon = end;
     const n = colon - start;
     let valueStart = colon < end ? colon + 1 : end;
-    if (valueStart < end && buf[valueStart] === SPACE) valueStart++;
-    if (
-      n === 4 && buf[start] === 0x64 && buf[start + 1] === 0x61 && buf[start + 2] === 0x74 &&
-      buf[start + 3] === 0x61
-    ) {
-      const value = valueStart === end ? "" : decoder.decode(buf.subarray(valueStart, end));
+    if (valueStart < end && text.charCodeAt(valueStart) === 32) valueStart++;
+    if (n === 4 && text.startsWith("data", start)) {
+      const value = text.slice(valueStart, end);
       this.#data = this.#data === null ? value : this.#data + "\n" + value;
-    } else if (n === 2 && buf[start] === 0x69 && buf[start + 1] === 0x64) {
-      const value = valueStart === end ? "" : decoder.decode(buf.subarray(valueStart, end));
+    } else if (n === 2 && text.startsWith("id", start)) {
+      const value = text.slice(valueStart, end);
       if (!value.includes("\0")) this.#lastId = value;
     }
     // "event", "retry" and unknown fields: forwarded as they are, nothing to track.
   }
-
-  /** Appends `bytes[from..]` to the held bytes. */
-  #hold(bytes: Uint8Array, from: number): void {
-    const n = bytes.byteLength - from;
-    if (n <= 0) return;
-    const need = this.#heldLength + n;
-    if (need > this.#held.byteLength) {
-      const grown = new Uint8Array(Math.max(need, this.#held.byteLength * 2, 1024));
-      grown.set(this.#held.subarray(0, this.#heldLength));
-      this.#held = grown;
-    }
-    this.#held.set(from === 0 ? bytes : bytes.subarray(from), this.#heldLength);
-    this.#heldLength = need;
-  }
-}
-
-function chunkOrUndefined(buf: Uint8Array): Uint8Array | undefined {
-  return buf.byteLength === 0 ? undefined : buf;
-}
-
-function isBOMPrefix(buf: Uint8Array): boolean {
-  return buf[0] === 0xef && (buf.byteLength < 2 || buf[1] === 0xbb);
-}
-
-/** One new array of `ranges` ([start, end) pairs of `buf`, and literal bytes) in order. */
-function gather(
-  buf: Uint8Array,
-  ranges: readonly (number | Uint8Array)[],
-): Uint8Array | undefined {
-  let size = 0;
-  for (let i = 0; i < ranges.length; i++) {
-    const r = ranges[i];
-    if (typeof r === "number") {
-      size += (ranges[i + 1] as number) - r;
-      i++;
-    } else size += r.byteLength;
-  }
-  if (size === 0) return undefined;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (let i = 0; i < ranges.length; i++) {
-    const r = ranges[i];
-    if (typeof r === "number") {
-      const e = ranges[i + 1] as number;
-      out.set(buf.subarray(r, e), at);
-      at += e - r;
-      i++;
-    } else {
-      out.set(r, at);
-      at += r.byteLength;
-    }
-  }
-  return out;
 }

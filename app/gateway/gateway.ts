@@ -29,7 +29,7 @@ import { type Log, onceEach, stderrLog } from "../log.ts";
 import { type ClientKey, clientKeyAuth } from "../keys.ts";
 import { createGatewayMetrics, GatewayCall, type GatewayMetrics } from "./metrics.ts";
 import { SSERelay } from "./_sse_relay.ts";
-import { readContentChunk } from "./_chunk.ts";
+import { ContentChunks } from "./_chunk.ts";
 
 /** A route handler of the gateway: a web-standard fetch handler. */
 export type GatewayHandler = (request: Request) => Response | Promise<Response>;
@@ -478,15 +478,16 @@ export function gatewayRoutes(options: GatewayOptions): Record<string, GatewayHa
     let text = "";
     let usage: TokenUsage | undefined;
     let invalid = false;
+    const contentChunks = new ContentChunks();
     /** Meters one event's data; `false` for the usage chunk the gateway added. */
     const meter = (data: string): boolean => {
       if (data === "[DONE]") return true;
       // Nearly every token: a plain content chunk, read without JSON.parse.
-      const chunk = readContentChunk(data, call.firstChunkAt === undefined);
-      if (chunk !== undefined) {
-        if (call.firstChunkAt === undefined) call.answeredBy(chunk.model);
-        if (chunk.content !== "") {
-          text += chunk.content;
+      const plain = contentChunks.read(data);
+      if (plain !== undefined) {
+        if (call.firstChunkAt === undefined) call.answeredBy(contentChunks.model);
+        if (plain !== "") {
+          text += plain;
           call.firstChunk();
         }
         return true;

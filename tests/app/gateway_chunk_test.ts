@@ -6,15 +6,17 @@
  * whatever is not valid JSON it must refuse. Held on generated chunks
  * (contents of escapes, `\u` sequences in both cases, surrogate pairs and
  * lone surrogates, raw non-ASCII, U+2028, DEL), on hand-written tricky ones,
- * and on every chunk with one character inserted or deleted at every
- * position. Then the whole gateway with a fetch stub: the metered
+ * and on every chunk with one character inserted, replaced or deleted at
+ * every position; and its within-a-stream shortcut (the text around the content
+ * known from the chunk before) on any text put in between, quotes,
+ * backslashes and broken escapes included. Then the whole gateway with a fetch stub: the metered
  * completion bytes are exact when a surrogate pair is split across two
  * chunks' escapes, and when the events arrive cut at random bytes.
  */
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { readContentChunk } from "../../app/gateway/_chunk.ts";
+import { ContentChunks } from "../../app/gateway/_chunk.ts";
 import { toUsage } from "../../src/llm/usage.ts";
 import { gatewayRoutes } from "../../app/gateway/gateway.ts";
 import { silentLog } from "../../app/log.ts";
@@ -45,14 +47,20 @@ function slow(data: string): { model: unknown; content: string } | undefined {
   return { model: json.model, content: delta.content };
 }
 
-/** The fast path agrees with the slow one on `data` (or leaves it to the slow one). */
-function agree(data: string): boolean {
-  const fast = readContentChunk(data, true);
-  if (fast === undefined) return false;
+/**
+ * The fast path (`reader`, or a fresh one: the full pattern) agrees with the
+ * slow one on `data`; `false` when it left `data` to the slow one.
+ */
+function agree(data: string, reader = new ContentChunks()): boolean {
+  const content = reader.read(data);
+  if (content === undefined) return false;
   const reference = slow(data);
   assert.notEqual(reference, undefined, `fast path read a chunk the slow path does not: ${data}`);
-  assert.deepEqual(fast, reference, `fast and slow path differ on ${data}`);
-  assert.equal(readContentChunk(data, false)?.content, reference!.content);
+  assert.deepEqual(
+    { model: reader.model, content },
+    reference,
+    `fast and slow path differ on ${data}`,
+  );
   return true;
 }
 
@@ -173,11 +181,44 @@ describe("gateway: the content-chunk fast path against JSON.parse", () => {
       "",
     ];
     for (const data of others) {
-      assert.equal(readContentChunk(data, true), undefined, `fast path read ${data}`);
+      assert.equal(new ContentChunks().read(data), undefined, `fast path read ${data}`);
     }
   });
 
-  it("agrees with JSON.parse on every one-character insertion and deletion", () => {
+  it("within a stream (the text around the content known): agrees on any text in between", () => {
+    const rand = mulberry32(3);
+    const raws = [
+      ...PIECES.map((p) => JSON.stringify(p).slice(1, -1)),
+      '"',
+      "\\",
+      String.raw`\"`,
+      String.raw`\\`,
+      String.raw`\u12`,
+      String.raw`\uD83D`,
+      String.raw`\x`,
+      "\u0001",
+      "\n",
+      '"},{"x":"',
+      '","tool_calls":[],"c":"',
+      "é",
+    ];
+    const models = ["gpt-4o-mini", "other"];
+    const reader = new ContentChunks();
+    let viaCache = 0;
+    for (let i = 0; i < 5000; i++) {
+      const model = pick(rand, models);
+      const extra = int(rand, 2) === 0 ? {} : { usage: null };
+      const [before, after] = chunk("@", extra, model).split('"@"');
+      let raw = "";
+      for (let n = int(rand, 5); n > 0; n--) raw += pick(rand, raws);
+      const data = `${before}"${raw}"${after}`;
+      const known = reader.read(`${before}"x"${after}`) === "x"; // primes it
+      if (agree(data, reader) && known) viaCache++;
+    }
+    assert.ok(viaCache > 1000, `only ${viaCache} chunks read with the text around known`);
+  });
+
+  it("agrees with JSON.parse on every one-character insertion, replacement and deletion", () => {
     const bases = [
       chunk('Grüße "x" \\ 😀 \ud83d'),
       chunk("", { usage: null }),
@@ -186,8 +227,25 @@ describe("gateway: the content-chunk fast path against JSON.parse", () => {
     let read = 0;
     for (const base of bases) {
       for (let at = 0; at <= base.length; at++) {
-        if (at < base.length && agree(base.slice(0, at) + base.slice(at + 1))) read++;
-        for (const c of inserts) if (agree(base.slice(0, at) + c + base.slice(at))) read++;
+        if (at < base.length) {
+          const data = base.slice(0, at) + base.slice(at + 1);
+          if (agree(data)) read++;
+          const primed = new ContentChunks();
+          primed.read(base);
+          agree(data, primed);
+        }
+        for (const c of inserts) {
+          // c inserted at `at`, and in place of the character there.
+          const edits = [base.slice(0, at) + c + base.slice(at)];
+          if (at < base.length) edits.push(base.slice(0, at) + c + base.slice(at + 1));
+          for (const data of edits) {
+            if (agree(data)) read++;
+            // And with the text around the content known from the unchanged chunk.
+            const primed = new ContentChunks();
+            assert.notEqual(primed.read(base), undefined);
+            agree(data, primed);
+          }
+        }
       }
     }
     assert.ok(read > 0, "no mutation was read at all: the check is void");

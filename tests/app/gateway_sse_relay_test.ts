@@ -1,6 +1,6 @@
 /**
- * The gateway's byte-level stream path (`app/gateway/_sse_relay.ts`)
- * against `parseSSE`, the reference: on tricky streams (every line-end
+ * The gateway's stream path (`app/gateway/_sse_relay.ts`) against
+ * `parseSSE`, the reference: on tricky streams (every line-end
  * style, CRs and CRLFs split across chunks, multi-line data, comments,
  * `retry`, ids set, reset and set inside dropped events, a NUL in an id, a
  * byte order mark, UTF-8 split across chunks and invalid bytes, JSON
@@ -12,7 +12,9 @@
  * - what the client gets, read by a spec parser, is exactly the reference's
  *   events minus the dropped ones (type, data and last event ID);
  * - with nothing dropped and a terminated stream, the client gets the
- *   upstream's bytes unchanged.
+ *   upstream's bytes unchanged (also when a character is cut in two right
+ *   after an event);
+ * - an event is metered as soon as the chunk with its blank line arrives.
  */
 
 import { describe, it } from "node:test";
@@ -139,7 +141,7 @@ const STREAMS: [string, string | Uint8Array][] = [
   ["a BOM inside a value", "data: \uFEFFkept\n\n\uFEFFdata: not a data field\n\n"],
 ];
 
-describe("gateway: the byte-level SSE relay against parseSSE", () => {
+describe("gateway: the SSE relay against parseSSE", () => {
   for (const [name, stream] of STREAMS) {
     it(`${name}: one chunk, cut at every byte, byte by byte, and at random`, async () => {
       const bytes = typeof stream === "string" ? encoder.encode(stream) : stream;
@@ -156,11 +158,37 @@ describe("gateway: the byte-level SSE relay against parseSSE", () => {
 
   it("with nothing dropped, a terminated stream reaches the client byte for byte", () => {
     const text = ": hi\r\nevent: e\r\nid: 1\r\ndata: a\r\ndata: b\r\n\r\nretry: 5\rdata: c\r\r" +
+      "é: a field starting with a character cut in two\ndata: 😀\n\n" +
       'data: {"x":"\\u00e9 é"}\n\ndata: [DONE]\n\n';
     const bytes = encoder.encode("\uFEFF" + text);
     for (let i = 0; i <= bytes.length; i++) {
       for (const chunks of [cut(bytes, [i]), cut(bytes, [i, Math.min(bytes.length, i + 7)])]) {
         assert.deepEqual(relay(chunks).sent, bytes, `cut at ${i}`);
+      }
+    }
+  });
+
+  it("an event is metered as soon as its blank line arrives, whatever the line ends", async () => {
+    for (const [name, stream] of STREAMS) {
+      const bytes = typeof stream === "string" ? encoder.encode(stream) : stream;
+      // How many events the first n bytes complete.
+      const complete: number[] = [];
+      for (let n = 0; n <= bytes.length; n++) {
+        complete.push((await Array.fromAsync(parseSSE([bytes.slice(0, n)]))).length);
+      }
+      // Two chunks, [0, i) and [i, j): after each, the events completed so far.
+      for (let i = 0; i <= bytes.length; i++) {
+        for (let j = i; j <= Math.min(bytes.length, i + 12); j++) {
+          let metered = 0;
+          const r = new SSERelay(() => {
+            metered++;
+            return true;
+          });
+          r.push(bytes.slice(0, i));
+          assert.equal(metered, complete[i], `${name}, the first ${i} bytes`);
+          r.push(bytes.slice(i, j));
+          assert.equal(metered, complete[j], `${name}, the first ${i} bytes, then to ${j}`);
+        }
       }
     }
   });
