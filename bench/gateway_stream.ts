@@ -6,7 +6,9 @@
  * 20,000) OpenAI chunk events of about 300 bytes each (shaped like
  * OpenAI's: `id`, `object`, `created`, `model`, `system_fingerprint`,
  * `choices[0].delta.content`, `logprobs`, `finish_reason`; one event per
- * upstream read, as `bench/_gateway_upstream.ts` sends them), then the
+ * upstream read, as `bench/_gateway_upstream.ts` sends them, or with
+ * `--chunk-bytes=N` the stream cut every N bytes regardless of events, as
+ * a socket delivers it when the upstream is ahead), then the
  * finish chunk, the usage chunk and `[DONE]`. The client side reads the
  * gateway's response body to the end. Reported: µs per token (wall time of
  * the whole stream / tokens), the median of `--runs` (default 7) runs after
@@ -22,7 +24,7 @@
  * bytes are exact, so a broken fast path cannot look fast.
  *
  * Run: `deno run --allow-env --allow-sys bench/gateway_stream.ts
- * [--tokens=20000] [--runs=7] [--baseline]`, or the same file with
+ * [--tokens=20000] [--runs=7] [--chunk-bytes=N] [--baseline]`, or the same file with
  * `npx -y bun@1.4.4 bench/gateway_stream.ts`. Prints the load average too
  * (the machine is shared: compare numbers from the same load).
  *
@@ -98,11 +100,27 @@ for (let i = 0; i < TOKENS; i++) {
 }
 const meanBytes = EVENTS.reduce((n, e) => n + e.byteLength, 0) / EVENTS.length;
 
+const CHUNK_BYTES = args.some((a) => a.startsWith("--chunk-bytes="))
+  ? arg("chunk-bytes", 16384)
+  : 0;
+/** The upstream's reads: one event each, or (--chunk-bytes) the stream cut every so many bytes. */
+const READS: Uint8Array[] = CHUNK_BYTES === 0 ? EVENTS : (() => {
+  const all = new Uint8Array(EVENTS.reduce((n, e) => n + e.byteLength, 0));
+  let at = 0;
+  for (const e of EVENTS) {
+    all.set(e, at);
+    at += e.byteLength;
+  }
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < all.length; i += CHUNK_BYTES) out.push(all.slice(i, i + CHUNK_BYTES));
+  return out;
+})();
+
 function upstreamBody(): ReadableStream<Uint8Array> {
   let i = 0;
   return new ReadableStream<Uint8Array>({
     pull(c) {
-      if (i < EVENTS.length) c.enqueue(EVENTS[i++]);
+      if (i < READS.length) c.enqueue(READS[i++]);
       else c.close();
     },
   }, { highWaterMark: 0 });
@@ -179,7 +197,8 @@ const runtime = typeof Deno !== "undefined"
   ? `Deno ${Deno.version.deno}`
   : `Bun ${(globalThis as unknown as { Bun: { version: string } }).Bun.version}`;
 console.log(
-  `${runtime}, ${TOKENS} tokens, ${Math.round(meanBytes)} B/event, ${RUNS} runs, ` +
+  `${runtime}, ${TOKENS} tokens, ${Math.round(meanBytes)} B/event, ` +
+    `${CHUNK_BYTES === 0 ? "one event a read" : `reads of ${CHUNK_BYTES} bytes`}, ${RUNS} runs, ` +
     `load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`,
 );
 const modes: [string, () => Promise<number>][] = [
