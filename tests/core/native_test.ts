@@ -21,6 +21,7 @@ import {
 } from "../../src/mod.ts";
 import {
   bucketKey,
+  NativeLayout,
   NativeSum,
   pickSchema,
   searchBounds,
@@ -116,6 +117,53 @@ describe("native buckets: keys and bounds", () => {
     }
     assert.deepEqual(wrong.slice(0, 10), []);
     assert.ok(checked > 30_000, `${checked} probes`);
+  });
+
+  it("observe counts every probe in its key, on either side, whether it moves the window or not", () => {
+    // The layout's observe computes keys on a path of its own when the bucket
+    // is already in the window: observed twice (the first places the window
+    // on the key, the second takes that path), each probe must be counted
+    // twice in the reference's bucket, on the positive and negative sides.
+    const wrong: string[] = [];
+    let checked = 0;
+    for (let schema = -4; schema <= 8; schema++) {
+      const layout = new NativeLayout({
+        schema,
+        zeroThreshold: 0,
+        maxBuckets: 160,
+        maxZeroThreshold: 0,
+        minResetMs: 0,
+        now: () => 0,
+      });
+      const a = new Float64Array(layout.stride);
+      const fracs = schema > 0 ? NATIVE_BOUNDS[schema] : [0.5];
+      const probes: number[] = [Number.MIN_VALUE, nextDown(2 ** -1022), Number.MAX_VALUE];
+      for (let e = -1073; e <= 1024; e += 37) {
+        for (const b of fracs) {
+          const x = b * 2 ** e;
+          if (x > 0 && x < Infinity) probes.push(x, nextUp(x), nextDown(x));
+        }
+      }
+      for (const x of probes) {
+        if (!(x > 0 && x < Infinity)) continue;
+        const want = referenceKey(x, schema);
+        for (const v of [x, -x]) {
+          checked++;
+          layout.init(a, 0);
+          layout.observe(a, 0, v);
+          layout.observe(a, 0, v);
+          const b = layout.read(a, 0)!;
+          const got = v > 0
+            ? entries(b.positiveOffset, b.positive)
+            : entries(b.negativeOffset, b.negative);
+          if (b.schema !== schema || got.length !== 1 || got[0][0] !== want || got[0][1] !== 2) {
+            wrong.push(`schema ${schema}: ${v} → ${JSON.stringify(got)}, expected [[${want},2]]`);
+          }
+        }
+      }
+    }
+    assert.deepEqual(wrong.slice(0, 10), []);
+    assert.ok(checked > 20_000, `${checked} probes`);
   });
 
   it("a value on a boundary is in the bucket that boundary ends; one ulp above, in the next", () => {
@@ -348,6 +396,53 @@ function assertSameBuckets(got: NativeBuckets, want: NativeBuckets): void {
     entries(want.negativeOffset, want.negative),
   );
 }
+
+describe("native buckets: observe's common path follows every change of the series", () => {
+  // Observations whose bucket is already in the window take a shorter path
+  // (schema > 0, above the zero threshold, no reset scheduled): each change
+  // below must take it out of that path, or the observation after it lands
+  // in a bucket of the old state.
+  it("a scheduled reset (schema 3) happens at the first observation once due", async () => {
+    let now = 1_000_000;
+    const { h, registry } = nativeHistogram({ maxBuckets: 2, minResetSeconds: 10, now: () => now });
+    now += 5_000;
+    for (const v of [1, 1.1, 1.2]) h.observe(v); // 3 buckets at 5 s: halved, reset scheduled for 10 s
+    let b = nativeOf(await family(h, registry));
+    assert.equal(b.schema, 2);
+    now += 6_000; // 11 s
+    h.observe(1); // its bucket is in the window
+    const f = await family(h, registry);
+    b = nativeOf(f);
+    assert.equal(f.counts![0], 1, "reset before this observation");
+    assert.equal(b.schema, 3, "full resolution again");
+    assert.deepEqual(entries(b.positiveOffset, b.positive), [[0, 1]]);
+  });
+
+  it("a widened zero bucket (schema 3) takes the values below its new threshold", async () => {
+    const { h, registry } = nativeHistogram({ maxBuckets: 2, maxZeroThreshold: 1 });
+    for (const v of [0.5, 1, 4]) h.observe(v);
+    let b = nativeOf(await family(h, registry));
+    assert.equal(b.schema, 3);
+    assert.equal(b.zeroThreshold, 0.5);
+    assert.equal(b.zeroCount, 1);
+    h.observe(0.45); // bucket -9 at schema 3, in the window, but below the zero threshold
+    b = nativeOf(await family(h, registry));
+    assert.equal(b.zeroThreshold, 0.5);
+    assert.equal(b.zeroCount, 2);
+    assert.deepEqual(entries(b.positiveOffset, b.positive), [[0, 1], [16, 1]]);
+  });
+
+  it("halving from schema 1 to 0 keys the next values at schema 0", async () => {
+    const { h, registry } = nativeHistogram({ bucketFactor: 1.5, maxBuckets: 2 });
+    for (const v of [1, 1.5, 3]) h.observe(v); // keys 0, 2, 4 at schema 1: halved
+    let b = nativeOf(await family(h, registry));
+    assert.equal(b.schema, 0);
+    assert.deepEqual(entries(b.positiveOffset, b.positive), [[0, 1], [1, 1], [2, 1]]);
+    h.observe(2); // bucket 1 at schema 0 (a power of two ends its bucket), in the window
+    b = nativeOf(await family(h, registry));
+    assert.deepEqual(entries(b.positiveOffset, b.positive), [[0, 1], [1, 2], [2, 1]]);
+  });
+});
 
 describe("native buckets: exact sums of several histograms (as across workers)", () => {
   async function nativeAfter(values: readonly number[], native: object) {
