@@ -56,7 +56,8 @@ const encoder = new TextEncoder();
 const MODEL = "gpt-4o-mini-2024-07-18";
 const ID = "chatcmpl-AbCdEfGhIjKlMnOpQrStUvWxYz012";
 
-function chunk(delta: object, finish: string | null, withUsage: boolean): Uint8Array {
+/** One `data:` event of a chat completion chunk with `fields` (its choices, its usage). */
+function event(fields: object): Uint8Array {
   return encoder.encode(`data: ${
     JSON.stringify({
       id: ID,
@@ -64,31 +65,28 @@ function chunk(delta: object, finish: string | null, withUsage: boolean): Uint8A
       created: 1764750000,
       model: MODEL,
       system_fingerprint: "fp_0123456789",
-      choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
-      ...(withUsage ? { usage: null } : {}),
+      ...fields,
     })
   }\n\n`);
 }
 
+/** A content chunk: one choice with `delta`, `usage: null` (as with `include_usage`). */
+function chunk(delta: object, finish: string | null): Uint8Array {
+  return event({
+    choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+    usage: null,
+  });
+}
+
 /** The upstream's events: role, TOKENS tokens, finish, usage, [DONE]. */
 function events(): Uint8Array[] {
-  const out = [chunk({ role: "assistant", content: "", refusal: null }, null, true)];
+  const out = [chunk({ role: "assistant", content: "", refusal: null }, null)];
   for (let i = 0; i < TOKENS; i++) {
-    out.push(chunk({ content: ` word${i % 1000} and a bit` }, null, true));
+    out.push(chunk({ content: ` word${i % 1000} and a bit` }, null));
   }
-  out.push(chunk({}, "stop", true));
+  out.push(chunk({}, "stop"));
   const usage = { prompt_tokens: 12, completion_tokens: TOKENS, total_tokens: TOKENS + 12 };
-  out.push(encoder.encode(`data: ${
-    JSON.stringify({
-      id: ID,
-      object: "chat.completion.chunk",
-      created: 1764750000,
-      model: MODEL,
-      system_fingerprint: "fp_0123456789",
-      choices: [],
-      usage,
-    })
-  }\n\n`));
+  out.push(event({ choices: [], usage }));
   out.push(encoder.encode("data: [DONE]\n\n"));
   return out;
 }

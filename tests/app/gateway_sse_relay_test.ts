@@ -22,28 +22,9 @@ import assert from "node:assert/strict";
 import { parseSSE, type SSEEvent } from "../../src/llm/mod.ts";
 import { SSERelay } from "../../app/gateway/_sse_relay.ts";
 import { int, mulberry32 } from "../_support/random.ts";
+import { concat, cut } from "../_support/bytes.ts";
 
 const encoder = new TextEncoder();
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
-}
-
-function cut(bytes: Uint8Array, offsets: readonly number[]): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  let at = 0;
-  for (const o of [...offsets, bytes.length]) {
-    out.push(bytes.slice(at, o));
-    at = o;
-  }
-  return out;
-}
 
 const drop = (data: string) => data.includes("DROP");
 

@@ -13,23 +13,13 @@ import {
   type SSESource,
 } from "../../src/llm/mod.ts";
 import { int, mulberry32 } from "../_support/random.ts";
+import { cut } from "../_support/bytes.ts";
 
 const encoder = new TextEncoder();
 
 async function parse(source: SSESource, options?: ParseSSEOptions): Promise<SSEEvent[]> {
   const out: SSEEvent[] = [];
   for await (const event of parseSSE(source, options)) out.push(event);
-  return out;
-}
-
-/** `bytes` cut at the given offsets (ascending). */
-function cut(bytes: Uint8Array, offsets: readonly number[]): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  let at = 0;
-  for (const o of [...offsets, bytes.length]) {
-    out.push(bytes.slice(at, o));
-    at = o;
-  }
   return out;
 }
 
