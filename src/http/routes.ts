@@ -18,8 +18,9 @@
  *   nothing) ends a template at its node;
  * - other segments made of literal text, `:name` and `*` (`x-:id`,
  *   `:name.csv`, a `*` before the last segment) are compiled into a
- *   regular expression with URLPattern's semantics, tested at the node
- *   their leading segments lead to;
+ *   matcher with URLPattern's semantics that takes time linear in the
+ *   path's length (`compileMatcher`; not a backtracking regular
+ *   expression), tested at the node their leading segments lead to;
  * - anything else (regexp groups `:id(\\d+)`, modifiers `?` `+` `*` after a
  *   part, groups `{}`, escapes) is matched by `URLPattern` itself, at the
  *   node of its leading literal segments, and only on paths that start with
@@ -146,27 +147,6 @@ function templateParts(canonical: string): Part[] | undefined {
   return parts;
 }
 
-/**
- * Compiles a canonical URLPattern pathname (`new URLPattern({ pathname }).pathname`)
- * made only of literal text, `:name` and `*` into the source of an
- * unanchored regular expression with URLPattern's semantics (`:name` is
- * `[^/]+?`, `*` is `.*`); `undefined` for any other syntax, left to
- * URLPattern. (The table does not run this expression: a backtracking
- * engine takes polynomial time on it, `compileMatcher` linear time.)
- *
- * @example
- * ```ts
- * import { compileTemplate } from "./routes.ts";
- * compileTemplate("/users/:id"); // "\\/users\\/[^/]+?"
- * compileTemplate("/items/:id(\\d+)"); // undefined
- * ```
- */
-export function compileTemplate(canonical: string): string | undefined {
-  return templateParts(canonical)?.map((part) =>
-    part === PARAM ? "[^/]+?" : part === STAR ? ".*" : part.replace(/[.$^|[\]/-]/g, (c) => `\\${c}`)
-  ).join("");
-}
-
 /** The position lists of `compileMatcher`'s matchers (see there). */
 let positionsA = new Int32Array(256);
 let positionsB = new Int32Array(256);
@@ -175,13 +155,15 @@ let positionsB = new Int32Array(256);
 const lineTerminator = (c: number) => c === 0x0a || c === 0x0d || c === 0x2028 || c === 0x2029;
 
 /**
- * A test, in time linear in the path's length times the template's parts,
- * of whether a whole path matches the template `compileTemplate` turns into
- * a regular expression; `undefined` where that returns `undefined`. A
- * backtracking regular expression engine (V8's) takes polynomial time on
- * such templates (`/:a-:b-:c-:d.x` on a 200-character path of `-`: 240 ms),
- * which a client choosing the path could turn into a stalled server; this
- * walks the parts over the set of positions reached so far instead.
+ * A test of whether a whole path matches a canonical URLPattern pathname
+ * (`new URLPattern({ pathname }).pathname`) made only of literal text,
+ * `:name` and `*`, with URLPattern's semantics (`:name` is `[^/]+?`, `*` is
+ * `.*`), in time linear in the path's length times the template's parts;
+ * `undefined` for any other syntax, left to URLPattern. The same template as
+ * a regular expression takes a backtracking engine (V8's) polynomial time
+ * (`/:a-:b-:c-:d.x` on a 200-character path of `-`: 240 ms), which a client
+ * choosing the path could turn into a stalled server; this walks the parts
+ * over the set of positions reached so far instead.
  *
  * @example
  * ```ts
@@ -249,8 +231,10 @@ export function compileMatcher(canonical: string): ((path: string) => boolean) |
         // q in [p, the first line terminator at or after p], for each p.
         let done = 0;
         for (let i = 0; i < count; i++) {
-          let q = from[i] > done ? from[i] : done;
-          if (q > n) break;
+          // A position below `done` reaches only what the one before it did:
+          // up to the same line terminator.
+          let q = from[i];
+          if (q < done) continue;
           for (;;) {
             to[out++] = q;
             if (q >= n || lineTerminator(path.charCodeAt(q))) break;
@@ -277,7 +261,7 @@ export function compileMatcher(canonical: string): ((path: string) => boolean) |
 
 /**
  * The leading segments of a canonical URLPattern pathname that every
- * matching path has, each followed by `/`, for a pattern `compileTemplate`
+ * matching path has, each followed by `/`, for a pattern `compileMatcher`
  * does not handle: each made of literal text only, and followed by a `/`
  * that is itself literal (not the prefix of a part a modifier may leave
  * out, as in `/api/:v?`, which matches `/api`).
@@ -401,8 +385,8 @@ function visit(at: Node, pathname: string, start: number, best: number): number 
  * form. Templates made of literal segments, whole-segment `:name` and a
  * final `/*` are walked segment by segment without allocating (about
  * 50-100 ns per match in a table of 50, hits and misses alike; see the
- * README's benchmarks); mixed segments (`:name.csv`) are tested as a
- * regular expression; regexp groups, modifiers and `{}` groups fall back to
+ * README's benchmarks); mixed segments (`:name.csv`) are tested as a whole
+ * in time linear in the path's length; regexp groups, modifiers and `{}` groups fall back to
  * `URLPattern` itself, tried only on paths that start with the template's
  * literal prefix.
  *
@@ -481,7 +465,7 @@ export class RouteTable {
       else if (WHOLE_PARAMETER.test(segment)) at = at.param ??= new Node();
       else {
         // Parts within a segment, or a `*` before the end: the whole
-        // template as one regular expression, from here.
+        // template, tested by its linear matcher from here.
         at.whole.push({ index, test: matcher });
         return;
       }
@@ -563,8 +547,8 @@ export class RouteTable {
 export function pathnameOf(url: string): string {
   // "http://" and "https://" without a search for "://".
   let authority: number;
-  if (url.charCodeAt(4) === 0x3a && url.startsWith("http")) authority = 7;
-  else if (url.charCodeAt(5) === 0x3a && url.startsWith("https")) authority = 8;
+  if (url.startsWith("http://")) authority = 7;
+  else if (url.startsWith("https://")) authority = 8;
   else {
     const scheme = url.indexOf("://");
     authority = scheme < 0 ? 0 : scheme + 3;
